@@ -1,0 +1,1 @@
+"""Scrapy commands that newscrawl replaces (enabled by COMMANDS_MODULE in settings)."""

@@ -1,0 +1,63 @@
+"""``scrapy crawl`` with exit statuses a scheduler can trust.
+
+Stock ``scrapy crawl`` logs a traceback and exits 0 when a spider's ``__init__`` raises,
+and exits 0 when not one page could be fetched. Here a bad ``-a`` is a usage error (one
+line on stderr, exit status 2, no request made), and a crawl that fetched nothing
+exits 1 naming the download errors.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from scrapy.commands.crawl import Command as ScrapyCrawlCommand
+from scrapy.exceptions import UsageError
+
+from newscrawl.arguments import SpiderArgumentError
+
+if TYPE_CHECKING:
+    import argparse
+
+    from scrapy.statscollectors import StatsCollector
+
+logger = logging.getLogger(__name__)
+EXCEPTION_STAT = "downloader/exception_type_count/"
+
+
+def nothing_fetched_reason(stats: StatsCollector) -> str | None:
+    """Why a finished crawl counts as failed for having fetched nothing, or None."""
+    if stats.get_value("response_received_count", 0):
+        return None
+    errors = {
+        key.removeprefix(EXCEPTION_STAT).rsplit(".", 1)[-1]: count
+        for key, count in stats.get_stats().items()
+        if key.startswith(EXCEPTION_STAT)
+    }
+    detail = ", ".join(f"{name} x{count}" for name, count in sorted(errors.items()))
+    return "no page could be fetched" + (f" (download errors: {detail})" if detail else "")
+
+
+class Command(ScrapyCrawlCommand):
+    def run(self, args: list[str], opts: argparse.Namespace) -> None:
+        if len(args) != 1 or self.crawler_process is None:
+            super().run(args, opts)
+            return
+        try:
+            spidercls = self.crawler_process.spider_loader.load(args[0])
+        except KeyError:
+            spidercls = None  # Scrapy reports the unknown spider itself
+        check = getattr(spidercls, "check_arguments", None)
+        if check is not None:
+            try:
+                check(opts.spargs)
+            except SpiderArgumentError as exc:
+                raise UsageError(str(exc), print_help=False) from None
+        crawler = self._create_crawler(args[0])
+        self.crawler_process.crawl(crawler, **opts.spargs)
+        self.crawler_process.start()
+        if self.crawler_process.bootstrap_failed:
+            self.exitcode = 1
+        elif crawler.stats is not None and (reason := nothing_fetched_reason(crawler.stats)):
+            logger.error("Crawl failed: %s", reason)
+            self.exitcode = 1

@@ -1,0 +1,35 @@
+"""Local mirror of the Arab News site: deterministic content served on 127.0.0.1.
+
+Tests and benchmarks crawl this instead of the internet.
+"""
+
+from newscrawl.mirror.content import (
+    FIRST_NID,
+    SECTIONS,
+    SITE_TIMEZONE,
+    Article,
+    MarkupVariant,
+    MirrorSite,
+    PageLayout,
+    format_interval,
+    updated_text,
+)
+from newscrawl.mirror.render import LISTING_PAGES, SITEMAP_PAGE_SIZE
+from newscrawl.mirror.server import LoggedRequest, MirrorServer, main
+
+__all__ = [
+    "FIRST_NID",
+    "LISTING_PAGES",
+    "SECTIONS",
+    "SITEMAP_PAGE_SIZE",
+    "SITE_TIMEZONE",
+    "Article",
+    "LoggedRequest",
+    "MarkupVariant",
+    "MirrorServer",
+    "MirrorSite",
+    "PageLayout",
+    "format_interval",
+    "main",
+    "updated_text",
+]

@@ -1,0 +1,279 @@
+"""The page record: what one fetched article page holds, before it is split into stories.
+
+Pure functions over an lxml tree; no Scrapy here. The visible text of the page, in
+document order, is the primary evidence (see the site notes): each text block keeps
+its tag, classes and container path so the story splitter can use markup as hints.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any
+from urllib.parse import urljoin
+
+from lxml import etree, html
+
+# Elements that start a new text block; everything else is inline text.
+BLOCK_TAGS = frozenset(
+    {
+        "address", "article", "aside", "blockquote", "body", "caption", "dd", "details",
+        "dialog", "div", "dl", "dt", "fieldset", "figcaption", "figure", "footer", "form",
+        "h1", "h2", "h3", "h4", "h5", "h6", "header", "hr", "li", "main", "nav", "ol", "p",
+        "pre", "section", "summary", "table", "tbody", "td", "tfoot", "th", "thead", "time",
+        "tr", "ul",
+    }
+)  # fmt: skip
+# Never visible, or not text.
+SKIPPED_TAGS = frozenset(
+    {
+        "script", "style", "noscript", "template", "svg", "iframe", "object", "embed",
+        "canvas", "head", "select", "option", "math", "audio", "video", "map",
+    }
+)  # fmt: skip
+# Attributes worth keeping on a block, as hints for the splitter.
+KEPT_ATTRS = ("href", "datetime", "src", "id", "data-nid")
+MAX_CLASSES = 4
+
+
+@dataclass(frozen=True, slots=True)
+class Block:
+    """One visible text block (or image) of a page, in document order."""
+
+    text: str
+    tag: str = ""  # "" for a line of plain page text with no markup
+    classes: tuple[str, ...] = ()
+    # Ancestors from <body> down, each "tag.class[index]" (index among element siblings),
+    # so blocks in the same story container share a prefix.
+    path: tuple[str, ...] = ()
+    attrs: dict[str, str] = field(default_factory=dict)
+
+    def to_record(self) -> dict[str, Any]:
+        return {
+            "text": self.text,
+            "tag": self.tag,
+            "classes": list(self.classes),
+            "path": list(self.path),
+            "attrs": dict(self.attrs),
+        }
+
+    @classmethod
+    def from_record(cls, record: dict[str, Any]) -> Block:
+        return cls(
+            text=str(record.get("text", "")),
+            tag=str(record.get("tag", "")),
+            classes=tuple(record.get("classes") or ()),
+            path=tuple(record.get("path") or ()),
+            attrs=dict(record.get("attrs") or {}),
+        )
+
+
+@dataclass
+class PageRecord:
+    """One fetched article page (the crawl's page-level item)."""
+
+    url: str
+    canonical_url: str | None
+    status: int
+    fetched_at: str  # ISO 8601, UTC
+    response_date: str | None  # the Date header as sent
+    response_age: int | None  # the Age header in seconds, when a cache served the page
+    site: str
+    language: str | None
+    title: str | None
+    meta: dict[str, str]
+    links: dict[str, str]
+    jsonld: list[Any]
+    blocks: list[dict[str, Any]]
+
+    def to_record(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def collapse(text: str) -> str:
+    """Whitespace (no-break spaces included) folded to single spaces."""
+    return " ".join(text.split())
+
+
+def parse_html(body: str | bytes) -> html.HtmlElement | None:
+    """An lxml tree for ``body``, or None when there is no HTML in it."""
+    try:
+        root = html.document_fromstring(body)
+    except (etree.ParserError, ValueError):
+        return None
+    return root
+
+
+def _is_hidden(el: html.HtmlElement) -> bool:
+    if el.get("hidden") is not None:
+        return True
+    style = (el.get("style") or "").replace(" ", "").lower()
+    return "display:none" in style or "visibility:hidden" in style
+
+
+def _segment(el: html.HtmlElement, index: int) -> str:
+    classes = (el.get("class") or "").split()[:MAX_CLASSES]
+    return str(el.tag) + "".join("." + c for c in classes) + f"[{index}]"
+
+
+class _BlockWalker:
+    """Walks an element tree in document order, emitting text blocks."""
+
+    def __init__(self, base_url: str) -> None:
+        self.base_url = base_url
+        self.blocks: list[Block] = []
+
+    def walk(self, el: html.HtmlElement, path: tuple[str, ...]) -> None:
+        run: list[str] = []
+        links: list[tuple[str, str]] = []
+        self._collect(el, path, run, links, el)
+        self._flush(el, path, run, links)
+
+    def _collect(
+        self,
+        el: html.HtmlElement,
+        path: tuple[str, ...],
+        run: list[str],
+        links: list[tuple[str, str]],
+        owner: html.HtmlElement,
+    ) -> None:
+        """Add the inline text under ``el`` to ``run``; block children flush and recurse."""
+        if el.text:
+            run.append(el.text)
+        index = 0
+        for child in el:
+            if not isinstance(child.tag, str):  # comments, processing instructions
+                if child.tail:
+                    run.append(child.tail)
+                continue
+            tag = child.tag.lower()
+            child_index = index
+            index += 1
+            if tag in SKIPPED_TAGS or _is_hidden(child):
+                pass
+            elif tag in BLOCK_TAGS:
+                self._flush(owner, path, run, links)
+                self.walk(child, (*path, _segment(child, child_index)))
+            elif tag == "img":
+                self._flush(owner, path, run, links)
+                src = child.get("src")
+                if src:
+                    self.blocks.append(
+                        Block(
+                            text=collapse(child.get("alt") or ""),
+                            tag="img",
+                            classes=tuple((child.get("class") or "").split()[:MAX_CLASSES]),
+                            path=path,
+                            attrs={"src": urljoin(self.base_url, src)},
+                        )
+                    )
+            elif tag == "br":
+                run.append(" ")
+            else:
+                start = len(run)
+                self._collect(child, path, run, links, owner)
+                href = child.get("href") if tag == "a" else None
+                if href:
+                    links.append((urljoin(self.base_url, href), collapse("".join(run[start:]))))
+            if child.tail:
+                run.append(child.tail)
+
+    def _flush(
+        self,
+        el: html.HtmlElement,
+        path: tuple[str, ...],
+        run: list[str],
+        links: list[tuple[str, str]],
+    ) -> None:
+        text = collapse("".join(run))
+        if text:
+            attrs = {k: v for k in KEPT_ATTRS if (v := el.get(k))}
+            if "href" in attrs:
+                attrs["href"] = urljoin(self.base_url, attrs["href"])
+            if len(links) == 1 and links[0][1] == text:  # the whole block is one link
+                attrs["href"] = links[0][0]
+            self.blocks.append(
+                Block(
+                    text=text,
+                    tag=str(el.tag).lower(),
+                    classes=tuple((el.get("class") or "").split()[:MAX_CLASSES]),
+                    path=path,
+                    attrs=attrs,
+                )
+            )
+        run.clear()
+        links.clear()
+
+
+def text_blocks(root: html.HtmlElement, base_url: str = "") -> list[Block]:
+    """The visible text blocks of a page, in document order; links made absolute."""
+    body = root.find("body")
+    if body is None:
+        body = root
+    walker = _BlockWalker(base_url)
+    walker.walk(body, ())
+    return walker.blocks
+
+
+def plain_text_blocks(text: str) -> list[Block]:
+    """Blocks of a plain-text page (one line each; blank lines kept as empty blocks).
+
+    Blank lines are separators in plain page text, so they are kept for the splitter.
+    """
+    return [Block(text=collapse(line)) for line in text.splitlines()]
+
+
+def head_metadata(
+    root: html.HtmlElement, base_url: str = ""
+) -> tuple[dict[str, str], dict[str, str], list[Any]]:
+    """(meta, links, jsonld) of the page head. They describe the first story only."""
+    meta: dict[str, str] = {}
+    for el in root.iterfind(".//meta"):
+        key = el.get("property") or el.get("name") or el.get("itemprop")
+        content = el.get("content")
+        if key and content is not None and key not in meta:
+            meta[key] = content.strip()
+    links: dict[str, str] = {}
+    for el in root.iterfind(".//link"):
+        href = el.get("href")
+        for rel in (el.get("rel") or "").lower().split():
+            if href and rel in ("canonical", "shortlink", "amphtml", "alternate", "image_src"):
+                links.setdefault(rel, urljoin(base_url, href.strip()))
+    jsonld: list[Any] = []
+    for el in root.iterfind(".//script[@type='application/ld+json']"):
+        try:
+            jsonld.append(json.loads(el.text or ""))
+        except ValueError:
+            continue  # broken JSON-LD is common and never fatal
+    return meta, links, jsonld
+
+
+def build_page_record(
+    *,
+    url: str,
+    status: int,
+    root: html.HtmlElement,
+    fetched_at: str,
+    response_date: str | None,
+    response_age: int | None,
+    site: str,
+) -> PageRecord:
+    """The page record of one fetched article page."""
+    meta, links, jsonld = head_metadata(root, url)
+    title_el = root.find(".//title")
+    title = collapse(title_el.text_content()) if title_el is not None else None
+    return PageRecord(
+        url=url,
+        canonical_url=links.get("canonical") or meta.get("og:url"),
+        status=status,
+        fetched_at=fetched_at,
+        response_date=response_date,
+        response_age=response_age,
+        site=site,
+        language=root.get("lang") or None,
+        title=title or None,
+        meta=meta,
+        links=links,
+        jsonld=jsonld,
+        blocks=[b.to_record() for b in text_blocks(root, url)],
+    )

@@ -1,0 +1,1 @@
+"""newscrawl's spiders: one short module per site, on the shared ``NewsSpider``."""

@@ -1,0 +1,178 @@
+"""The shared news spider: discovery (feeds, sitemaps, section pages, links) and fetch.
+
+A site's spider only names its ``SiteProfile``; everything it knows about the site's
+URLs and markup lives in that profile.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Iterator
+from datetime import datetime, timezone
+from typing import Any, ClassVar
+from urllib.parse import urlsplit
+
+from scrapy import Request, Spider
+from scrapy.exceptions import IgnoreRequest
+from scrapy.http import Response, TextResponse
+from scrapy.utils.sitemap import Sitemap
+from twisted.python.failure import Failure
+
+from newscrawl.arguments import NewsSpiderArguments
+from newscrawl.page import PageRecord, build_page_record, parse_html
+from newscrawl.sites import SiteProfile
+
+logger = logging.getLogger(__name__)
+
+# What an XML document (feed or sitemap) starts with, after a BOM and white space.
+XML_STARTS = (b"<?xml", b"<rss", b"<feed", b"<urlset", b"<sitemapindex", b"<rdf")
+STAT = "newscrawl"
+
+
+def looks_like_xml(body: bytes) -> bool:
+    """True when ``body`` starts like an XML document (a bot challenge page does not)."""
+    head = body[:512].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    return head.startswith(XML_STARTS)
+
+
+def utc_now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+
+
+class NewsSpider(Spider):
+    """Crawls one news site's article pages and yields a page record for each."""
+
+    site: ClassVar[SiteProfile]
+
+    @classmethod
+    def check_arguments(cls, kwargs: dict[str, Any]) -> NewsSpiderArguments:
+        """Validate ``-a`` arguments; raises SpiderArgumentError naming the bad one."""
+        return NewsSpiderArguments.from_spider_kwargs(kwargs)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        # Validate before anything else so a bad -a fails before any request is made.
+        self.arguments = self.check_arguments(kwargs)
+        super().__init__(*args)
+        self.base_url = self.arguments.base_url or self.site.base_url
+        host = urlsplit(self.base_url).hostname or ""
+        self.allowed_domains = [host, *self.site.extra_hosts]
+        # Article ids already requested: a short link (/node/<nid>) and the full URL of
+        # the same article would otherwise cost two requests (one of them a redirect).
+        self.requested_ids: set[str] = set()
+
+    async def start(self) -> AsyncIterator[Any]:
+        callbacks = {
+            "feeds": self.parse_feed,
+            "sitemaps": self.parse_sitemap,
+            "sections": self.parse_listing,
+        }
+        for kind, urls in self.site.discovery_urls(self.base_url).items():
+            if kind not in self.arguments.sources:
+                continue
+            for url in urls:
+                # Discovery pages go first: they feed the article queue.
+                yield Request(
+                    url,
+                    callback=callbacks[kind],
+                    errback=self.download_failed,
+                    priority=10,
+                    dont_filter=True,
+                )
+
+    # Discovery
+
+    def parse_feed(self, response: Response) -> Iterator[Request]:
+        if not self._is_xml(response, "feed"):
+            return
+        assert isinstance(response, TextResponse)
+        response.selector.remove_namespaces()
+        links = response.xpath("//item/link/text() | //entry/link/@href").getall()
+        yield from self._article_requests(links, response, "feeds")
+
+    def parse_sitemap(self, response: Response) -> Iterator[Request]:
+        if not self._is_xml(response, "sitemap"):
+            return
+        sitemap = Sitemap(response.body)
+        locs = [entry["loc"] for entry in sitemap if entry.get("loc")]
+        if sitemap.type == "sitemapindex":
+            for loc in locs:
+                yield response.follow(
+                    loc, callback=self.parse_sitemap, errback=self.download_failed, priority=10
+                )
+        else:
+            yield from self._article_requests(locs, response, "sitemaps")
+
+    def parse_listing(self, response: Response) -> Iterator[Request]:
+        if not isinstance(response, TextResponse):
+            return
+        links = response.css(self.site.selectors.listing_links).getall()
+        if not links:
+            # The site's listing markup changed: fall back to every link on the page.
+            self.crawler.stats.inc_value(f"{STAT}/listing/selector_fallback")
+            links = response.css("a::attr(href)").getall()
+        yield from self._article_requests(links, response, "sections")
+
+    # Fetch
+
+    def parse_article(self, response: Response) -> Iterator[PageRecord | Request]:
+        stats = self.crawler.stats
+        root = parse_html(response.body) if isinstance(response, TextResponse) else None
+        if root is None:
+            stats.inc_value(f"{STAT}/pages/skipped/not_html")
+            logger.warning("Skipped %s: not an HTML page", response.url)
+            return
+        stats.inc_value(f"{STAT}/pages")
+        age = response.headers.get(b"Age")
+        date = response.headers.get(b"Date")
+        yield build_page_record(
+            url=response.url,
+            status=response.status,
+            root=root,
+            fetched_at=utc_now(),
+            response_date=date.decode("latin-1") if date else None,
+            response_age=int(age) if age and age.strip().isdigit() else None,
+            site=self.site.name,
+        )
+        if "links" in self.arguments.sources:
+            links = [href for href in root.xpath("//body//a/@href") if isinstance(href, str)]
+            yield from self._article_requests(links, response, "links")
+
+    # Helpers
+
+    def _article_requests(
+        self, links: list[str], response: Response, source: str
+    ) -> Iterator[Request]:
+        for link in links:
+            url = self.site.article_url(response.urljoin(link.strip()))
+            if url is None:
+                continue
+            article_id = self.site.article_id(url)
+            if article_id is not None:
+                if article_id in self.requested_ids:
+                    continue
+                self.requested_ids.add(article_id)
+            self.crawler.stats.inc_value(f"{STAT}/discovered/{source}")
+            yield Request(
+                url,
+                callback=self.parse_article,
+                errback=self.download_failed,
+                meta={"newscrawl_source": source},
+            )
+
+    def download_failed(self, failure: Failure) -> None:
+        """One log line per page that could not be fetched (retries already spent)."""
+        request = getattr(failure, "request", None)
+        url = request.url if request is not None else "?"
+        if failure.check(IgnoreRequest):  # robots.txt said no, or a size limit: counted
+            logger.debug("Not fetched %s: %s", url, failure.getErrorMessage())
+            return
+        self.crawler.stats.inc_value(f"{STAT}/download_failed")
+        logger.error("Failed to fetch %s: %s", url, failure.getErrorMessage())
+
+    def _is_xml(self, response: Response, kind: str) -> bool:
+        if looks_like_xml(response.body):
+            return True
+        # Sites answer bots with an HTML challenge page and status 200: not an empty feed.
+        self.crawler.stats.inc_value(f"{STAT}/discovery/not_xml/{kind}")
+        logger.warning("Skipped %s %s: not XML (a bot challenge page?)", kind, response.url)
+        return False

@@ -1,0 +1,174 @@
+"""Real crawls of the local mirror site."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from collections import Counter
+from pathlib import Path
+from urllib.request import urlopen
+
+import pytest
+from itemadapter import ItemAdapter
+from scrapy.utils.defer import deferred_f_from_coro_f
+from scrapy.utils.test import get_crawler
+
+from newscrawl.arguments import SpiderArgumentError
+from newscrawl.page import PageRecord
+from newscrawl.spiders.arabnews import ArabNewsSpider
+from tests.conftest import Mirror
+from tests.crawling import crawl, project_settings
+
+ARTICLE_PATH = re.compile(r"/node/(\d+)/[a-z-]+")
+SITEMAP_NS = {"s": "http://www.sitemaps.org/schemas/sitemap/0.9"}
+
+
+def listed_paths(mirror: Mirror) -> set[str]:
+    """Article paths the mirror lists in its sitemap pages and its RSS feed."""
+    paths: set[str] = set()
+
+    def fetch(path: str) -> ET.Element:
+        with urlopen(mirror.base_url.rstrip("/") + path, timeout=10) as reply:
+            return ET.fromstring(reply.read())
+
+    for loc in fetch("/sitemap.xml").iterfind(".//s:loc", SITEMAP_NS):
+        page = (loc.text or "").split("/", 3)[3]
+        for url in fetch("/" + page).iterfind(".//s:loc", SITEMAP_NS):
+            paths.add("/" + (url.text or "").split("/", 3)[3])
+    for link in fetch("/rss.xml").iterfind(".//item/link"):
+        paths.add("/" + (link.text or "").split("/", 3)[3].split("?")[0])
+    return paths
+
+
+@deferred_f_from_coro_f
+async def test_crawl_fetches_each_article_once_and_obeys_robots(mirror: Mirror) -> None:
+    mirror.reset_log()
+    crawler, items = await crawl(ArabNewsSpider, base_url=mirror.base_url)
+    truth = {article["nid"]: article for article in mirror.truth()}
+    log = mirror.requests()
+
+    fetched = Counter(
+        entry["path"]
+        for entry in log
+        if entry["status"] == 200 and ARTICLE_PATH.fullmatch(entry["path"])
+    )
+    listed = listed_paths(mirror)
+    assert listed, "the mirror lists no articles"
+    for path in listed:
+        assert fetched[path] == 1, f"{path} fetched {fetched[path]} times"
+    assert all(count == 1 for count in fetched.values()), fetched.most_common(3)
+
+    blocked = {article["path"] for article in truth.values() if article["robots_blocked"]}
+    assert blocked, "the mirror blocks no article; the robots.txt check would be empty"
+    requested = {entry["path"].split("?")[0] for entry in log}
+    assert not blocked & requested
+    assert "/robots.txt" in requested
+    # Off-site links (a different host name for the same server) and AMP copies.
+    assert all(entry["host"].startswith("127.0.0.1") for entry in log)
+    assert not [path for path in requested if path.endswith("/amp")]
+
+    # One complete page record per article page fetched.
+    assert all(isinstance(item, PageRecord) for item in items)
+    assert sorted(item.url.split("/", 3)[3] for item in items) == sorted(
+        path.lstrip("/") for path in fetched
+    )
+    for item in items:
+        nid = int(ARTICLE_PATH.fullmatch("/" + item.url.split("/", 3)[3])[1])  # type: ignore[index]
+        assert item.status == 200
+        assert item.canonical_url == item.url
+        assert item.site == "arabnews"
+        assert item.language == "en"
+        assert item.response_date
+        assert item.fetched_at.endswith("+00:00")
+        assert item.meta["og:title"] == truth[nid]["title"]
+        texts = [block["text"] for block in item.blocks]
+        for nid_on_page in [nid, *truth[nid]["appended"]]:
+            assert truth[nid_on_page]["title"] in texts
+            assert set(truth[nid_on_page]["body"]) <= set(texts)
+        assert {"text", "tag", "classes", "path", "attrs"} <= set(item.blocks[0])
+    assert crawler.stats is not None
+    assert crawler.stats.get_value("newscrawl/pages") == len(items)
+    assert crawler.stats.get_value("finish_reason") == "finished"
+
+
+@deferred_f_from_coro_f
+async def test_age_header_is_kept_on_cached_pages(mirror: Mirror) -> None:
+    _, items = await crawl(ArabNewsSpider, base_url=mirror.base_url, sources="sitemaps")
+    cached = {a["path"] for a in mirror.truth() if a["cached_age"]}
+    ages = {"/" + item.url.split("/", 3)[3]: item.response_age for item in items}
+    assert cached & set(ages), "no cached page was crawled"
+    assert all(ages[path] is not None for path in cached & set(ages))
+    assert all(ages[path] is None for path in set(ages) - cached)
+
+
+@deferred_f_from_coro_f
+async def test_sources_argument_limits_discovery(mirror: Mirror) -> None:
+    mirror.reset_log()
+    _, items = await crawl(ArabNewsSpider, base_url=mirror.base_url, sources="feeds")
+    requested = {entry["path"] for entry in mirror.requests()}
+    assert "/rss.xml" in requested
+    assert "/sitemap.xml" not in requested
+    assert "/saudiarabia" not in requested
+    assert 0 < len(items) <= 50
+
+
+@deferred_f_from_coro_f
+async def test_crawl_writes_json_lines_feed(mirror: Mirror, tmp_path: Path) -> None:
+    output = tmp_path / "out" / "%(name)s.jsonl"
+    settings = project_settings(FEEDS={str(output): {"format": "jsonlines"}})
+    _, items = await crawl(ArabNewsSpider, settings, base_url=mirror.base_url, sources="feeds")
+    lines = (tmp_path / "out" / "arabnews.jsonl").read_text(encoding="utf-8").splitlines()
+    records = [json.loads(line) for line in lines]
+    assert len(records) == len(items) > 0
+    assert records[0] == json.loads(json.dumps(ItemAdapter(items[0]).asdict()))
+
+
+@deferred_f_from_coro_f
+async def test_bad_spider_argument_fails_before_any_request(mirror: Mirror) -> None:
+    mirror.reset_log()
+    crawler = get_crawler(ArabNewsSpider, project_settings())
+    with pytest.raises(SpiderArgumentError, match="unknown argument -a colour"):
+        await crawler.crawl_async(base_url=mirror.base_url, colour="red")
+    assert mirror.requests() == []
+
+
+@pytest.mark.parametrize(
+    ("argument", "message"),
+    [
+        ("colour=red", "unknown argument -a colour"),
+        ("base_url=ftp://example.org", "must be an http(s) URL"),
+        ("sources=feeds,rumours", "-a sources="),
+    ],
+)
+def test_scrapy_crawl_rejects_bad_arguments_with_exit_status_2(argument: str, message: str) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "scrapy", "crawl", "arabnews", "-a", argument],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=Path(__file__).parent.parent,
+    )
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_scrapy_crawl_fails_when_nothing_can_be_fetched(tmp_path: Path) -> None:
+    # A closed port on this machine: every download is refused.
+    result = subprocess.run(
+        [
+            sys.executable, "-m", "scrapy", "crawl", "arabnews",
+            "-a", "base_url=http://127.0.0.1:9",
+            "-s", "RETRY_TIMES=0", "-s", "FEEDS={}",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=Path(__file__).parent.parent,
+    )  # fmt: skip
+    assert result.returncode == 1, result.stderr[-2000:]
+    assert "Crawl failed: no page could be fetched" in result.stderr
+    assert "ConnectionRefusedError" in result.stderr

@@ -1,0 +1,115 @@
+from __future__ import annotations
+
+from newscrawl.page import (
+    Block,
+    build_page_record,
+    head_metadata,
+    parse_html,
+    plain_text_blocks,
+    text_blocks,
+)
+
+PAGE = """<!DOCTYPE html><html lang="en"><head>
+<title>Camel race draws record crowd | Example</title>
+<link rel="canonical" href="/node/11/sport">
+<link rel="shortlink" href="/node/11">
+<meta property="og:title" content="Camel race draws record crowd">
+<meta property="article:published_time" content="2025-03-01T08:00:00+00:00">
+<script type="application/ld+json">{"@type": "NewsArticle", "headline": "x"}</script>
+<script type="application/ld+json">{broken</script>
+<style>p { color: red }</style>
+</head><body>
+<nav><a href="/sport">Sport</a></nav>
+<article class="node node-article" data-nid="11">
+  <h1 class="article-title">Camel race <b>draws</b> record crowd</h1>
+  <figure><img src="/img/1.jpg" alt=""><figcaption>Riders at the start. (AFP)</figcaption></figure>
+  <div class="short-url"><a href="/node/11">Short Url</a></div>
+  <div class="entry-date"><time datetime="2025-03-01T08:00:00Z">Updated 5 min ago</time></div>
+  <div class="entry-content">
+    <p>TAIF: The race began <a href="/node/12/sport">at dawn</a>.</p>
+    <p>Second&nbsp;paragraph<br>on two lines.</p>
+    <p>&nbsp;</p>
+    <div style="display: none">hidden text</div>
+    <script>var tracking = 1;</script>
+  </div>
+</article>
+</body></html>"""
+
+
+def test_text_blocks_are_visible_text_in_document_order() -> None:
+    root = parse_html(PAGE)
+    assert root is not None
+    blocks = text_blocks(root, "http://site.test/node/11/sport")
+    texts = [b.text for b in blocks]
+    assert texts == [
+        "Sport",
+        "Camel race draws record crowd",
+        "",  # the image
+        "Riders at the start. (AFP)",
+        "Short Url",
+        "Updated 5 min ago",
+        "TAIF: The race began at dawn.",
+        "Second paragraph on two lines.",
+    ]
+    by_text = {b.text: b for b in blocks}
+    headline = by_text["Camel race draws record crowd"]
+    assert headline.tag == "h1"
+    assert headline.classes == ("article-title",)
+    assert headline.path[0] == "article.node.node-article[1]"
+    time = by_text["Updated 5 min ago"]
+    assert time.tag == "time"
+    assert time.attrs["datetime"] == "2025-03-01T08:00:00Z"
+    # A block that is one link keeps its absolute href; a paragraph with a link does not.
+    assert by_text["Short Url"].attrs["href"] == "http://site.test/node/11"
+    assert "href" not in by_text["TAIF: The race began at dawn."].attrs
+    image = next(b for b in blocks if b.tag == "img")
+    assert image.attrs["src"] == "http://site.test/img/1.jpg"
+
+
+def test_blocks_survive_a_record_round_trip() -> None:
+    block = Block("Text", "p", ("a", "b"), ("div[0]", "p[1]"), {"href": "http://x/"})
+    assert Block.from_record(block.to_record()) == block
+
+
+def test_head_metadata_reads_meta_links_and_valid_jsonld() -> None:
+    root = parse_html(PAGE)
+    assert root is not None
+    meta, links, jsonld = head_metadata(root, "http://site.test/node/11/sport")
+    assert meta["og:title"] == "Camel race draws record crowd"
+    assert meta["article:published_time"] == "2025-03-01T08:00:00+00:00"
+    assert links == {
+        "canonical": "http://site.test/node/11/sport",
+        "shortlink": "http://site.test/node/11",
+    }
+    assert jsonld == [{"@type": "NewsArticle", "headline": "x"}]
+
+
+def test_build_page_record_fills_every_field() -> None:
+    root = parse_html(PAGE)
+    assert root is not None
+    record = build_page_record(
+        url="http://site.test/node/11/sport",
+        status=200,
+        root=root,
+        fetched_at="2025-03-01T09:00:00.000+00:00",
+        response_date="Sat, 01 Mar 2025 09:00:00 GMT",
+        response_age=120,
+        site="example",
+    )
+    assert record.canonical_url == "http://site.test/node/11/sport"
+    assert record.language == "en"
+    assert record.title == "Camel race draws record crowd | Example"
+    assert record.response_age == 120
+    assert len(record.blocks) == 8
+    assert record.to_record()["blocks"][1]["tag"] == "h1"
+
+
+def test_parse_html_rejects_empty_input() -> None:
+    assert parse_html(b"") is None
+    assert parse_html("   ") is None
+
+
+def test_plain_text_blocks_keep_blank_lines_and_fold_no_break_spaces() -> None:
+    blocks = plain_text_blocks("Headline\n\n\u00a0\n  Body  text \n")
+    assert [b.text for b in blocks] == ["Headline", "", "", "Body text"]
+    assert all(b.tag == "" for b in blocks)
