@@ -148,9 +148,11 @@ class NewsSpider(Spider):
                 continue
             article_id = self.site.article_id(url)
             if article_id is not None:
-                if article_id in self.requested_ids:
+                # Keyed by host too: an off-site copy of a link must not hide the real one.
+                key = f"{urlsplit(url).netloc}/{article_id}"
+                if key in self.requested_ids:
                     continue
-                self.requested_ids.add(article_id)
+                self.requested_ids.add(key)
             self.crawler.stats.inc_value(f"{STAT}/discovered/{source}")
             yield Request(
                 url,
