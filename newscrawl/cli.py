@@ -1,4 +1,4 @@
-"""The ``newscrawl`` command: ``mirror``, ``demo``.
+"""The ``newscrawl`` command: ``split``, ``mirror``, ``demo``.
 
 ``scrapy crawl <spider>`` stays the way to run a spider; this command adds what Scrapy
 does not have: the local mirror site and a one-command offline demo.
@@ -7,6 +7,7 @@ does not have: the local mirror site and a one-command offline demo.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import subprocess
 import sys
@@ -61,6 +62,58 @@ def mirror_process(articles: int, seed: int = 1, *extra: str) -> Iterator[str]:
             process.stdout.close()
 
 
+def _instant(text: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an ISO 8601 date-time") from None
+    if moment.tzinfo is None:
+        raise argparse.ArgumentTypeError(f"{text!r} has no UTC offset (add +00:00)")
+    return moment.astimezone(timezone.utc)
+
+
+def run_split(path: Path, fetched_at: datetime | None, url: str | None, site_name: str) -> int:
+    """Split a saved page (.html, or plain page text) into story records on stdout."""
+    from newscrawl.page import build_page_record, parse_html, plain_page_record
+    from newscrawl.sites import get_site
+    from newscrawl.stories import stories_from_page
+    from newscrawl.timestamps import given_anchor
+
+    try:
+        site = get_site(site_name)
+        data = path.read_bytes()
+    except (KeyError, OSError) as exc:
+        print(f"newscrawl split: {exc}", file=sys.stderr)
+        return 2
+    moment = fetched_at or datetime.now(timezone.utc)
+    page_url = url or path.resolve().as_uri()
+    root = parse_html(data) if path.suffix.lower() in (".html", ".htm") else None
+    if root is not None:
+        page = build_page_record(
+            url=page_url,
+            status=200,
+            root=root,
+            fetched_at=moment.isoformat(),
+            response_date=None,
+            response_age=None,
+            site=site.name,
+        )
+    else:
+        text = data.decode("utf-8", errors="replace")
+        page = plain_page_record(
+            url=page_url, text=text, fetched_at=moment.isoformat(), site=site.name
+        )
+    # The page was rendered when the caller says it was fetched (no HTTP headers here).
+    found = stories_from_page(page, site, anchor=given_anchor(moment))
+    for story in found.stories:
+        print(json.dumps(story.to_record(), ensure_ascii=False))
+    if not found.stories:
+        reasons = ", ".join(sorted(set(found.split.skipped))) or "no story found"
+        print(f"newscrawl split: no story in {path}: {reasons}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def run_demo(articles: int, output_dir: Path) -> int:
     """Start the mirror, crawl it in this process, print where the output went."""
     from scrapy.crawler import CrawlerProcess
@@ -93,11 +146,11 @@ def run_demo(articles: int, output_dir: Path) -> int:
     print(
         f"pages fetched: {stats.get('response_received_count', 0)}, "
         f"article pages: {stats.get('newscrawl/pages', 0)}, "
-        f"records written: {records}, time: {elapsed:.1f} s"
+        f"stories written: {records}, time: {elapsed:.1f} s"
     )
     finish = stats.get("finish_reason")
     if finish != "finished" or records == 0:
-        print(f"demo failed: finish reason {finish!r}, {records} records", file=sys.stderr)
+        print(f"demo failed: finish reason {finish!r}, {records} stories", file=sys.stderr)
         return 1
     return 0
 
@@ -112,6 +165,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="serve the local mirror site (run 'newscrawl mirror --help')",
         add_help=False,
     )
+    split = commands.add_parser(
+        "split", help="split a saved page (.html or page text) into story records (JSON Lines)"
+    )
+    split.add_argument("path", type=Path, help="a saved page: .html/.htm, else plain page text")
+    split.add_argument(
+        "--fetched-at",
+        type=_instant,
+        help="when the page was fetched (ISO 8601 with offset); relative times count back "
+        "from it (default: now)",
+    )
+    split.add_argument("--url", help="the page's URL (default: the file's file:// URL)")
+    split.add_argument("--site", default="arabnews", help="site profile (default: arabnews)")
     demo = commands.add_parser("demo", help="crawl a local mirror site, offline")
     demo.add_argument("--articles", type=_positive_int, default=200, help="default: 200")
     demo.add_argument(
@@ -129,6 +194,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return mirror_main(args_list[1:])
     args = build_parser().parse_args(args_list)
+    if args.command == "split":
+        return run_split(args.path, args.fetched_at, args.url, args.site)
     if args.command == "demo":
         return run_demo(args.articles, args.output_dir)
     raise AssertionError(f"unhandled command {args.command}")

@@ -22,7 +22,7 @@ CONTACT_PLACEHOLDER = "example.invalid"
 class ProgressLog:
     """Logs pages and stories per minute, replacing Scrapy's LogStats.
 
-    ``Progress: 1200 pages (310/min), 1100 article pages, 4100 items (1050/min)``
+    ``Progress: 1200 pages (310/min), 1100 article pages, 4100 stories (1050/min)``
     """
 
     def __init__(self, crawler: Crawler, interval: float) -> None:
@@ -64,7 +64,7 @@ class ProgressLog:
         responses, pages, items = self.counts()
         per_minute = 60.0 / self.interval
         logger.info(
-            "Progress: %d pages (%d/min), %d article pages, %d items (%d/min)",
+            "Progress: %d pages (%d/min), %d article pages, %d stories (%d/min)",
             responses,
             (responses - self.previous[0]) * per_minute,
             pages,

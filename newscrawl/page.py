@@ -173,7 +173,7 @@ class _BlockWalker:
                 start = len(run)
                 self._collect(child, path, run, links, owner)
                 href = child.get("href") if tag == "a" else None
-                if href:
+                if href and not href.startswith(("#", "javascript:")):  # not in-page widgets
                     links.append((urljoin(self.base_url, href), collapse("".join(run[start:]))))
             if child.tail:
                 run.append(child.tail)
@@ -276,4 +276,23 @@ def build_page_record(
         links=links,
         jsonld=jsonld,
         blocks=[b.to_record() for b in text_blocks(root, url)],
+    )
+
+
+def plain_page_record(*, url: str, text: str, fetched_at: str, site: str) -> PageRecord:
+    """The page record of a page saved as plain text (no markup, no HTTP headers)."""
+    return PageRecord(
+        url=url,
+        canonical_url=None,
+        status=200,
+        fetched_at=fetched_at,
+        response_date=None,
+        response_age=None,
+        site=site,
+        language=None,
+        title=None,
+        meta={},
+        links={},
+        jsonld=[],
+        blocks=[b.to_record() for b in plain_text_blocks(text)],
     )

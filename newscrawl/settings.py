@@ -54,9 +54,16 @@ RETRY_BACKOFF_MAX = 60.0
 
 DOWNLOADER_MIDDLEWARES = {
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
-    "newscrawl.middlewares.BackoffRetryMiddleware": 550,
-    "newscrawl.middlewares.RobotsCrawlDelayMiddleware": 120,
+    "newscrawl.downloadermiddlewares.BackoffRetryMiddleware": 550,
+    "newscrawl.downloadermiddlewares.RobotsCrawlDelayMiddleware": 120,
 }
+
+# Page records become story records here (pipelines cannot emit several items).
+SPIDER_MIDDLEWARES = {
+    "newscrawl.spidermiddlewares.StorySplitMiddleware": 50,
+}
+# Also output each page record (debugging a site's split); stories only by default.
+NEWSCRAWL_EMIT_PAGES = False
 
 EXTENSIONS = {
     "scrapy.extensions.logstats.LogStats": None,

@@ -227,7 +227,7 @@ def test_articles_look_like_news_stories() -> None:
     assert any(article.dateline and not article.dateline.isupper() for article in articles)
     assert any(not article.summary_glyph and article.summary for article in articles)
     assert any(":" in article.title for article in articles)
-    assert any("‘" in article.title for article in articles)  # noqa: RUF001
+    assert any("‘" in article.title for article in articles)
     assert any("“" in paragraph for article in articles for paragraph in article.body)
     blocked = site.blocked_nids()
     assert 0 < len(blocked) < 0.1 * len(articles)

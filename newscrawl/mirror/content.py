@@ -1,5 +1,4 @@
 # Story text uses typographic (curly) quotes on purpose, as the real site does.
-# ruff: noqa: RUF001
 """Deterministic content model of the mirror site: articles, page composition, time texts.
 
 Everything here is plain data and pure functions. All story text is synthetic, built from

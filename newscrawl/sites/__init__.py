@@ -10,6 +10,8 @@ import re
 from dataclasses import dataclass, field
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
+from newscrawl.split import DEFAULT_HINTS, SplitHints
+
 
 @dataclass(frozen=True)
 class Selectors:
@@ -36,6 +38,8 @@ class SiteProfile:
     # Paths that look like articles but must never be fetched (AMP copies, print views).
     skip_path: re.Pattern[str] | None = None
     extra_hosts: tuple[str, ...] = field(default_factory=tuple)
+    # What the story splitter should know about the site's widgets and classes.
+    split_hints: SplitHints = DEFAULT_HINTS
 
     def discovery_urls(self, base_url: str) -> dict[str, list[str]]:
         """Feed, sitemap and section URLs on ``base_url`` (the live site or a mirror of it)."""

@@ -165,7 +165,7 @@ class NewsSpider(Spider):
         """One log line per page that could not be fetched (retries already spent)."""
         request = getattr(failure, "request", None)
         url = request.url if request is not None else "?"
-        if failure.check(IgnoreRequest):  # robots.txt said no, or a size limit: counted
+        if isinstance(failure.value, IgnoreRequest):  # robots.txt said no: Scrapy counts it
             logger.debug("Not fetched %s: %s", url, failure.getErrorMessage())
             return
         self.crawler.stats.inc_value(f"{STAT}/download_failed")

@@ -1,0 +1,585 @@
+"""Split one page's text blocks into the separate stories it holds.
+
+A pure function over plain data (no Scrapy). It works from the page's shape, the way
+a reader sees it, so it needs no selector to find a boundary:
+
+* each story opens with a **header zone**: its headline printed two or more times
+  (page title, share widget, h1), image captions (often twice), widget lines
+  (``Short Url``, ``Follow``) and one time line (``Updated 35 min 7 sec ago``);
+* after the zone come summary lines (bulleted, or short lines without a final period)
+  and then the body paragraphs, the first usually opening with a dateline.
+
+Markup, where the page has it, confirms and enriches: story containers (several
+``<article>``-like elements, one headline each) become the boundaries, headings mark
+headlines, ``<figcaption>`` marks captions, ``<time>`` marks time lines, and classes
+such as ``share`` or ``newsletter`` mark widgets. Plain page text (no markup) splits on
+shape alone.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from enum import Enum
+from functools import lru_cache
+from itertools import pairwise
+
+from newscrawl.page import Block
+
+# A time line: "Updated 23 July 2024", "Last updated: 5 min ago", "Publié le ...".
+TIME_LINE = re.compile(
+    r"^(?:last\s+)?(?:updated|published|posted|publi[ée]\s+le|mis\s+[àa]\s+jour)\b",
+    re.IGNORECASE,
+)
+# Summary bullet glyphs (dashes are not: body paragraphs open with them too).
+BULLET = re.compile(r"^[\u2022\u00b7\u25aa\u25cf\u25e6\u2023\u2219]\s*")
+# A dateline opening a body paragraph: "BAGHDAD: ", "PORT SUDAN: ", "Stockholm: ",
+# "ATHÈNES: ". Upper-case words, or one to three capitalised words, then a colon.
+_UPPER = r"[A-ZÀ-ÖØ-Þ]"
+DATELINE = re.compile(
+    rf"^(?P<dateline>{_UPPER}[A-ZÀ-ÖØ-Þ'’.\-/]*(?:[ ,]+{_UPPER}[A-ZÀ-ÖØ-Þ'’.\-/]*){{0,3}}"
+    rf"|{_UPPER}[a-zà-ÿ'’\-]+(?: {_UPPER}[a-zà-ÿ'’\-]+){{0,2}})"
+    r"\s*:\s+(?=\S)"
+)
+# A photo credit closing a caption: "(AFP)", "(REUTERS)", "(AN photo by X)".
+CAPTION_CREDIT = re.compile(r"\((?:[A-Z][\w .,'’/&-]{1,60})\)\s*$")
+QUOTES = str.maketrans({"‘": "'", "’": "'", "‚": "'", "‛": "'", "“": '"', "”": '"', "„": '"'})
+PERIOD_END = (".", '."', ".”", ".’", ".)")
+SENTENCE_END = (".", "!", "?", "…", '."', ".”", ".’", "!”", "?”")
+
+
+@dataclass(frozen=True)
+class SplitHints:
+    """What a site profile may tell the splitter. The defaults fit Arab News."""
+
+    # Widget lines that are never story text (compared case-insensitively).
+    widget_lines: frozenset[str] = frozenset(
+        {"short url", "follow", "share", "print", "email", "comments", "read more", "whatsapp"}
+    )
+    # Class-name words (split on - and _) that mark widgets and page furniture.
+    widget_classes: frozenset[str] = frozenset(
+        {
+            "share", "sharing", "social", "follow", "newsletter", "subscribe", "related",
+            "advert", "advertisement", "ads", "promo", "breadcrumb", "breadcrumbs", "comments",
+        }
+    )  # fmt: skip
+    # Class-name words that mark a story's summary (standfirst) lines.
+    summary_classes: frozenset[str] = frozenset(
+        {"summary", "standfirst", "excerpt", "teaser", "lead", "lede", "bullets", "highlights"}
+    )
+    # Elements that are page furniture, never a story.
+    furniture_tags: frozenset[str] = frozenset({"nav", "footer", "aside", "form"})
+    # Lines of the same text this close (in non-blank lines) belong to one header zone.
+    window: int = 14
+
+
+DEFAULT_HINTS = SplitHints()
+
+
+class Kind(Enum):
+    BLANK = "blank"
+    TIME = "time"
+    WIDGET = "widget"
+    IMAGE = "image"
+    BULLET = "bullet"
+    TEXT = "text"
+
+
+@dataclass
+class Line:
+    index: int
+    text: str
+    key: str  # the text normalized for comparing repeats
+    kind: Kind
+    block: Block
+    heading: bool = False
+    caption_tag: bool = False
+    summary_hint: bool = False
+    repeated: bool = False  # the same text stands within the window (a header repeat)
+
+    @property
+    def parent(self) -> tuple[str, ...]:
+        return self.block.path[:-1]
+
+    @property
+    def header_like(self) -> bool:
+        """Can stand in a header zone."""
+        return (
+            self.kind in (Kind.BLANK, Kind.TIME, Kind.WIDGET, Kind.IMAGE)
+            or self.heading
+            or self.caption_tag
+            or (self.kind is Kind.TEXT and self.repeated)
+        )
+
+
+@dataclass
+class StoryParts:
+    """One story as the splitter found it (page-level fields are added later)."""
+
+    title: str
+    summary: list[str] = field(default_factory=list)
+    dateline: str | None = None
+    body: list[str] = field(default_factory=list)
+    caption: str | None = None
+    image_url: str | None = None
+    updated_raw: str | None = None
+    updated_datetime: str | None = None  # a <time datetime> next to the time line
+    links: list[str] = field(default_factory=list)  # hrefs in the header zone
+
+
+@dataclass
+class Split:
+    """What the splitter made of a page: stories, and why anything was left out."""
+
+    stories: list[StoryParts]
+    skipped: list[str] = field(default_factory=list)  # one reason per region not kept
+    mode: str = "shape"  # "containers" when markup containers gave the boundaries
+
+
+def normalize(text: str) -> str:
+    """Text as compared for repeats: NFC, case-folded, straight quotes, single spaces."""
+    if not text.isascii():
+        text = unicodedata.normalize("NFC", text).translate(QUOTES)
+    return " ".join(text.casefold().split())
+
+
+@lru_cache(maxsize=16384)
+def _segment(segment: str) -> tuple[str, frozenset[str]]:
+    """A path segment's tag and class-name words ("div.share-widget[3]")."""
+    tag, *classes = segment.split("[", 1)[0].split(".")
+    return tag, frozenset(w for c in classes for w in re.split(r"[-_]", c.lower()) if w)
+
+
+@lru_cache(maxsize=16384)
+def _path_facts(path: tuple[str, ...]) -> tuple[frozenset[str], frozenset[str]]:
+    """The tags and class-name words of a block's element and all its ancestors."""
+    if not path:
+        return frozenset(), frozenset()
+    tags, words = _path_facts(path[:-1])
+    tag, segment_words = _segment(path[-1])
+    return tags | {tag}, words | segment_words
+
+
+def _classify(blocks: Sequence[Block], hints: SplitHints) -> list[Line]:
+    lines: list[Line] = []
+    for block in blocks:
+        tags, words = _path_facts(block.path)
+        if tags & hints.furniture_tags:
+            continue
+        if block.classes:
+            words = words | _segment("." + ".".join(block.classes))[1]
+        text = block.text.strip()
+        if block.tag == "img":
+            kind = Kind.IMAGE
+        elif not text:
+            kind = Kind.BLANK
+        elif block.tag == "time" or (len(text) <= 80 and TIME_LINE.match(text)):
+            kind = Kind.TIME
+        elif text.casefold() in hints.widget_lines or words & hints.widget_classes:
+            kind = Kind.WIDGET
+        elif BULLET.match(text):
+            kind = Kind.BULLET
+        else:
+            kind = Kind.TEXT
+        lines.append(
+            Line(
+                index=len(lines),
+                text=text,
+                key=normalize(text),
+                kind=kind,
+                block=block,
+                heading=block.tag in ("h1", "h2"),
+                caption_tag=block.tag == "figcaption" or "caption" in words,
+                summary_hint=block.tag == "li" or bool(words & hints.summary_classes),
+            )
+        )
+    return lines
+
+
+def _mark_repeats(lines: list[Line], window: int) -> dict[str, list[int]]:
+    """Mark text lines whose text stands again within ``window`` non-blank lines."""
+    seen: dict[str, list[int]] = defaultdict(list)
+    rank: list[int] = []  # position among non-blank lines
+    count = 0
+    for line in lines:
+        rank.append(count)
+        if line.kind is not Kind.BLANK:
+            count += 1
+        if line.kind is Kind.TEXT and len(line.key) >= 3:
+            seen[line.key].append(line.index)
+    for key, positions in seen.items():
+        # Headlines end without a period and repeat across the header; a sentence
+        # (a caption) repeats only right after itself. A paragraph printed again
+        # further on (the same story appended twice) is body text, not a header.
+        reach = 2 if key.endswith(PERIOD_END) else window
+        for a, b in pairwise(positions):
+            if rank[b] - rank[a] <= reach:
+                lines[a].repeated = lines[b].repeated = True
+    return seen
+
+
+@dataclass(frozen=True, order=True)
+class Zone:
+    """A story's header zone: lines ``start`` to ``end``, both included."""
+
+    start: int
+    end: int
+
+    def lines(self, lines: list[Line]) -> list[Line]:
+        return lines[self.start : self.end + 1]
+
+
+def _linked(lines: list[Line], a: int, b: int) -> bool:
+    """May two occurrences of one text belong to the same header zone?
+
+    With the story's time line between them (page title before it, h1 after), only
+    header-like lines may stand between, save one caption printed once. Without one,
+    only blank, widget and image lines may: anything else is a story's body, and the
+    two occurrences are two stories that share a headline.
+    """
+    between = lines[a + 1 : b]
+    if not any(ln.kind is Kind.TIME for ln in between):
+        quiet = (Kind.BLANK, Kind.WIDGET, Kind.IMAGE)
+        return all(ln.kind in quiet or ln.key == lines[a].key for ln in between)
+    loud = [ln for ln in between if not ln.header_like]
+    if not loud:
+        return True
+    return len(loud) == 1 and bool(CAPTION_CREDIT.search(loud[0].text))
+
+
+def _is_signal(line: Line) -> bool:
+    """A line that only a story header holds: time, widget, image, heading, caption."""
+    return line.kind in (Kind.TIME, Kind.WIDGET, Kind.IMAGE) or line.heading or line.caption_tag
+
+
+def _has_signal(lines: list[Line], zone: Zone) -> bool:
+    """Does a header signal stand in the zone, or a strong one right beside it?
+
+    A text repeated with none around (a paragraph printed twice in a body) is no story
+    header. Beside the zone only a time line, an image or a caption counts: widgets
+    (related links, share blocks) also follow a body, and a headline precedes one.
+    """
+    if any(_is_signal(ln) for ln in lines[zone.start : zone.end + 1]):
+        return True
+    beside = [_neighbour(lines, zone.start, -1), _neighbour(lines, zone.end, 1)]
+    return any(
+        ln is not None and (ln.kind in (Kind.TIME, Kind.IMAGE) or ln.caption_tag) for ln in beside
+    )
+
+
+def _neighbour(lines: list[Line], index: int, step: int) -> Line | None:
+    """The nearest non-blank line before (step -1) or after (step 1) ``index``."""
+    index += step
+    while 0 <= index < len(lines):
+        if lines[index].kind is not Kind.BLANK:
+            return lines[index]
+        index += step
+    return None
+
+
+def _extend(lines: list[Line], zone: Zone) -> Zone:
+    """Grow a zone over the time, widget, image, caption and blank lines around it."""
+    start, end = zone.start, zone.end
+    while start > 0 and (_is_signal(lines[start - 1]) or lines[start - 1].kind is Kind.BLANK):
+        start -= 1
+    while end + 1 < len(lines) and (
+        _is_signal(lines[end + 1]) or lines[end + 1].kind is Kind.BLANK
+    ):
+        end += 1
+    while lines[start].kind is Kind.BLANK and start < end:
+        start += 1
+    return Zone(start, end)
+
+
+def _zone_score(zone_lines: list[Line]) -> float:
+    counts: dict[str, int] = defaultdict(int)
+    for line in zone_lines:
+        if line.kind is Kind.TEXT:
+            counts[line.key] += 1
+    most = max(counts.values(), default=0)
+    return (
+        2.0 * any(ln.kind is Kind.TIME for ln in zone_lines)
+        + 1.0 * any(ln.kind is Kind.WIDGET for ln in zone_lines)
+        + 2.0 * any(ln.heading for ln in zone_lines)
+        + (2.0 if most >= 3 else 1.0 if most == 2 else 0.0)
+        + 0.5 * any(ln.kind is Kind.IMAGE or ln.caption_tag for ln in zone_lines)
+    )
+
+
+def _repeat_spans(lines: list[Line], seen: dict[str, list[int]]) -> list[tuple[str, Zone]]:
+    """Spans from the first to the last of a text's linked repeats, with that text.
+
+    A sentence (a caption) links only to a copy right after it; headlines link across
+    the header's widgets and time line.
+    """
+    spans: list[tuple[str, Zone]] = []
+    for key, positions in seen.items():
+        sentence = key.endswith(PERIOD_END)
+        run = [positions[0]]
+        for a, b in pairwise([*positions, -1]):
+            near = b >= 0 and (not sentence or _neighbour(lines, a, 1) is lines[b])
+            if near and lines[a].repeated and lines[b].repeated and _linked(lines, a, b):
+                run.append(b)
+                continue
+            if len(run) > 1:
+                spans.append((key, Zone(run[0], run[-1])))
+            run = [b]
+    return spans
+
+
+def _find_zones(lines: list[Line], seen: dict[str, list[int]]) -> list[Zone]:
+    """Header zones in document order: one per story."""
+    # Each time line heads one story: the tightest repeat around it (page title before,
+    # h1 after) is its header; a looser one around the same time line (a summary line
+    # two stories share) is not a header at all.
+    zones: list[Zone] = []
+    claimed: set[int] = set()
+    spans = [span for _, span in _repeat_spans(lines, seen) if _has_signal(lines, span)]
+    for span in sorted(spans, key=lambda z: z.end - z.start):
+        times = {ln.index for ln in span.lines(lines) if ln.kind is Kind.TIME}
+        if not times & claimed:
+            claimed |= times
+            zones.append(span)
+    # A headline printed once still has a time line (or a heading) next to it.
+    covered = {i for span in zones for i in range(span.start, span.end + 1)}
+    for line in lines:
+        if (line.kind is Kind.TIME or line.heading) and line.index not in covered:
+            above = _neighbour(lines, line.index, -1)
+            start = line.index
+            if line.kind is Kind.TIME and above is not None and above.kind is Kind.TEXT:
+                start = above.index  # the headline just above the time line
+            zones.append(Zone(start, line.index))
+    merged: list[Zone] = []
+    for span in sorted(_extend(lines, zone) for zone in zones):
+        if merged and span.start <= merged[-1].end + 1:
+            merged[-1] = Zone(merged[-1].start, max(merged[-1].end, span.end))
+        else:
+            merged.append(span)
+    accepted = [z for z in merged if _zone_score(z.lines(lines)) >= 2.0]
+    return _split_double_zones(lines, accepted)
+
+
+def _split_double_zones(lines: list[Line], zones: list[Zone]) -> list[Zone]:
+    """A zone holding two time lines is two stories' zones run together: cut it."""
+    result: list[Zone] = []
+    for zone in zones:
+        times = [ln.index for ln in zone.lines(lines) if ln.kind is Kind.TIME]
+        if len(times) < 2:
+            result.append(zone)
+            continue
+        start = zone.start
+        for previous, current in pairwise(times):
+            cut = previous + 1
+            while cut < current and lines[cut].kind in (Kind.WIDGET, Kind.BLANK):
+                cut += 1
+            result.append(Zone(start, cut - 1))
+            start = cut
+        result.append(Zone(start, zone.end))
+    return result
+
+
+def _containers(lines: list[Line]) -> list[list[Line]] | None:
+    """Lines grouped by story container, when the markup has one container per story.
+
+    The headlines (headings printed more than once, else h1s) are compared by their
+    ancestors: where they part below a common ancestor, each branch is one story.
+    Headlines that part only at themselves are flat siblings: no containers.
+    """
+    headings = [ln for ln in lines if ln.heading and ln.repeated] or [
+        ln for ln in lines if ln.block.tag == "h1"
+    ]
+    if len(headings) < 2:
+        return None
+    paths = [h.block.path for h in headings]
+    depth = 0
+    while all(len(p) > depth for p in paths) and len({p[depth] for p in paths}) == 1:
+        depth += 1
+    if any(len(p) <= depth + 1 for p in paths):
+        return None
+    keys = [p[: depth + 1] for p in paths]
+    if len(set(keys)) != len(keys):
+        return None  # two headlines in one container: the containers are not stories
+    groups: dict[tuple[str, ...], list[Line]] = {key: [] for key in keys}
+    for line in lines:
+        group = groups.get(line.block.path[: depth + 1])
+        if group is not None:
+            group.append(line)
+    return [groups[key] for key in keys]
+
+
+def _headline(zone_lines: list[Line]) -> Line | None:
+    headings = [ln for ln in zone_lines if ln.heading]
+    if headings:
+        return headings[-1]
+    texts = [ln for ln in zone_lines if ln.kind is Kind.TEXT and not ln.caption_tag]
+    if not texts:
+        return None
+    counts: dict[str, int] = defaultdict(int)
+    last: dict[str, int] = {}
+    for line in texts:
+        counts[line.key] += 1
+        last[line.key] = line.index
+    times = [ln.index for ln in zone_lines if ln.kind is Kind.TIME]
+    after_time = {k for k, i in last.items() if times and i > times[0]}
+    # Most printed wins; a tie goes to a text printed after the time line (the h1),
+    # then to the one printed last (captions come before the headline's h1).
+    key = max(counts, key=lambda k: (counts[k], k in after_time, last[k]))
+    if counts[key] == 1:
+        plain = [ln for ln in texts if not CAPTION_CREDIT.search(ln.text)]
+        return plain[0] if plain else texts[0]
+    return next(ln for ln in texts if ln.key == key)
+
+
+def _caption(zone_lines: list[Line], title_key: str) -> Line | None:
+    candidates = [ln for ln in zone_lines if ln.kind is Kind.TEXT and ln.key != title_key]
+    for test in (
+        lambda ln: ln.caption_tag,
+        lambda ln: ln.repeated,
+        lambda ln: bool(CAPTION_CREDIT.search(ln.text)),
+    ):
+        found = [ln for ln in candidates if test(ln)]
+        if found:
+            return found[0]
+    return None
+
+
+def _groups(content: list[Line], skip_keys: set[str]) -> list[list[Line]]:
+    """Content lines in groups: split at blank lines, or where the parent element changes."""
+    groups: list[list[Line]] = [[]]
+    previous: Line | None = None
+    for line in content:
+        if line.kind is Kind.BLANK:
+            groups.append([])
+            continue
+        if line.kind not in (Kind.TEXT, Kind.BULLET) or line.key in skip_keys:
+            continue
+        if previous is not None and line.parent != previous.parent:
+            groups.append([])
+        groups[-1].append(line)
+        previous = line
+    return [g for g in groups if g]
+
+
+def _is_plain_summary(group: list[Line], rest: list[Line]) -> bool:
+    """Summary lines printed without a bullet: short, no dateline, and either no
+    final period or an excerpt of a later paragraph (the site's summaries are)."""
+    if DATELINE.match(group[0].text):
+        return False
+    later = " ".join(ln.key for ln in rest)
+    for line in group:
+        if len(line.text) > 400:
+            return False
+        excerpt = line.key.rstrip(".") in later and line.key not in {ln.key for ln in rest}
+        if line.text.endswith(SENTENCE_END) and not excerpt:
+            return False
+    return True
+
+
+def _summary_and_body(groups: list[list[Line]]) -> tuple[list[Line], list[Line]]:
+    flat = [ln for g in groups for ln in g]
+    if not flat:
+        return [], []
+    summary: list[Line] = []
+    for line in flat:
+        if line.kind is Kind.BULLET or (line.summary_hint and not DATELINE.match(line.text)):
+            summary.append(line)
+        else:
+            break
+    if not summary and len(groups) >= 2 and _is_plain_summary(groups[0], flat[len(groups[0]) :]):
+        summary = groups[0]
+    if not summary:
+        # No blank line or markup between summary and body: take the leading lines that
+        # both lack a final period and are excerpts of later paragraphs.
+        for count, line in enumerate(flat):
+            rest = flat[count + 1 :]
+            if line.text.endswith(SENTENCE_END) or DATELINE.match(line.text) or not rest:
+                break
+            if not any(line.key.rstrip(".") in later.key for later in rest):
+                break
+            summary.append(line)
+    body = flat[len(summary) :]
+    if body and body[0].block.path:
+        # With markup, the body is the run of paragraphs under the first one's parent;
+        # what follows elsewhere (related links, widgets) is not this story's text.
+        parent = body[0].parent
+        body = [ln for ln in body if ln.block.path[: len(parent)] == parent]
+    return summary, body
+
+
+def _parse_story(region: list[Line], zone: Zone) -> StoryParts | str:
+    """One story from its region (header zone first); a reason string when there is none."""
+    zone_lines = [ln for ln in region if zone.start <= ln.index <= zone.end]
+    content = [ln for ln in region if ln.index > zone.end]
+    title = _headline(zone_lines)
+    if title is None:
+        return "no headline"
+    caption = _caption(zone_lines, title.key)
+    times = [ln for ln in zone_lines if ln.kind is Kind.TIME]
+    if not times:  # a time line printed after the summary still belongs to the story
+        times = [ln for ln in content[:4] if ln.kind is Kind.TIME]
+    images = [ln for ln in zone_lines + content if ln.kind is Kind.IMAGE]
+    skip = {title.key} | ({caption.key} if caption else set())
+    summary, body = _summary_and_body(_groups(content, skip))
+    if not body:
+        return "no body"
+    match = DATELINE.match(body[0].text)
+    return StoryParts(
+        title=title.text,
+        summary=[BULLET.sub("", ln.text) for ln in summary],
+        dateline=match["dateline"].strip(" ,") if match else None,
+        body=[ln.text for ln in body],
+        caption=caption.text if caption else None,
+        image_url=images[0].block.attrs.get("src") if images else None,
+        updated_raw=times[0].text if times else None,
+        updated_datetime=times[0].block.attrs.get("datetime") if times else None,
+        links=[href for ln in zone_lines if (href := ln.block.attrs.get("href"))],
+    )
+
+
+def _fallback_zone(lines: list[Line]) -> Zone | None:
+    """For a page with no header zone: its first heading, else its first text line."""
+    for test in (lambda ln: ln.heading, lambda ln: ln.kind is Kind.TEXT):
+        found = [ln for ln in lines if test(ln)]
+        if found:
+            return Zone(found[0].index, found[0].index)
+    return None
+
+
+def split_blocks(blocks: Sequence[Block], hints: SplitHints = DEFAULT_HINTS) -> Split:
+    """Split a page's text blocks (in document order) into the stories it holds."""
+    lines = _classify(blocks, hints)
+    seen = _mark_repeats(lines, hints.window)
+    zones = _find_zones(lines, seen)
+    result = Split(stories=[])
+    regions: list[tuple[list[Line], Zone]] = []
+    containers = _containers(lines)
+    if containers is not None:
+        result.mode = "containers"
+        for container in containers:
+            first, last = container[0].index, container[-1].index
+            inside = [
+                Zone(max(z.start, first), min(z.end, last))
+                for z in zones
+                if z.start <= last and z.end >= first
+            ]
+            zone = inside[0] if inside else _fallback_zone(container)
+            if zone is None:
+                result.skipped.append("container without text")
+                continue
+            regions.append((container, zone))
+    else:
+        if not zones:
+            fallback = _fallback_zone(lines)
+            zones = [fallback] if fallback else []
+        ends = [z.start for z in zones[1:]] + [len(lines)]
+        regions = [(lines[z.start : end], z) for z, end in zip(zones, ends, strict=False)]
+    for region, zone in regions:
+        story = _parse_story(region, zone)
+        if isinstance(story, str):
+            result.skipped.append(story)
+        else:
+            result.stories.append(story)
+    return result

@@ -1,0 +1,152 @@
+"""Story records: a page record split into stories, cleaned, with resolved times.
+
+Pure functions (no Scrapy): page → split → clean → time. The crawl calls them from a
+spider middleware, ``newscrawl split`` from the command line.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from newscrawl.clean import clean_lines, clean_optional, clean_text
+from newscrawl.page import Block, PageRecord
+from newscrawl.schema import StoryRecord
+from newscrawl.sites import SiteProfile
+from newscrawl.split import Split, StoryParts, normalize, split_blocks
+from newscrawl.timestamps import (
+    Anchor,
+    Timestamp,
+    anchor_from_headers,
+    disagreement,
+    parse_timestamp,
+)
+
+
+@dataclass
+class PageStories:
+    """What one page gave: its stories, and what the splitter left out and why."""
+
+    stories: list[StoryRecord]
+    split: Split
+    # Seconds by which a story's visible time and its machine-readable time disagree,
+    # beyond both error bars (one entry per story where they do).
+    time_disagreements: list[float]
+
+
+def story_id(site: str, article_id: str | None, title: str, first_paragraph: str) -> str:
+    """Stable id: the site's article id when known, else a hash of the story's text."""
+    if article_id is not None:
+        return f"{site}:{article_id}"
+    digest = hashlib.sha256(
+        "\x1f".join((site, normalize(title), normalize(first_paragraph))).encode("utf-8")
+    ).hexdigest()
+    return f"{site}:sha256:{digest[:24]}"
+
+
+def page_anchor(page: PageRecord) -> Anchor:
+    """The instant the page was rendered: its Date header minus its Age header."""
+    received = datetime.fromisoformat(page.fetched_at)
+    age = str(page.response_age) if page.response_age is not None else None
+    return anchor_from_headers(page.response_date, age, received)
+
+
+def _story_url(parts: StoryParts, position: int, page: PageRecord, site: SiteProfile) -> str | None:
+    if position == 0:
+        return page.canonical_url or page.url
+    own = {site.article_id(u) for u in (page.url, page.canonical_url) if u}
+    for href in parts.links:
+        url = site.article_url(href)
+        # An appended story is never the page's own article (a widget links to that).
+        if url is not None and site.article_id(url) not in own:
+            return url
+    return None
+
+
+def _head_time(page: PageRecord, meta_key: str, jsonld_key: str) -> tuple[str, str] | None:
+    """A machine-readable time of the page's first story, with where it came from."""
+    if page.meta.get(meta_key):
+        return page.meta[meta_key], "meta"
+    for data in page.jsonld:
+        for entry in data if isinstance(data, list) else [data]:
+            if isinstance(entry, dict) and isinstance(entry.get(jsonld_key), str):
+                return entry[jsonld_key], "json-ld"
+    return None
+
+
+def _time(raw: str | None, source: str, anchor: Anchor, site: SiteProfile) -> Timestamp | None:
+    if not raw:
+        return None
+    return parse_timestamp(
+        raw, anchor=anchor, timezone=site.timezone, languages=site.languages, source=source
+    )
+
+
+def _empty_time() -> dict[str, Any]:
+    return {
+        "raw": None,
+        "value": None,
+        "earliest": None,
+        "latest": None,
+        "precision": None,
+        "source": None,
+        "anchor": None,
+        "error": "missing",
+    }
+
+
+def stories_from_page(
+    page: PageRecord, site: SiteProfile, anchor: Anchor | None = None
+) -> PageStories:
+    """Split a page record into clean story records with resolved times.
+
+    ``anchor`` is when the page was rendered; by default its Date and Age headers.
+    """
+    anchor = anchor or page_anchor(page)
+    split = split_blocks([Block.from_record(b) for b in page.blocks], site.split_hints)
+    language = page.language or (site.languages[0] if site.languages else None)
+    stories: list[StoryRecord] = []
+    disagreements: list[float] = []
+    for position, parts in enumerate(split.stories):
+        title = clean_text(parts.title)
+        body = clean_lines(parts.body)
+        if not title or not body:
+            split.skipped.append("empty after clean-up")
+            continue
+        url = _story_url(parts, position, page, site)
+        updated = _time(parts.updated_raw, "text", anchor, site)
+        machine = _time(parts.updated_datetime, "time-element", anchor, site)
+        published = None
+        if position == 0:  # head metadata describes the first story only
+            modified = _head_time(page, "article:modified_time", "dateModified")
+            if machine is None and modified:
+                machine = _time(modified[0], modified[1], anchor, site)
+            if found := _head_time(page, "article:published_time", "datePublished"):
+                published = _time(found[0], found[1], anchor, site)
+        if updated is not None and machine is not None:
+            gap = disagreement(updated, machine)
+            if gap:
+                disagreements.append(gap)
+        stories.append(
+            StoryRecord(
+                id=story_id(site.name, site.article_id(url) if url else None, title, body[0]),
+                site=site.name,
+                language=language,
+                position=len(stories),
+                page_url=page.url,
+                url=url,
+                title=title,
+                summary=clean_lines(parts.summary),
+                dateline=clean_optional(parts.dateline),
+                body=body,
+                caption=clean_optional(parts.caption),
+                image_url=parts.image_url or (page.meta.get("og:image") if position == 0 else None),
+                updated=best.to_record() if (best := updated or machine) else _empty_time(),
+                updated_machine=machine.to_record() if machine else None,
+                published=published.to_record() if published else None,
+                fetched_at=page.fetched_at,
+            )
+        )
+    return PageStories(stories=stories, split=split, time_disagreements=disagreements)

@@ -1,0 +1,197 @@
+"""Story records: the crawl's output, its schema, times, and ``newscrawl split``."""
+
+from __future__ import annotations
+
+import json
+import logging
+import subprocess
+import sys
+from collections import defaultdict
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+from scrapy.utils.defer import deferred_f_from_coro_f
+from scrapy.utils.test import get_crawler
+
+from newscrawl.page import plain_page_record
+from newscrawl.schema import STORY_SCHEMA, StoryRecord, schema_json
+from newscrawl.sites.arabnews import ARABNEWS
+from newscrawl.spidermiddlewares import StorySplitMiddleware
+from newscrawl.spiders.arabnews import ArabNewsSpider
+from newscrawl.stories import stories_from_page, story_id
+from tests.conftest import Mirror
+from tests.crawling import crawl, project_settings
+from tests.test_split import CAMELS, LIBRARY, PORT, html_page, plain_page
+
+ROOT = Path(__file__).resolve().parent.parent
+VALIDATOR = jsonschema.Draft202012Validator(
+    STORY_SCHEMA, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER
+)
+
+
+def when(text: str) -> datetime:
+    return datetime.fromisoformat(text)
+
+
+@deferred_f_from_coro_f
+async def test_crawl_emits_every_served_story_with_its_text_and_time(mirror: Mirror) -> None:
+    crawler, stories = await crawl(ArabNewsSpider, base_url=mirror.base_url)
+    truth = {article["nid"]: article for article in mirror.truth()}
+    by_page: dict[str, list[StoryRecord]] = defaultdict(list)
+    for story in stories:
+        assert isinstance(story, StoryRecord)
+        by_page[story.page_url].append(story)
+
+    served = 0
+    for page_url, found in by_page.items():
+        nid = int(page_url.split("/node/")[1].split("/")[0])
+        expected = [truth[n] for n in [nid, *truth[nid]["appended"]]]
+        served += len(expected)
+        assert [s.title for s in found] == [e["title"] for e in expected], page_url
+        for story, article in zip(found, expected, strict=True):
+            assert story.body == article["body"]
+            assert story.summary == article["summary"]
+            assert story.dateline == article["dateline"]
+            assert story.caption == article["caption"]
+            # The parsed time holds the instant the mirror rendered it from.
+            updated = story.updated
+            assert updated["error"] is None, updated
+            true_time = when(article["updated_at"])
+            assert when(updated["earliest"]) <= true_time <= when(updated["latest"]), updated
+            assert when(updated["earliest"]) <= when(updated["value"]) <= when(updated["latest"])
+        assert found[0].id == f"arabnews:{nid}"
+        assert [s.position for s in found] == list(range(len(found)))
+    assert len(stories) == served > 0
+
+    for story in stories:
+        VALIDATOR.validate(story.to_record())
+    stats = crawler.stats
+    assert stats is not None
+    assert stats.get_value("newscrawl/stories") == len(stories)
+    assert stats.get_value("newscrawl/stories_per_page") == round(len(stories) / len(by_page), 2)
+    # Both markup variants of the mirror were crawled and split alike.
+    assert stats.get_value("newscrawl/split_mode/containers", 0) > 0
+    assert stats.get_value("newscrawl/split_mode/shape", 0) > 0
+    assert stats.get_value("newscrawl/pages/no_story", 0) == 0
+
+
+def test_schema_file_is_generated_from_the_schema_module() -> None:
+    path = ROOT / "newscrawl" / "story.schema.json"
+    assert path.read_text(encoding="utf-8") == schema_json()
+    assert set(STORY_SCHEMA["properties"]) == set(StoryRecord.__dataclass_fields__)
+    assert STORY_SCHEMA["required"] == list(StoryRecord.__dataclass_fields__)
+
+
+def test_schema_rejects_broken_records() -> None:
+    page = plain_page_record(
+        url="http://example.test/node/100/world",
+        text=plain_page([CAMELS]),
+        fetched_at="2025-03-05T10:00:00+00:00",
+        site="arabnews",
+    )
+    record = stories_from_page(page, ARABNEWS).stories[0].to_record()
+    VALIDATOR.validate(record)
+    for broken in (
+        {**record, "body": []},
+        {**record, "title": ""},
+        {**record, "extra": 1},
+        {**record, "fetched_at": "2025-03-05T10:00:00"},  # no offset
+        {**record, "updated": {**record["updated"], "precision": "fortnight"}},
+    ):
+        with pytest.raises(jsonschema.ValidationError):
+            VALIDATOR.validate(broken)
+
+
+def test_story_ids_come_from_the_node_id_else_a_text_hash() -> None:
+    assert story_id("arabnews", "2600001", "Title", "Lead.") == "arabnews:2600001"
+    hashed = story_id("arabnews", None, "Title", "Lead.")
+    assert hashed.startswith("arabnews:sha256:")
+    assert hashed == story_id("arabnews", None, " title ", "lead.")  # normalized text
+    assert hashed != story_id("arabnews", None, "Title", "Another lead.")
+
+
+def test_appended_story_gets_its_url_and_id_from_its_short_link() -> None:
+    page = plain_page_record(
+        url="http://example.test/node/100/world",
+        text="",
+        fetched_at="2025-03-05T10:00:00+00:00",
+        site="arabnews",
+    )
+    from newscrawl.page import parse_html, text_blocks
+
+    root = parse_html(html_page([CAMELS, PORT, LIBRARY], "containers"))
+    assert root is not None
+    page.blocks = [b.to_record() for b in text_blocks(root, page.url)]
+    stories = stories_from_page(page, ARABNEWS).stories
+    assert [s.url for s in stories] == [
+        "http://example.test/node/100/world",
+        None,  # PORT has no Short Url
+        "http://example.test/node/102",
+    ]
+    assert stories[2].id == "arabnews:102"
+    assert stories[1].id.startswith("arabnews:sha256:")
+    assert stories[0].image_url == "http://example.test/img/0.jpg"
+
+
+def test_page_without_story_is_counted_and_logged(caplog: pytest.LogCaptureFixture) -> None:
+    crawler = get_crawler(ArabNewsSpider, project_settings())
+    crawler.stats.open_spider()
+    middleware = StorySplitMiddleware.from_crawler(crawler)
+    page = plain_page_record(
+        url="http://example.test/node/1/world",
+        text="\n\n",
+        fetched_at="2025-03-05T10:00:00+00:00",
+        site="arabnews",
+    )
+    with caplog.at_level(logging.WARNING):
+        assert middleware.split(page, ARABNEWS) == []
+    assert crawler.stats.get_value("newscrawl/pages/no_story") == 1
+    assert "No story on http://example.test/node/1/world" in caplog.text
+
+
+def run_split(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "newscrawl.cli", "split", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+    )
+
+
+@pytest.mark.parametrize("suffix", [".txt", ".html"])
+def test_split_command_prints_valid_story_records(tmp_path: Path, suffix: str) -> None:
+    stories = [CAMELS, PORT, LIBRARY]
+    path = tmp_path / f"page{suffix}"
+    text = plain_page(stories) if suffix == ".txt" else html_page(stories, "flat")
+    path.write_text(text, encoding="utf-8")
+    result = run_split(
+        str(path), "--fetched-at", "2025-03-05T10:00:00Z", "--url", "http://x.test/node/9"
+    )
+    assert result.returncode == 0, result.stderr
+    records: list[dict[str, Any]] = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [r["title"] for r in records] == [s.title for s in stories]
+    for record in records:
+        VALIDATOR.validate(record)
+        assert record["page_url"] == "http://x.test/node/9"
+        assert record["fetched_at"] == "2025-03-05T10:00:00+00:00"
+    # "Updated 12 min 40 sec ago" counted back from --fetched-at, exactly.
+    assert records[0]["updated"]["value"] == "2025-03-05T09:47:20+00:00"
+    assert records[0]["updated"]["anchor"] == {"at": "2025-03-05T10:00:00+00:00", "basis": "given"}
+
+
+def test_split_command_rejects_bad_input(tmp_path: Path) -> None:
+    missing = run_split(str(tmp_path / "nope.txt"))
+    assert missing.returncode == 2
+    assert "No such file" in missing.stderr
+    naive = run_split(str(tmp_path / "nope.txt"), "--fetched-at", "2025-03-05T10:00:00")
+    assert naive.returncode == 2
+    assert "has no UTC offset" in naive.stderr
+    empty = tmp_path / "empty.txt"
+    empty.write_text("\n\n", encoding="utf-8")
+    nothing = run_split(str(empty))
+    assert nothing.returncode == 1
+    assert "no story" in nothing.stderr
