@@ -85,6 +85,8 @@ class PageRecord:
     links: dict[str, str]
     jsonld: list[Any]
     blocks: list[dict[str, Any]]
+    # What the feed or sitemap that listed the page said of it: {"source", "time"}.
+    listed: dict[str, str] | None = None
 
     def to_record(self) -> dict[str, Any]:
         return asdict(self)
@@ -257,6 +259,7 @@ def build_page_record(
     response_date: str | None,
     response_age: int | None,
     site: str,
+    listed: dict[str, str] | None = None,
 ) -> PageRecord:
     """The page record of one fetched article page."""
     meta, links, jsonld = head_metadata(root, url)
@@ -276,6 +279,7 @@ def build_page_record(
         links=links,
         jsonld=jsonld,
         blocks=[b.to_record() for b in text_blocks(root, url)],
+        listed=listed,
     )
 
 

@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 PRECISIONS = ["second", "minute", "hour", "day", "week", "month", "year"]
-TIME_SOURCES = ["text", "time-element", "meta", "json-ld", "feed"]
+TIME_SOURCES = ["text", "time-element", "meta", "json-ld", "feed", "sitemap"]
 ANCHOR_BASES = ["date-age", "date", "received", "given"]
 
 

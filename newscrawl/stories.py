@@ -119,11 +119,17 @@ def stories_from_page(
         updated = _time(parts.updated_raw, "text", anchor, site)
         machine = _time(parts.updated_datetime, "time-element", anchor, site)
         published = None
-        if position == 0:  # head metadata describes the first story only
+        if position == 0:  # head metadata and listings describe the first story only
+            listed = page.listed or {}
             modified = _head_time(page, "article:modified_time", "dateModified")
+            if modified is None and listed.get("source") == "sitemap":
+                modified = listed["time"], "sitemap"
             if machine is None and modified:
                 machine = _time(modified[0], modified[1], anchor, site)
-            if found := _head_time(page, "article:published_time", "datePublished"):
+            found = _head_time(page, "article:published_time", "datePublished")
+            if found is None and listed.get("source") == "feed":
+                found = listed["time"], "feed"
+            if found:
                 published = _time(found[0], found[1], anchor, site)
         if updated is not None and machine is not None:
             gap = disagreement(updated, machine)

@@ -90,6 +90,12 @@ async def test_crawl_fetches_each_article_once_and_obeys_robots(mirror: Mirror) 
             assert truth[nid_on_page]["title"] in texts
             assert set(truth[nid_on_page]["body"]) <= set(texts)
         assert {"text", "tag", "classes", "path", "attrs"} <= set(item.blocks[0])
+        if item.listed is not None:  # what the feed or sitemap said of the article
+            if item.listed["source"] == "sitemap":
+                assert item.listed["time"] == truth[nid]["updated_at"]
+            else:
+                assert item.listed["source"] == "feed"
+    assert any(item.listed for item in items)
     assert crawler.stats is not None
     assert crawler.stats.get_value("newscrawl/pages") == len(items)
     assert crawler.stats.get_value("finish_reason") == "finished"

@@ -195,3 +195,55 @@ def test_split_command_rejects_bad_input(tmp_path: Path) -> None:
     nothing = run_split(str(empty))
     assert nothing.returncode == 1
     assert "no story" in nothing.stderr
+
+
+def fixture_page(**changes: Any) -> Any:
+    page = plain_page_record(
+        url="http://example.test/node/100/world",
+        text=plain_page([CAMELS]),
+        fetched_at="2025-03-05T10:00:00+00:00",
+        site="arabnews",
+    )
+    for name, value in changes.items():
+        setattr(page, name, value)
+    return page
+
+
+def test_listing_times_fill_in_for_missing_head_metadata() -> None:
+    from newscrawl.timestamps import given_anchor
+
+    anchor = given_anchor(datetime.fromisoformat("2025-03-05T10:00:00+00:00"))
+    feed = fixture_page(listed={"source": "feed", "time": "2025-03-05T08:00:00+00:00"})
+    story = stories_from_page(feed, ARABNEWS, anchor).stories[0]
+    assert story.published is not None
+    assert story.published["source"] == "feed"
+    assert story.published["value"] == "2025-03-05T08:00:00+00:00"
+    sitemap = fixture_page(listed={"source": "sitemap", "time": "2025-03-05T09:47:00+00:00"})
+    story = stories_from_page(sitemap, ARABNEWS, anchor).stories[0]
+    assert story.updated_machine is not None
+    assert story.updated_machine["source"] == "sitemap"
+    # Head metadata, where the page has it, wins over the listing.
+    both = fixture_page(
+        listed={"source": "feed", "time": "2025-03-05T08:00:00+00:00"},
+        meta={"article:published_time": "2025-03-05T07:30:00+00:00"},
+    )
+    story = stories_from_page(both, ARABNEWS, anchor).stories[0]
+    assert story.published is not None
+    assert story.published["source"] == "meta"
+
+
+def test_visible_and_machine_times_that_disagree_are_counted() -> None:
+    from newscrawl.timestamps import given_anchor
+
+    anchor = given_anchor(datetime.fromisoformat("2025-03-05T10:00:00+00:00"))
+    # Visible: 12 min 40 sec before the anchor. Metadata: an hour earlier still.
+    wrong = fixture_page(meta={"article:modified_time": "2025-03-05T08:47:20+00:00"})
+    found = stories_from_page(wrong, ARABNEWS, anchor)
+    assert len(found.time_disagreements) == 1
+    assert found.time_disagreements[0] == pytest.approx(3600, abs=2)
+    story = found.stories[0]
+    assert story.updated["source"] == "text"
+    assert story.updated_machine is not None
+    assert story.updated_machine["source"] == "meta"
+    right = fixture_page(meta={"article:modified_time": "2025-03-05T09:47:20+00:00"})
+    assert stories_from_page(right, ARABNEWS, anchor).time_disagreements == []

@@ -7,7 +7,7 @@ URLs and markup lives in that profile.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 from datetime import datetime, timezone
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
@@ -27,6 +27,8 @@ logger = logging.getLogger(__name__)
 # What an XML document (feed or sitemap) starts with, after a BOM and white space.
 XML_STARTS = (b"<?xml", b"<rss", b"<feed", b"<urlset", b"<sitemapindex", b"<rdf")
 STAT = "newscrawl"
+# Discovery sources whose listings carry a time per article, and its timestamp source.
+LISTED_SOURCES = {"feeds": "feed", "sitemaps": "sitemap"}
 
 
 def looks_like_xml(body: bytes) -> bool:
@@ -86,21 +88,26 @@ class NewsSpider(Spider):
             return
         assert isinstance(response, TextResponse)
         response.selector.remove_namespaces()
-        links = response.xpath("//item/link/text() | //entry/link/@href").getall()
+        links: list[tuple[str, str | None]] = []
+        for item in response.xpath("//item | //entry"):
+            link = item.xpath("link/text() | link/@href").get()
+            date = item.xpath("pubDate/text() | published/text() | updated/text()").get()
+            if link:
+                links.append((link, date))
         yield from self._article_requests(links, response, "feeds")
 
     def parse_sitemap(self, response: Response) -> Iterator[Request]:
         if not self._is_xml(response, "sitemap"):
             return
         sitemap = Sitemap(response.body)
-        locs = [entry["loc"] for entry in sitemap if entry.get("loc")]
+        entries = [(entry["loc"], entry.get("lastmod")) for entry in sitemap if entry.get("loc")]
         if sitemap.type == "sitemapindex":
-            for loc in locs:
+            for loc, _ in entries:
                 yield response.follow(
                     loc, callback=self.parse_sitemap, errback=self.download_failed, priority=10
                 )
         else:
-            yield from self._article_requests(locs, response, "sitemaps")
+            yield from self._article_requests(entries, response, "sitemaps")
 
     def parse_listing(self, response: Response) -> Iterator[Request]:
         if not isinstance(response, TextResponse):
@@ -110,7 +117,7 @@ class NewsSpider(Spider):
             # The site's listing markup changed: fall back to every link on the page.
             self.crawler.stats.inc_value(f"{STAT}/listing/selector_fallback")
             links = response.css("a::attr(href)").getall()
-        yield from self._article_requests(links, response, "sections")
+        yield from self._article_requests([(link, None) for link in links], response, "sections")
 
     # Fetch
 
@@ -132,17 +139,22 @@ class NewsSpider(Spider):
             response_date=date.decode("latin-1") if date else None,
             response_age=int(age) if age and age.strip().isdigit() else None,
             site=self.site.name,
+            listed=response.meta.get("newscrawl_listed"),
         )
         if "links" in self.arguments.sources:
-            links = [href for href in root.xpath("//body//a/@href") if isinstance(href, str)]
+            links = [(h, None) for h in root.xpath("//body//a/@href") if isinstance(h, str)]
             yield from self._article_requests(links, response, "links")
 
     # Helpers
 
     def _article_requests(
-        self, links: list[str], response: Response, source: str
+        self, links: Sequence[tuple[str, str | None]], response: Response, source: str
     ) -> Iterator[Request]:
-        for link in links:
+        """Requests for the article links among ``links``: (href, listed time) pairs.
+
+        The listed time is what a feed (pubDate) or a sitemap (lastmod) says of the article.
+        """
+        for link, listed_time in links:
             url = self.site.article_url(response.urljoin(link.strip()))
             if url is None:
                 continue
@@ -154,12 +166,10 @@ class NewsSpider(Spider):
                     continue
                 self.requested_ids.add(key)
             self.crawler.stats.inc_value(f"{STAT}/discovered/{source}")
-            yield Request(
-                url,
-                callback=self.parse_article,
-                errback=self.download_failed,
-                meta={"newscrawl_source": source},
-            )
+            meta: dict[str, Any] = {"newscrawl_source": source}
+            if listed_time and source in LISTED_SOURCES:
+                meta["newscrawl_listed"] = {"source": LISTED_SOURCES[source], "time": listed_time}
+            yield Request(url, callback=self.parse_article, errback=self.download_failed, meta=meta)
 
     def download_failed(self, failure: Failure) -> None:
         """One log line per page that could not be fetched (retries already spent)."""
