@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 import subprocess
@@ -17,6 +18,7 @@ from scrapy.utils.defer import deferred_f_from_coro_f
 from scrapy.utils.test import get_crawler
 
 from newscrawl.arguments import SpiderArgumentError
+from newscrawl.cli import mirror_process
 from newscrawl.page import PageRecord
 from newscrawl.spiders.arabnews import ArabNewsSpider
 from tests.conftest import Mirror
@@ -182,3 +184,18 @@ def test_scrapy_crawl_fails_when_nothing_can_be_fetched(tmp_path: Path) -> None:
     assert result.returncode == 1, result.stderr[-2000:]
     assert "Crawl failed: no page could be fetched" in result.stderr
     assert "ConnectionRefusedError" in result.stderr
+
+
+@deferred_f_from_coro_f
+async def test_robots_crawl_delay_spaces_requests() -> None:
+    with mirror_process(6, 3, "--crawl-delay", "0.3") as base_url:
+        slow = Mirror(base_url)
+        crawler, _ = await crawl(ArabNewsSpider, base_url=base_url, sources="feeds")
+        log = slow.requests()
+    assert crawler.stats is not None
+    assert crawler.stats.get_value("robotstxt/crawl_delay") == 0.3
+    times = [entry["time"] for entry in log if ARTICLE_PATH.fullmatch(entry["path"])]
+    assert len(times) >= 5
+    gaps = [later - earlier for earlier, later in itertools.pairwise(times)]
+    # Crawl-delay is a floor: no jitter may take a gap below it (a little clock slack).
+    assert min(gaps) >= 0.3 - 0.02, gaps

@@ -44,6 +44,7 @@ class LoggedRequest(TypedDict):
     path: str
     host: str
     status: int
+    time: float  # when the request was answered, seconds since the epoch
 
 
 class _Response:
@@ -118,6 +119,7 @@ class _MirrorHandler(BaseHTTPRequestHandler):
                 path=path,
                 host=headers.get("Host", "") if headers is not None else "",
                 status=int(code) if isinstance(code, int) else 0,
+                time=time.time(),
             )
         )
 
