@@ -45,12 +45,13 @@ def run_full(base_url: str, workdir: Path) -> dict[str, Any]:
     process.crawl(crawler, base_url=base_url)
     process.start()
     stats = crawler.stats.get_stats() if crawler.stats else {}
-    urls = [json.loads(line)["url"] for line in feed.open(encoding="utf-8")]
+    stories = [json.loads(line) for line in feed.open(encoding="utf-8")]
+    urls = sorted({story["page_url"] for story in stories})
     (workdir / "urls.json").write_text(json.dumps(urls))
     return {
         "pages": int(stats.get("newscrawl/pages", 0)),
         "seconds": (stats["finish_time"] - stats["start_time"]).total_seconds(),
-        "records": len(urls),
+        "stories": len(stories),
     }
 
 
@@ -135,6 +136,9 @@ def main() -> int:
     full_rate = full["pages"] / full["seconds"]
     bare_rate = bare["pages"] / bare["seconds"]
     print(f"mirror: {args.articles} articles; both crawls fetched the same {bare['pages']} pages")
+    print(
+        f"newscrawl wrote {full['stories']} stories ({full['stories'] / full['pages']:.2f} a page)"
+    )
     print(f"newscrawl full crawl: {full_rate:8.1f} pages/s  peak RSS {full['peak_rss_mb']:.0f} MB")
     print(f"bare Scrapy crawl:    {bare_rate:8.1f} pages/s  peak RSS {bare['peak_rss_mb']:.0f} MB")
     print(f"ratio newscrawl/bare: {full_rate / bare_rate:.2f}")

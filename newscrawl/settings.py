@@ -29,6 +29,9 @@ DOWNLOAD_DELAY = 0.25
 # Requests in flight in total, and to one site.
 CONCURRENT_REQUESTS = 16
 CONCURRENT_REQUESTS_PER_DOMAIN = 8
+# Items processed in parallel per response. A page gives a few stories and links, and
+# Scrapy starts this many worker tasks per response: 100 (its default) is pure overhead.
+CONCURRENT_ITEMS = 16
 # News sites do not need cookies to serve articles; sending none keeps runs independent.
 COOKIES_ENABLED = False
 

@@ -155,6 +155,8 @@ class NewsSpider(Spider):
         The listed time is what a feed (pubDate) or a sitemap (lastmod) says of the article.
         """
         for link, listed_time in links:
+            if not self.site.article_path.search(link):  # cheap test before urljoin
+                continue
             url = self.site.article_url(response.urljoin(link.strip()))
             if url is None:
                 continue
