@@ -33,7 +33,8 @@ SKIPPED_TAGS = frozenset(
 )  # fmt: skip
 # Attributes worth keeping on a block, as hints for the splitter.
 KEPT_ATTRS = ("href", "datetime", "src", "id", "data-nid")
-MAX_CLASSES = 4
+# Class names kept per element: enough that a widget's class follows layout classes.
+MAX_CLASSES = 8
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,35 +20,45 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from enum import Enum
 from functools import lru_cache
 from itertools import pairwise
 
 from newscrawl.page import Block
+from newscrawl.timestamps import MAX_TEXT_LENGTH, given_anchor, parse_timestamp
 
 # A time line: "Updated 23 July 2024", "Last updated: 5 min ago", "Publié le ...".
 TIME_LINE = re.compile(
     r"^(?:last\s+)?(?:updated|published|posted|publi[ée]\s+le|mis\s+[àa]\s+jour)\b",
     re.IGNORECASE,
 )
+# Whether a line reads as a time does not depend on when: any anchor after every date does.
+_READING_ANCHOR = given_anchor(datetime(3000, 1, 1, tzinfo=timezone.utc))
+# Errors of text that reads as a time, though too vague for a record ("Updated May 2024").
+_VAGUE_TIME_ERRORS = frozenset({"ambiguous", "too-coarse"})
 # Summary bullet glyphs (dashes are not: body paragraphs open with them too).
 BULLET = re.compile(r"^[\u2022\u00b7\u25aa\u25cf\u25e6\u2023\u2219]\s*")
 # A dateline opening a body paragraph: "BAGHDAD: ", "PORT SUDAN: ", "Stockholm: ",
 # "ATHÈNES: ". Upper-case words, or one to three capitalised words, then a colon.
 _UPPER = r"[A-ZÀ-ÖØ-Þ]"
-DATELINE = re.compile(
-    rf"^(?P<dateline>{_UPPER}[A-ZÀ-ÖØ-Þ'’.\-/]*(?:[ ,]+{_UPPER}[A-ZÀ-ÖØ-Þ'’.\-/]*){{0,3}}"
-    rf"|{_UPPER}[a-zà-ÿ'’\-]+(?: {_UPPER}[a-zà-ÿ'’\-]+){{0,2}})"
-    r"\s*:\s+(?=\S)"
-)
+_CAPITALS = rf"{_UPPER}[A-ZÀ-ÖØ-Þ'’.\-/]*(?:[ ,]+{_UPPER}[A-ZÀ-ÖØ-Þ'’.\-/]*){{0,3}}"
+_CAPITALISED = rf"{_UPPER}[a-zà-ÿ'’\-]+(?: {_UPPER}[a-zà-ÿ'’\-]+){{0,2}}"
+_COLON = r"\s*:\s+(?=\S)"
+DATELINE = re.compile(rf"^(?P<dateline>{_CAPITALS}|{_CAPITALISED}){_COLON}")
+# Only a dateline in capitals tells a body's first paragraph from a summary line, which
+# may open with a capitalised word and a colon too ("Minister: talks resume in May").
+CAPITALS_DATELINE = re.compile(rf"^{_CAPITALS}{_COLON}")
 # A photo credit closing a caption: "(AFP)", "(REUTERS)", "(AN photo by X)".
 CAPTION_CREDIT = re.compile(r"\((?:[A-Z][\w .,'’/&-]{1,60})\)\s*$")
 QUOTES = str.maketrans({"‘": "'", "’": "'", "‚": "'", "‛": "'", "“": '"', "”": '"', "„": '"'})
-PERIOD_END = (".", '."', ".”", ".’", ".)")
 SENTENCE_END = (".", "!", "?", "…", '."', ".”", ".’", "!”", "?”")
+# Summary lines printed with neither a bullet nor markup: the site prints one to three.
+MAX_PLAIN_SUMMARY = 6
 
 
 @dataclass(frozen=True)
@@ -74,6 +84,8 @@ class SplitHints:
     furniture_tags: frozenset[str] = frozenset({"nav", "footer", "aside", "form"})
     # Lines of the same text this close (in non-blank lines) belong to one header zone.
     window: int = 14
+    # Languages of the site's time lines (the French edition prints "Publié le ...").
+    languages: tuple[str, ...] = ("en", "fr")
 
 
 DEFAULT_HINTS = SplitHints()
@@ -99,6 +111,7 @@ class Line:
     caption_tag: bool = False
     summary_hint: bool = False
     repeated: bool = False  # the same text stands within the window (a header repeat)
+    after_furniture: bool = False  # page furniture (nav, footer...) stands right before
 
     @property
     def parent(self) -> tuple[str, ...]:
@@ -163,11 +176,27 @@ def _path_facts(path: tuple[str, ...]) -> tuple[frozenset[str], frozenset[str]]:
     return tags | {tag}, words | segment_words
 
 
+def _is_time_line(text: str, hints: SplitHints) -> bool:
+    """A line that opens like a time line and reads as a time: "Updated 35 min 7 sec ago",
+    but not "Published in 2019, the plan set a target." """
+    if len(text) > MAX_TEXT_LENGTH or not TIME_LINE.match(text):
+        return False
+    return _reads_as_time(text, hints.languages)
+
+
+@lru_cache(maxsize=4096)  # pages print the same few time lines ("Updated 31 sec ago")
+def _reads_as_time(text: str, languages: tuple[str, ...]) -> bool:
+    found = parse_timestamp(text, anchor=_READING_ANCHOR, timezone="UTC", languages=languages)
+    return found.value is not None or found.error in _VAGUE_TIME_ERRORS
+
+
 def _classify(blocks: Sequence[Block], hints: SplitHints) -> list[Line]:
     lines: list[Line] = []
+    furniture = False
     for block in blocks:
         tags, words = _path_facts(block.path)
         if tags & hints.furniture_tags:
+            furniture = True
             continue
         if block.classes:
             words = words | _segment("." + ".".join(block.classes))[1]
@@ -176,7 +205,7 @@ def _classify(blocks: Sequence[Block], hints: SplitHints) -> list[Line]:
             kind = Kind.IMAGE
         elif not text:
             kind = Kind.BLANK
-        elif block.tag == "time" or (len(text) <= 80 and TIME_LINE.match(text)):
+        elif block.tag == "time" or _is_time_line(text, hints):
             kind = Kind.TIME
         elif text.casefold() in hints.widget_lines or words & hints.widget_classes:
             kind = Kind.WIDGET
@@ -194,8 +223,10 @@ def _classify(blocks: Sequence[Block], hints: SplitHints) -> list[Line]:
                 heading=block.tag in ("h1", "h2"),
                 caption_tag=block.tag == "figcaption" or "caption" in words,
                 summary_hint=block.tag == "li" or bool(words & hints.summary_classes),
+                after_furniture=furniture,
             )
         )
+        furniture = False
     return lines
 
 
@@ -210,13 +241,9 @@ def _mark_repeats(lines: list[Line], window: int) -> dict[str, list[int]]:
             count += 1
         if line.kind is Kind.TEXT and len(line.key) >= 3:
             seen[line.key].append(line.index)
-    for key, positions in seen.items():
-        # Headlines end without a period and repeat across the header; a sentence
-        # (a caption) repeats only right after itself. A paragraph printed again
-        # further on (the same story appended twice) is body text, not a header.
-        reach = 2 if key.endswith(PERIOD_END) else window
+    for positions in seen.values():
         for a, b in pairwise(positions):
-            if rank[b] - rank[a] <= reach:
+            if rank[b] - rank[a] <= window:
                 lines[a].repeated = lines[b].repeated = True
     return seen
 
@@ -236,18 +263,30 @@ def _linked(lines: list[Line], a: int, b: int) -> bool:
     """May two occurrences of one text belong to the same header zone?
 
     With the story's time line between them (page title before it, h1 after), only
-    header-like lines may stand between, save one caption printed once. Without one,
-    only blank, widget and image lines may: anything else is a story's body, and the
-    two occurrences are two stories that share a headline.
+    header-like lines may stand between, save one caption printed once: before the time
+    line, or anywhere with a credit such as "(AFP)". Without one, only blank, widget and
+    image lines may: anything else is a story's body, and the two occurrences are two
+    stories that share a headline. This holds for any text, a headline ending in a
+    period ("... led by the U.S.") included.
     """
     between = lines[a + 1 : b]
-    if not any(ln.kind is Kind.TIME for ln in between):
+    times = [ln.index for ln in between if ln.kind is Kind.TIME]
+    if not times:
         quiet = (Kind.BLANK, Kind.WIDGET, Kind.IMAGE)
         return all(ln.kind in quiet or ln.key == lines[a].key for ln in between)
+    if len(times) > 1:
+        return False  # a header holds one time line
     loud = [ln for ln in between if not ln.header_like]
-    if not loud:
-        return True
-    return len(loud) == 1 and bool(CAPTION_CREDIT.search(loud[0].text))
+    if len(loud) > 1 or (
+        loud and loud[0].index > times[0] and not CAPTION_CREDIT.search(loud[0].text)
+    ):
+        return False
+    # A header holds one headline: another text printed on both sides of the time line
+    # is that headline, and these copies (a story printed twice) stand around its header.
+    before = {ln.key for ln in between if ln.kind is Kind.TEXT and ln.index < times[0]}
+    return not any(
+        ln.kind is Kind.TEXT and ln.key in before for ln in between if ln.index > times[0]
+    )
 
 
 def _is_signal(line: Line) -> bool:
@@ -300,28 +339,26 @@ def _zone_score(zone_lines: list[Line]) -> float:
         if line.kind is Kind.TEXT:
             counts[line.key] += 1
     most = max(counts.values(), default=0)
+    has_time = any(ln.kind is Kind.TIME for ln in zone_lines)
+    has_widget = any(ln.kind is Kind.WIDGET for ln in zone_lines)
+    # A heading alone is a subheading in a body: it counts only beside other header signs.
+    heading = any(ln.heading for ln in zone_lines) and (has_time or has_widget or most >= 2)
     return (
-        2.0 * any(ln.kind is Kind.TIME for ln in zone_lines)
-        + 1.0 * any(ln.kind is Kind.WIDGET for ln in zone_lines)
-        + 2.0 * any(ln.heading for ln in zone_lines)
+        2.0 * has_time
+        + 1.0 * has_widget
+        + 2.0 * heading
         + (2.0 if most >= 3 else 1.0 if most == 2 else 0.0)
         + 0.5 * any(ln.kind is Kind.IMAGE or ln.caption_tag for ln in zone_lines)
     )
 
 
 def _repeat_spans(lines: list[Line], seen: dict[str, list[int]]) -> list[tuple[str, Zone]]:
-    """Spans from the first to the last of a text's linked repeats, with that text.
-
-    A sentence (a caption) links only to a copy right after it; headlines link across
-    the header's widgets and time line.
-    """
+    """Spans from the first to the last of a text's linked repeats, with that text."""
     spans: list[tuple[str, Zone]] = []
     for key, positions in seen.items():
-        sentence = key.endswith(PERIOD_END)
         run = [positions[0]]
         for a, b in pairwise([*positions, -1]):
-            near = b >= 0 and (not sentence or _neighbour(lines, a, 1) is lines[b])
-            if near and lines[a].repeated and lines[b].repeated and _linked(lines, a, b):
+            if b >= 0 and lines[a].repeated and lines[b].repeated and _linked(lines, a, b):
                 run.append(b)
                 continue
             if len(run) > 1:
@@ -381,14 +418,14 @@ def _split_double_zones(lines: list[Line], zones: list[Zone]) -> list[Zone]:
     return result
 
 
-def _containers(lines: list[Line]) -> list[list[Line]] | None:
+def _containers(lines: list[Line], zones: list[Zone]) -> list[list[Line]] | None:
     """Lines grouped by story container, when the markup has one container per story.
 
-    The headlines (headings printed more than once, else h1s) are compared by their
+    The headlines (the headings of the header zones, else h1s) are compared by their
     ancestors: where they part below a common ancestor, each branch is one story.
     Headlines that part only at themselves are flat siblings: no containers.
     """
-    headings = [ln for ln in lines if ln.heading and ln.repeated] or [
+    headings = [h for zone in zones if (h := _last_heading(zone.lines(lines)))] or [
         ln for ln in lines if ln.block.tag == "h1"
     ]
     if len(headings) < 2:
@@ -410,10 +447,15 @@ def _containers(lines: list[Line]) -> list[list[Line]] | None:
     return [groups[key] for key in keys]
 
 
+def _last_heading(zone_lines: list[Line]) -> Line | None:
+    """A zone's headline heading: the h1 after the page title and share widgets."""
+    return next((ln for ln in reversed(zone_lines) if ln.heading), None)
+
+
 def _headline(zone_lines: list[Line]) -> Line | None:
-    headings = [ln for ln in zone_lines if ln.heading]
-    if headings:
-        return headings[-1]
+    heading = _last_heading(zone_lines)
+    if heading is not None:
+        return heading
     texts = [ln for ln in zone_lines if ln.kind is Kind.TEXT and not ln.caption_tag]
     if not texts:
         return None
@@ -435,10 +477,12 @@ def _headline(zone_lines: list[Line]) -> Line | None:
 
 def _caption(zone_lines: list[Line], title_key: str) -> Line | None:
     candidates = [ln for ln in zone_lines if ln.kind is Kind.TEXT and ln.key != title_key]
+    time = next((ln.index for ln in zone_lines if ln.kind is Kind.TIME), -1)
     for test in (
         lambda ln: ln.caption_tag,
         lambda ln: ln.repeated,
         lambda ln: bool(CAPTION_CREDIT.search(ln.text)),
+        lambda ln: ln.index < time,  # printed once, between the headline and the time line
     ):
         found = [ln for ln in candidates if test(ln)]
         if found:
@@ -464,15 +508,16 @@ def _groups(content: list[Line], skip_keys: set[str]) -> list[list[Line]]:
 
 
 def _is_plain_summary(group: list[Line], rest: list[Line]) -> bool:
-    """Summary lines printed without a bullet: short, no dateline, and either no
+    """Summary lines printed without a bullet: a few short lines, no dateline, and either no
     final period or an excerpt of a later paragraph (the site's summaries are)."""
-    if DATELINE.match(group[0].text):
+    if len(group) > MAX_PLAIN_SUMMARY or CAPITALS_DATELINE.match(group[0].text):
         return False
     later = " ".join(ln.key for ln in rest)
+    later_keys = {ln.key for ln in rest}
     for line in group:
         if len(line.text) > 400:
             return False
-        excerpt = line.key.rstrip(".") in later and line.key not in {ln.key for ln in rest}
+        excerpt = line.key.rstrip(".") in later and line.key not in later_keys
         if line.text.endswith(SENTENCE_END) and not excerpt:
             return False
     return True
@@ -484,29 +529,71 @@ def _summary_and_body(groups: list[list[Line]]) -> tuple[list[Line], list[Line]]
         return [], []
     summary: list[Line] = []
     for line in flat:
-        if line.kind is Kind.BULLET or (line.summary_hint and not DATELINE.match(line.text)):
+        if line.kind is Kind.BULLET or (
+            line.summary_hint and not CAPITALS_DATELINE.match(line.text)
+        ):
             summary.append(line)
         else:
             break
     if not summary and len(groups) >= 2 and _is_plain_summary(groups[0], flat[len(groups[0]) :]):
         summary = groups[0]
     if not summary:
-        # No blank line or markup between summary and body: take the leading lines that
-        # both lack a final period and are excerpts of later paragraphs.
-        for count, line in enumerate(flat):
-            rest = flat[count + 1 :]
-            if line.text.endswith(SENTENCE_END) or DATELINE.match(line.text) or not rest:
+        # No blank line or markup between summary and body: take the leading lines (a
+        # few at most) that both lack a final period and are excerpts of later paragraphs.
+        later = "\n".join(ln.key for ln in flat)  # keys hold no newline: no match spans two
+        offset = 0
+        for line in flat[: min(MAX_PLAIN_SUMMARY + 1, len(flat) - 1)]:
+            offset += len(line.key) + 1
+            if line.text.endswith(SENTENCE_END) or CAPITALS_DATELINE.match(line.text):
                 break
-            if not any(line.key.rstrip(".") in later.key for later in rest):
+            if later.find(line.key.rstrip("."), offset) < 0:
                 break
             summary.append(line)
-    body = flat[len(summary) :]
-    if body and body[0].block.path:
-        # With markup, the body is the run of paragraphs under the first one's parent;
-        # what follows elsewhere (related links, widgets) is not this story's text.
-        parent = body[0].parent
-        body = [ln for ln in body if ln.block.path[: len(parent)] == parent]
-    return summary, body
+        if len(summary) > MAX_PLAIN_SUMMARY:
+            summary = []  # a run this long is a list in the body
+    return summary, flat[len(summary) :]
+
+
+def _shared_depth(a: tuple[str, ...], b: tuple[str, ...]) -> int:
+    """How many leading elements two block paths share."""
+    depth = 0
+    while depth < min(len(a), len(b)) and a[depth] == b[depth]:
+        depth += 1
+    return depth
+
+
+def _end_body(body: list[Line], content: list[Line], title: Line) -> list[Line]:
+    """The body up to where the story's text ends: at a widget line, page furniture or
+    a block outside the element holding the body (related links, sign-up boxes).
+
+    The body's element is the branch of its first paragraph below where it parts from
+    the headline. Inside an element of its own (``div.entry-content``), widgets and
+    furniture are skipped: adverts and pull quotes stand between paragraphs.
+    """
+    if not body:
+        return body
+    path = body[0].block.path
+    shared = _shared_depth(path, title.block.path)
+    own = len(path) > shared + 1  # paragraphs in a wrapper, not siblings of the headline
+    scope = path[: shared + 1] if own else path[:shared]
+    for line in content:
+        if line.index <= body[0].index:
+            continue
+        outside = line.block.path[: len(scope)] != scope
+        if outside or (not own and (line.kind is Kind.WIDGET or line.after_furniture)):
+            return [ln for ln in body if ln.index < line.index]
+    return body
+
+
+def _without_caption_repeats(body: list[Line]) -> list[Line]:
+    """The body with a caption printed twice in a row kept once (photo galleries print
+    each caption twice); any other line printed twice stays, as the page printed it."""
+    kept: list[Line] = []
+    for line in body:
+        caption = line.caption_tag or CAPTION_CREDIT.search(line.text)
+        if not (caption and kept and kept[-1].key == line.key):
+            kept.append(line)
+    return kept
 
 
 def _parse_story(region: list[Line], zone: Zone) -> StoryParts | str:
@@ -523,6 +610,7 @@ def _parse_story(region: list[Line], zone: Zone) -> StoryParts | str:
     images = [ln for ln in zone_lines + content if ln.kind is Kind.IMAGE]
     skip = {title.key} | ({caption.key} if caption else set())
     summary, body = _summary_and_body(_groups(content, skip))
+    body = _without_caption_repeats(_end_body(body, content, title))
     if not body:
         return "no body"
     match = DATELINE.match(body[0].text)
@@ -555,17 +643,19 @@ def split_blocks(blocks: Sequence[Block], hints: SplitHints = DEFAULT_HINTS) -> 
     zones = _find_zones(lines, seen)
     result = Split(stories=[])
     regions: list[tuple[list[Line], Zone]] = []
-    containers = _containers(lines)
+    containers = _containers(lines, zones)
     if containers is not None:
         result.mode = "containers"
+        zone_ends = [z.end for z in zones]  # zones are disjoint and in document order
         for container in containers:
             first, last = container[0].index, container[-1].index
-            inside = [
-                Zone(max(z.start, first), min(z.end, last))
-                for z in zones
-                if z.start <= last and z.end >= first
-            ]
-            zone = inside[0] if inside else _fallback_zone(container)
+            # The first zone ending inside or after the container, if it starts inside.
+            nearest = bisect_left(zone_ends, first)
+            zone: Zone | None = None
+            if nearest < len(zones) and zones[nearest].start <= last:
+                found = zones[nearest]
+                zone = Zone(max(found.start, first), min(found.end, last))
+            zone = zone or _fallback_zone(container)
             if zone is None:
                 result.skipped.append("container without text")
                 continue

@@ -52,7 +52,8 @@ class Anchor:
 
     The true render time lies in ``[at - slack_before, at + slack_after]``. ``basis`` says where
     ``at`` came from: ``date-age`` (response Date minus Age), ``date`` (Date alone), ``received``
-    (our receive clock) or ``given`` (set explicitly, e.g. ``--fetched-at``).
+    (our receive clock, minus Age when there is one) or ``given`` (set explicitly, e.g.
+    ``--fetched-at``).
     """
 
     at: datetime
@@ -79,13 +80,16 @@ def anchor_from_headers(
     truncated too, which widens that by a second before. This assumes, as ARABNEWS.md does, that a
     cache in front of the site stamps Date when it delivers the copy (CDNs do). A missing,
     unreadable or absurd Date (more than a day off ``received_at``) falls back to our receive
-    clock, with the render somewhere in the ``max_latency`` seconds before it.
+    clock, minus Age when there is one, with the render somewhere in the ``max_latency``
+    seconds (and the second Age truncates) before it.
     """
     received = _as_utc(received_at, "received_at")
     served = _http_date(date)
-    if served is None or abs(served - received) > _DAY:
-        return Anchor(received, "received", max_latency, 0.0)
     cached_for = _age_seconds(age)
+    if served is None or abs(served - received) > _DAY:
+        if cached_for is None:
+            return Anchor(received, "received", max_latency, 0.0)
+        return Anchor(received - timedelta(seconds=cached_for), "received", max_latency + 1.0, 0.0)
     if cached_for is None:
         return Anchor(served, "date", 0.0, 1.0)
     return Anchor(served - timedelta(seconds=cached_for), "date-age", 1.0, 1.0)

@@ -113,3 +113,14 @@ def test_plain_text_blocks_keep_blank_lines_and_fold_no_break_spaces() -> None:
     blocks = plain_text_blocks("Headline\n\n\u00a0\n  Body  text \n")
     assert [b.text for b in blocks] == ["Headline", "", "", "Body text"]
     assert all(b.tag == "" for b in blocks)
+
+
+def test_a_widget_class_after_several_layout_classes_is_kept() -> None:
+    root = parse_html(
+        "<html><body><div class='block col-12 clearfix pane pane-block share-links'>"
+        "<a href='#'>Share</a></div></body></html>"
+    )
+    assert root is not None
+    (block,) = text_blocks(root)
+    assert "share-links" in block.classes
+    assert block.path[-1].endswith(".share-links[0]")

@@ -565,10 +565,21 @@ def test_without_a_readable_age_the_date_header_alone(age: str | None) -> None:
 def test_a_bad_or_absurd_date_header_falls_back_to_the_receive_clock(
     date_header: str | bytes | None,
 ) -> None:
-    anchor = anchor_from_headers(date_header, "30", RECEIVED, max_latency=60.0)
+    anchor = anchor_from_headers(date_header, None, RECEIVED, max_latency=60.0)
     assert anchor == Anchor(RECEIVED, "received", 60.0, 0.0)
     found = read("31 sec ago", anchor=anchor)
     assert (found.earliest, found.latest) == (RECEIVED - 92 * SEC, RECEIVED - 31 * SEC)
+
+
+@pytest.mark.parametrize("date_header", [None, "yesterday-ish", "Thu, 06 Feb 1975 12:00:00 GMT"])
+def test_without_a_usable_date_header_age_counts_back_from_the_receive_clock(
+    date_header: str | None,
+) -> None:
+    anchor = anchor_from_headers(date_header, "30", RECEIVED, max_latency=60.0)
+    # The copy was rendered 30 s (Age, truncated: up to 31 s) before it left the cache.
+    assert anchor == Anchor(RECEIVED - 30 * SEC, "received", 61.0, 0.0)
+    found = read("31 sec ago", anchor=anchor)
+    assert (found.earliest, found.latest) == (RECEIVED - 123 * SEC, RECEIVED - 61 * SEC)
 
 
 def test_anchors_need_aware_times() -> None:
