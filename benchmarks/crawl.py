@@ -33,21 +33,29 @@ SPEED = {
 
 
 def run_full(base_url: str, workdir: Path) -> dict[str, Any]:
+    from scrapy import signals
     from scrapy.crawler import CrawlerProcess
     from scrapy.utils.project import get_project_settings
 
     os.environ.setdefault("SCRAPY_SETTINGS_MODULE", "newscrawl.settings")
     settings = get_project_settings()
-    feed = workdir / "full.jsonl"
-    settings.setdict({**SPEED, "FEEDS": {str(feed): {"format": "jsonlines"}}}, priority="cmdline")
+    settings.setdict({**SPEED, "NEWSCRAWL_OUTPUT_DIR": str(workdir / "output")}, priority="cmdline")
     process = CrawlerProcess(settings)
     crawler = process.create_crawler("arabnews")
+    # The bare crawl fetches the article pages this crawl fetched.
+    urls: list[str] = []
+
+    def fetched(response: Any, request: Any) -> None:
+        if "newscrawl_source" in request.meta and response.status == 200:
+            urls.append(response.url)
+
+    crawler.signals.connect(fetched, signal=signals.response_received)
     process.crawl(crawler, base_url=base_url)
     process.start()
     stats = crawler.stats.get_stats() if crawler.stats else {}
-    stories = [json.loads(line) for line in feed.open(encoding="utf-8")]
-    urls = sorted({story["page_url"] for story in stories})
-    (workdir / "urls.json").write_text(json.dumps(urls))
+    output = Path(stats["newscrawl/output"])
+    stories = [json.loads(line) for line in output.open(encoding="utf-8")]
+    (workdir / "urls.json").write_text(json.dumps(sorted(set(urls))))
     return {
         "pages": int(stats.get("newscrawl/pages", 0)),
         "seconds": (stats["finish_time"] - stats["start_time"]).total_seconds(),
@@ -136,9 +144,7 @@ def main() -> int:
     full_rate = full["pages"] / full["seconds"]
     bare_rate = bare["pages"] / bare["seconds"]
     print(f"mirror: {args.articles} articles; both crawls fetched the same {bare['pages']} pages")
-    print(
-        f"newscrawl wrote {full['stories']} stories ({full['stories'] / full['pages']:.2f} a page)"
-    )
+    print(f"newscrawl wrote {full['stories']} distinct stories from {full['pages']} pages")
     print(f"newscrawl full crawl: {full_rate:8.1f} pages/s  peak RSS {full['peak_rss_mb']:.0f} MB")
     print(f"bare Scrapy crawl:    {bare_rate:8.1f} pages/s  peak RSS {bare['peak_rss_mb']:.0f} MB")
     print(f"ratio newscrawl/bare: {full_rate / bare_rate:.2f}")

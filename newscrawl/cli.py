@@ -116,37 +116,42 @@ def run_split(path: Path, fetched_at: datetime | None, url: str | None, site_nam
 
 def run_demo(articles: int, output_dir: Path) -> int:
     """Start the mirror, crawl it in this process, print where the output went."""
+    import tempfile
+
     from scrapy.crawler import CrawlerProcess
     from scrapy.utils.project import get_project_settings
 
-    started = datetime.now(timezone.utc)
-    output = output_dir / f"{started:%Y-%m-%dT%H-%M-%S}.jsonl"
     settings = get_project_settings()
-    settings.setdict(
-        {
-            # Our own server on this machine: no need to be gentle with it.
-            "AUTOTHROTTLE_ENABLED": False,
-            "DOWNLOAD_DELAY": 0,
-            "LOG_LEVEL": "WARNING",
-            "FEEDS": {str(output): {"format": "jsonlines", "encoding": "utf-8"}},
-        },
-        priority="cmdline",
-    )
-    with mirror_process(articles) as base_url:
-        print(f"mirror site: {base_url} ({articles} articles)", flush=True)
-        process = CrawlerProcess(settings)
-        crawler = process.create_crawler("arabnews")
-        clock = time.monotonic()
-        process.crawl(crawler, base_url=base_url)
-        process.start()
-        elapsed = time.monotonic() - clock
+    with tempfile.TemporaryDirectory(prefix="newscrawl-demo-") as state_dir:
+        settings.setdict(
+            {
+                # Our own server on this machine: no need to be gentle with it.
+                "AUTOTHROTTLE_ENABLED": False,
+                "DOWNLOAD_DELAY": 0,
+                "LOG_LEVEL": "WARNING",
+                "NEWSCRAWL_OUTPUT_DIR": str(output_dir),
+                # A fresh seen store each time: every demo shows a whole first crawl.
+                "NEWSCRAWL_SEEN_STORE": f"sqlite:///{state_dir}/seen.sqlite3",
+            },
+            priority="cmdline",
+        )
+        with mirror_process(articles) as base_url:
+            print(f"mirror site: {base_url} ({articles} articles)", flush=True)
+            process = CrawlerProcess(settings)
+            crawler = process.create_crawler("arabnews")
+            clock = time.monotonic()
+            process.crawl(crawler, base_url=base_url)
+            process.start()
+            elapsed = time.monotonic() - clock
     stats: dict[str, Any] = crawler.stats.get_stats() if crawler.stats else {}
-    records = sum(1 for _ in output.open(encoding="utf-8")) if output.exists() else 0
+    output = stats.get("newscrawl/output")
+    records = len(Path(output).read_text(encoding="utf-8").splitlines()) if output else 0
     print(f"output: {output}")
     print(
         f"pages fetched: {stats.get('response_received_count', 0)}, "
         f"article pages: {stats.get('newscrawl/pages', 0)}, "
-        f"stories written: {records}, time: {elapsed:.1f} s"
+        f"stories on them: {stats.get('newscrawl/stories', 0)}, "
+        f"distinct stories written: {records}, time: {elapsed:.1f} s"
     )
     finish = stats.get("finish_reason")
     if finish != "finished" or records == 0:

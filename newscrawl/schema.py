@@ -36,6 +36,14 @@ class StoryRecord:
     updated_machine: dict[str, Any] | None
     published: dict[str, Any] | None
     fetched_at: str
+    # Set by the dedup stage (newscrawl/pipelines/dedup.py).
+    key: str | None = None
+    version: int | None = None
+    fingerprint: str | None = None
+    previous_fingerprint: str | None = None
+    first_seen: str | None = None
+    last_seen: str | None = None
+    duplicate_of: str | None = None
 
     def to_record(self) -> dict[str, Any]:
         return asdict(self)
@@ -46,6 +54,7 @@ def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
 
 
 _TEXT = {"type": "string", "minLength": 1}
+_FINGERPRINT = {"type": "string", "pattern": "^[0-9a-f]{32}$"}
 _INSTANT = {"type": "string", "format": "date-time", "pattern": r"(Z|[+-]\d\d:\d\d)$"}
 _TIMESTAMP: dict[str, Any] = {
     "type": "object",
@@ -97,6 +106,14 @@ STORY_SCHEMA: dict[str, Any] = {
         "updated_machine": _nullable(_TIMESTAMP),
         "published": _nullable(_TIMESTAMP),
         "fetched_at": _INSTANT,
+        # Set by the dedup stage; null only when a crawl runs without it.
+        "key": _nullable({**_TEXT, "description": "the story's identity across pages and runs"}),
+        "version": _nullable({"type": "integer", "minimum": 1}),
+        "fingerprint": _nullable(_FINGERPRINT),
+        "previous_fingerprint": _nullable(_FINGERPRINT),
+        "first_seen": _nullable(_INSTANT),
+        "last_seen": _nullable(_INSTANT),
+        "duplicate_of": _nullable(_TEXT),
     },
 }
 

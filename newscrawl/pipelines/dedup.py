@@ -1,0 +1,51 @@
+"""Dedup: each story once, across pages and runs; a changed story as a new version.
+
+* the same key and fingerprint as before: dropped (counted);
+* the same text under another key (an appended copy without its own link): dropped;
+* the same key with a changed fingerprint: emitted as version 2, 3, ...;
+* close to another story's text (MinHash LSH): marked ``duplicate_of``, and dropped
+  only when NEWSCRAWL_DROP_NEAR_DUPLICATES is on.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from itemadapter import ItemAdapter
+from scrapy.exceptions import DropItem
+
+from newscrawl.schema import StoryRecord
+from newscrawl.sites import SiteProfile
+from newscrawl.state import crawl_state, page_key
+
+if TYPE_CHECKING:
+    from scrapy.crawler import Crawler
+    from typing_extensions import Self
+
+
+class DedupPipeline:
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+        self.state = crawl_state(crawler)
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        return cls(crawler)
+
+    def process_item(self, item: Any) -> Any:
+        if not isinstance(item, StoryRecord):
+            return item
+        site = getattr(self.crawler.spider, "site", None)
+        page = page_key(site, item.page_url) if isinstance(site, SiteProfile) else None
+        decision = self.state.decide(ItemAdapter(item).asdict(), page)
+        stats = self.crawler.stats
+        if stats is not None:
+            stats.inc_value(f"newscrawl/dedup/{decision.reason}")
+        if not decision.emit:
+            # Expected, and counted in the stats: not worth a warning per story.
+            raise DropItem(
+                f"{decision.reason}: {item.title[:60]!r} ({item.page_url})", log_level="DEBUG"
+            )
+        for name, value in decision.fields.items():
+            setattr(item, name, value)
+        return item

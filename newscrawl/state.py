@@ -1,0 +1,392 @@
+"""The crawl's memory: the seen store, this run's decisions, and the run's output file.
+
+One object per crawl (``crawl_state(crawler)``), shared by the stages that need it:
+the split middleware opens pages, the article-request filter asks what was fetched
+before, the dedup pipeline decides, the export pipeline writes and commits.
+
+The rule that keeps a killed run from losing or duplicating a story: a story is
+recorded as seen only after its record is safely in the output file (written and
+fsynced), in one store transaction per batch. A page is recorded as fetched only after
+every story it gave is written or known. At start, output left by a killed run is read
+back: its stories are recorded as seen and the file is published, so nothing in it is
+lost and nothing in it is emitted again.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+from weakref import WeakKeyDictionary
+
+from datasketch import MinHash
+
+from newscrawl.identity import clean_url, fingerprint, story_key
+from newscrawl.neardup import NearDuplicateIndex
+from newscrawl.run import publish_file
+from newscrawl.seenstore import Commit, PageState, SeenStore, StoryState, open_store
+
+if TYPE_CHECKING:
+    from scrapy.crawler import Crawler
+
+    from newscrawl.sites import SiteProfile
+
+logger = logging.getLogger(__name__)
+STAT = "newscrawl"
+PARTIAL = ".partial"
+_STATES: WeakKeyDictionary[Crawler, CrawlState] = WeakKeyDictionary()
+
+
+def crawl_state(crawler: Crawler) -> CrawlState:
+    """The crawl's state, created on first use."""
+    state = _STATES.get(crawler)
+    if state is None:
+        state = _STATES[crawler] = CrawlState(crawler)
+    return state
+
+
+def new_run_id(started: datetime) -> str:
+    return f"{started:%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
+
+
+def final_path(spider_dir: Path, run_id: str) -> Path:
+    """Where a run's file is published: dated by the run's start (UTC)."""
+    day = datetime.strptime(run_id[:16], "%Y%m%dT%H%M%SZ")
+    return spider_dir / f"{day:%Y}" / f"{day:%m}" / f"{day:%d}" / f"{run_id}.jsonl"
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def page_key(site: SiteProfile, url: str) -> str:
+    """A page's key in the seen store: the site's article id on its host, else its URL."""
+    article_id = site.article_id(url)
+    if article_id is not None:
+        return f"{site.name}:{urlsplit(url).netloc}/{article_id}"
+    return f"{site.name}:{clean_url(url)}"
+
+
+@dataclass
+class Decision:
+    """What dedup made of one story record."""
+
+    emit: bool
+    reason: str  # new | version | duplicate | same-content-other-key
+    fields: dict[str, Any] = field(default_factory=dict)  # added to an emitted record
+
+
+@dataclass
+class _Page:
+    state: PageState
+    remaining: int  # stories not yet written or known
+
+
+class CrawlState:
+    """See the module docstring. Opened lazily on first use, closed at spider close."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        settings = crawler.settings
+        self.crawler = crawler
+        self.stats = crawler.stats
+        self.output_dir = Path(settings.get("NEWSCRAWL_OUTPUT_DIR") or "output")
+        self.store_url = str(settings.get("NEWSCRAWL_SEEN_STORE") or "")
+        self.namespace = str(settings.get("NEWSCRAWL_SEEN_NAMESPACE") or "newscrawl:{spider}")
+        self.commit_every = max(1, settings.getint("NEWSCRAWL_COMMIT_EVERY", 100))
+        self.drop_near = settings.getbool("NEWSCRAWL_DROP_NEAR_DUPLICATES")
+        self.publish_on_close = settings.getbool("NEWSCRAWL_PUBLISH_ON_CLOSE", True)
+        self.compress = settings.getbool("NEWSCRAWL_COMPRESS")
+        self.near = NearDuplicateIndex(
+            threshold=settings.getfloat("NEWSCRAWL_NEAR_DUPLICATE_THRESHOLD", 0.8),
+            window_days=settings.getfloat("NEWSCRAWL_NEAR_DUPLICATE_WINDOW_DAYS", 30.0),
+        )
+        self.started = utc_now()
+        self.run_id = str(settings.get("NEWSCRAWL_RUN_ID") or new_run_id(self.started))
+        self._store: SeenStore | None = None
+        # This run's decisions not yet in the store, visible to later decisions.
+        self.overlay_stories: dict[str, StoryState] = {}
+        self.overlay_fingerprints: dict[str, str] = {}
+        self.overlay_aliases: dict[str, str] = {}
+        self.unsynced: dict[str, StoryState] = {}  # emitted, not yet safely written
+        self.ready = Commit()  # may be committed now
+        self.pages: dict[str, _Page] = {}  # page key -> stories still in flight
+        self.listings: dict[str, dict[str, str]] = {}  # page key -> {source: listed time}
+        self.done_pages: dict[str, PageState] = {}  # fetched and settled in this run
+        self.out: Any = None  # the run's output file, opened on the first record
+        self.written: list[dict[str, Any]] = []  # written since the last commit
+        self.published: list[Path] = []
+
+    # Paths
+
+    @property
+    def spider_name(self) -> str:
+        spider = self.crawler.spider
+        return spider.name if spider is not None else "crawl"
+
+    @property
+    def spider_dir(self) -> Path:
+        return self.output_dir / self.spider_name
+
+    @property
+    def partial_path(self) -> Path:
+        return self.spider_dir / PARTIAL / f"{self.run_id}.jsonl"
+
+    # The store
+
+    def open(self) -> None:
+        """Open the seen store, publish what killed runs left, load the near-dup window."""
+        _ = self.store
+
+    @property
+    def store(self) -> SeenStore:
+        if self._store is None:
+            self._store = open_store(
+                self.store_url,
+                default_path=self.spider_dir / ".state" / "seen.sqlite3",
+                namespace=self.namespace.format(spider=self.spider_name),
+            )
+            self._recover()
+            self._load_window()
+        return self._store
+
+    def _load_window(self) -> None:
+        since = (utc_now() - self.near.window).isoformat()
+        for key, seen, sketch in self.store.sketches(since):
+            minhash = NearDuplicateIndex.from_bytes(sketch)
+            if minhash is None:  # written by another version of newscrawl: skip it
+                self._inc("seen_store/unreadable_sketches")
+                continue
+            self.near.add(key, minhash, datetime.fromisoformat(seen))
+        if len(self.near):
+            logger.info("Near-duplicate window: %d recent stories loaded", len(self.near))
+
+    def _recover(self) -> None:
+        """Publish output left by killed runs, recording its stories as seen first."""
+        assert self._store is not None
+        for path in sorted((self.spider_dir / PARTIAL).glob("*.jsonl")):
+            if path.stem == self.run_id:
+                continue
+            records = _read_whole_lines(path)
+            batch = Commit()
+            known = self._store.stories([r["key"] for r in records if "key" in r])
+            for record in records:
+                if "key" not in record:
+                    continue
+                state = _state_of(record)
+                if known.get(state.key) is None or known[state.key].version < state.version:
+                    batch.stories.append(state)
+                    known[state.key] = state
+                batch.fingerprints[state.fingerprint] = state.key
+            self._store.commit(batch)
+            final = publish_file(path, final_path(self.spider_dir, path.stem), self.compress)
+            self.published.append(final)
+            if self.stats is not None:
+                paths = self.stats.get_value(f"{STAT}/recovered/paths") or []
+                self.stats.set_value(f"{STAT}/recovered/paths", [*paths, str(final)])
+            self._inc("recovered/files")
+            self._inc("recovered/stories", len(records))
+            logger.warning(
+                "Recovered %d stories left by an interrupted run: published %s",
+                len(records),
+                final,
+            )
+
+    # Pages in flight
+
+    def note_listing(self, key: str, listed: dict[str, str]) -> None:
+        """Remember what a feed or sitemap said of a page (before or after its fetch)."""
+        listings = self.listings.setdefault(key, {})
+        if listings.get(listed["source"]) == listed["time"]:
+            return
+        listings[listed["source"]] = listed["time"]
+        done = self.done_pages.get(key)
+        if done is not None:  # fetched already: record the listing with it
+            done.listings = json.dumps(listings, sort_keys=True)
+            self.ready.pages.append(done)
+
+    def page_opened(
+        self, key: str, stories: int, fetched_at: str, listed: dict[str, str] | None
+    ) -> None:
+        if listed:
+            self.listings.setdefault(key, {})[listed["source"]] = listed["time"]
+        self.pages[key] = _Page(PageState(key, fetched_at), stories)
+        if stories == 0:
+            self._page_done(key)
+
+    def _story_settled(self, page_key: str | None) -> None:
+        page = self.pages.get(page_key or "")
+        if page is not None:
+            page.remaining -= 1
+            if page.remaining <= 0:
+                self._page_done(page_key or "")
+
+    def _page_done(self, key: str) -> None:
+        state = self.pages.pop(key).state
+        listings = self.listings.get(key)
+        state.listings = json.dumps(listings, sort_keys=True) if listings else None
+        self.done_pages[key] = state
+        self.ready.pages.append(state)
+
+    def fetched_pages(self, keys: list[str]) -> dict[str, PageState]:
+        return self.store.pages(keys)
+
+    # Dedup
+
+    def decide(self, record: dict[str, Any], page_key: str | None) -> Decision:
+        """Duplicate, new version, or new story; near-duplicates are marked."""
+        key = story_key(record)
+        print_ = fingerprint(record)
+        seen_at = str(record["fetched_at"])
+        owner = self.overlay_fingerprints.get(print_) or self.store.owners([print_]).get(print_)
+        if owner is not None:
+            # Seen before, word for word: under this key, or under another key of the
+            # same story (an appended copy without its own link).
+            reason = "duplicate" if owner == key else "same-content-other-key"
+            if owner != key and key not in self.overlay_aliases and not self._known(key):
+                self.overlay_aliases[key] = owner
+                self.ready.aliases[key] = owner
+            self._touch(owner, seen_at)
+            self._story_settled(page_key)
+            return Decision(False, reason)
+        previous = self.overlay_stories.get(key) or self.store.stories([key]).get(key)
+        if previous is None and key in self.overlay_aliases:
+            previous = self.overlay_stories.get(self.overlay_aliases[key])
+        sketch = NearDuplicateIndex.sketch([record["title"], *record["body"]])
+        if previous is None:
+            state = StoryState(key, print_, 1, seen_at, seen_at)
+            reason, previous_print = "new", None
+        else:
+            state = StoryState(
+                previous.key, print_, previous.version + 1, previous.first_seen, seen_at
+            )
+            reason, previous_print = "version", previous.fingerprint
+        duplicate_of = self._near(state.key, sketch, seen_at)
+        if duplicate_of is not None and self.drop_near:
+            self._inc("dedup/near_duplicate_dropped")
+            self._story_settled(page_key)
+            return Decision(False, "near-duplicate")
+        state.sketch = NearDuplicateIndex.to_bytes(sketch) if sketch is not None else None
+        self.overlay_stories[state.key] = state
+        self.overlay_fingerprints[print_] = state.key
+        self.unsynced[state.key] = state
+        return Decision(
+            True,
+            reason,
+            {
+                "key": state.key,
+                "version": state.version,
+                "fingerprint": print_,
+                "previous_fingerprint": previous_print,
+                "first_seen": state.first_seen,
+                "last_seen": state.last_seen,
+                "duplicate_of": duplicate_of,
+            },
+        )
+
+    def _known(self, key: str) -> bool:
+        return key in self.overlay_stories or bool(self.store.stories([key]))
+
+    def _near(self, key: str, sketch: MinHash | None, seen_at: str) -> str | None:
+        if sketch is None:
+            return None
+        match = self.near.match(key, sketch)
+        self.near.add(key, sketch, datetime.fromisoformat(seen_at))
+        if match is not None:
+            self._inc("dedup/near_duplicates")
+        return match
+
+    def _touch(self, key: str, seen_at: str) -> None:
+        """Move a known story's last_seen on, unless its newest record is not written yet."""
+        if key in self.unsynced:
+            return
+        state = self.overlay_stories.get(key) or self.store.stories([key]).get(key)
+        if state is not None and state.last_seen < seen_at:
+            state.last_seen = seen_at
+            self.overlay_stories[key] = state
+            self.ready.stories.append(state)
+
+    # Output
+
+    def write(self, record: dict[str, Any], page_key: str | None) -> None:
+        """Append a record to the run's output; committed in batches after fsync."""
+        if self.out is None:
+            self.partial_path.parent.mkdir(parents=True, exist_ok=True)
+            self.out = self.partial_path.open("a", encoding="utf-8")
+        self.out.write(json.dumps(record, ensure_ascii=False) + "\n")
+        self.written.append({"key": record["key"], "page": page_key})
+        if len(self.written) >= self.commit_every:
+            self.commit()
+
+    def commit(self) -> None:
+        """Make written records durable, then record them (and finished pages) as seen."""
+        if self.out is not None and self.written:
+            self.out.flush()
+            os.fsync(self.out.fileno())
+        for entry in self.written:
+            state = self.unsynced.pop(entry["key"], None)
+            if state is not None:
+                self.ready.stories.append(state)
+                self.ready.fingerprints[state.fingerprint] = state.key
+            self._story_settled(entry["page"])
+        self.written.clear()
+        if self.ready:
+            self.store.commit(self.ready)
+            self._inc("seen_store/commits")
+            self.ready = Commit()
+
+    def close(self, publish: bool) -> Path | None:
+        """Commit what is left; publish the output file when the run ended well."""
+        final = None
+        try:
+            self.commit()
+            if self.out is not None:
+                self.out.close()
+                if publish and self.publish_on_close:
+                    target = final_path(self.spider_dir, self.run_id)
+                    final = publish_file(self.partial_path, target, self.compress)
+                    self.published.append(final)
+                elif not publish:
+                    logger.warning(
+                        "Run did not end well: its output stays in %s; the next run publishes it",
+                        self.partial_path,
+                    )
+        finally:
+            if self._store is not None:
+                self._store.close()
+        return final
+
+    def _inc(self, name: str, count: int = 1) -> None:
+        if self.stats is not None:
+            self.stats.inc_value(f"{STAT}/{name}", count)
+
+
+def _state_of(record: dict[str, Any]) -> StoryState:
+    return StoryState(
+        key=record["key"],
+        fingerprint=record["fingerprint"],
+        version=int(record["version"]),
+        first_seen=record["first_seen"],
+        last_seen=record["last_seen"],
+    )
+
+
+def _read_whole_lines(path: Path) -> list[dict[str, Any]]:
+    """The complete records of a file a killed run wrote; a torn last line is cut off."""
+    data = path.read_bytes()
+    whole = data[: data.rfind(b"\n") + 1]
+    if len(whole) != len(data):
+        with path.open("r+b") as handle:
+            handle.truncate(len(whole))
+    records = []
+    for line in whole.splitlines():
+        try:
+            records.append(json.loads(line))
+        except ValueError:
+            continue  # a corrupt line: nothing to recover from it
+    return records

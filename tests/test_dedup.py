@@ -1,0 +1,181 @@
+"""Each story once, across pages and runs; changes as new versions; crash safety.
+
+Every test here runs on both seen stores: SQLite and a real Redis server.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Iterator
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+from scrapy.utils.defer import deferred_f_from_coro_f
+
+from newscrawl.cli import mirror_process
+from newscrawl.spiders.arabnews import ArabNewsSpider
+from newscrawl.state import PARTIAL
+from tests.conftest import Mirror
+from tests.crawling import crawl, project_settings
+
+ROOT = Path(__file__).resolve().parent.parent
+ARTICLE_PATH = re.compile(r"/node/\d+(/[a-z-]+)?")
+
+
+@pytest.fixture
+def own_mirror() -> Iterator[Mirror]:
+    """A mirror of this test's own, free to be edited."""
+    with mirror_process(36, 21) as base_url:
+        yield Mirror(base_url)
+
+
+def published(output: Path) -> list[dict[str, Any]]:
+    """Every record in the run files downstream readers see, oldest run first."""
+    records: list[dict[str, Any]] = []
+    # In the order the runs published them (run ids of one second do not sort in order).
+    for path in sorted(output.glob("arabnews/2*/*/*/*.jsonl"), key=lambda p: p.stat().st_mtime_ns):
+        records += [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    return records
+
+
+def served_stories(mirror: Mirror, nids: set[int] | None = None) -> dict[int, dict[str, Any]]:
+    """The stories on the mirror's crawlable article pages (or on the pages ``nids``)."""
+    truth = {article["nid"]: article for article in mirror.truth()}
+    pages = nids if nids is not None else {n for n, a in truth.items() if not a["robots_blocked"]}
+    shown = {n for page in pages for n in [page, *truth[page]["appended"]]}
+    return {n: truth[n] for n in shown}
+
+
+def text_of(story: dict[str, Any]) -> tuple[str, tuple[str, ...]]:
+    return story["title"], tuple(story["body"])
+
+
+def article_requests(mirror: Mirror) -> list[str]:
+    return [e["path"] for e in mirror.requests() if ARTICLE_PATH.fullmatch(e["path"])]
+
+
+@deferred_f_from_coro_f
+async def test_each_story_once_though_it_stands_on_several_pages(
+    mirror: Mirror, crawl_output: Path, store_settings: dict[str, Any]
+) -> None:
+    crawler, emitted = await crawl(
+        ArabNewsSpider, project_settings(**store_settings), base_url=mirror.base_url
+    )
+    records = published(crawl_output)
+    assert len(records) == len(emitted) > 0
+    expected = served_stories(mirror)
+    assert Counter(text_of(r) for r in records) == Counter(text_of(s) for s in expected.values())
+    assert len({r["key"] for r in records}) == len(records)
+    assert all(r["version"] == 1 and r["previous_fingerprint"] is None for r in records)
+    stats = crawler.stats
+    assert stats is not None
+    # Stories stood on several pages: the copies were dropped, not emitted.
+    copies = stats.get_value("newscrawl/dedup/duplicate", 0) + stats.get_value(
+        "newscrawl/dedup/same-content-other-key", 0
+    )
+    assert copies == stats.get_value("newscrawl/stories") - len(records) > 0
+    assert not list((crawl_output / "arabnews" / PARTIAL).glob("*"))
+
+
+@deferred_f_from_coro_f
+async def test_reruns_fetch_and_emit_only_what_changed(
+    own_mirror: Mirror, crawl_output: Path, store_settings: dict[str, Any]
+) -> None:
+    settings = project_settings(**store_settings)
+    await crawl(ArabNewsSpider, settings, base_url=own_mirror.base_url)
+    first = published(crawl_output)
+    assert first
+
+    # Nothing changed: listings are fetched again, no article page, no story.
+    own_mirror.reset_log()
+    crawler, emitted = await crawl(ArabNewsSpider, settings, base_url=own_mirror.base_url)
+    assert emitted == []
+    assert article_requests(own_mirror) == []
+    requested = {e["path"] for e in own_mirror.requests()}
+    assert {"/rss.xml", "/sitemap.xml", "/saudiarabia"} <= requested
+    assert crawler.stats is not None
+    assert crawler.stats.get_value("newscrawl/incremental/skipped", 0) > 0
+    assert published(crawl_output) == first
+
+    # One story edited: its page alone is fetched, and it comes out as version 2.
+    edited = next(r for r in first if r["key"].split(":")[1].isdigit() and r["position"] == 0)
+    nid = int(edited["key"].split(":")[1])
+    body = ["RIYADH: The committee revised its report on Monday.", "A vote follows."]
+    now = datetime.now(timezone.utc).replace(microsecond=0).isoformat()
+    own_mirror.post(f"/_mirror/edit/{nid}", {"body": body, "updated_at": now})
+    own_mirror.reset_log()
+    _, emitted = await crawl(ArabNewsSpider, settings, base_url=own_mirror.base_url)
+    assert [path.split("/")[2] for path in article_requests(own_mirror)] == [str(nid)]
+    third = published(crawl_output)[len(first) :]
+    assert len(third) == len(emitted) == 1
+    assert third[0]["key"] == edited["key"]
+    assert third[0]["version"] == 2
+    assert third[0]["body"] == body
+    assert third[0]["previous_fingerprint"] == edited["fingerprint"]
+    assert third[0]["first_seen"] == edited["first_seen"]
+
+
+def scrapy_crawl(base_url: str, output: Path, store: dict[str, Any]) -> subprocess.Popen[bytes]:
+    """``scrapy crawl arabnews`` in its own process, slowed so it can be killed midway."""
+    command = [sys.executable, "-m", "scrapy", "crawl", "arabnews", "-a", f"base_url={base_url}"]
+    settings = {
+        "NEWSCRAWL_OUTPUT_DIR": str(output),
+        "NEWSCRAWL_COMMIT_EVERY": 3,
+        "AUTOTHROTTLE_ENABLED": False,
+        "DOWNLOAD_DELAY": 0.05,
+        "CONCURRENT_REQUESTS_PER_DOMAIN": 1,
+        "LOG_LEVEL": "WARNING",
+        **store,
+    }
+    for name, value in settings.items():
+        command += ["-s", f"{name}={value}"]
+    return subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+
+def wait_for_lines(folder: Path, count: int) -> None:
+    """Block until the run's partial output holds ``count`` lines (or fail after a while)."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        for path in folder.glob("*.jsonl"):
+            if path.read_bytes().count(b"\n") >= count:
+                return
+        time.sleep(0.05)
+    raise AssertionError(f"no {count} lines in {folder} within 60 s")
+
+
+@deferred_f_from_coro_f
+async def test_a_killed_run_loses_nothing_and_its_rerun_repeats_nothing(
+    own_mirror: Mirror, crawl_output: Path, store_settings: dict[str, Any]
+) -> None:
+    partial = crawl_output / "arabnews" / PARTIAL
+    process = scrapy_crawl(own_mirror.base_url, crawl_output, store_settings)
+    try:
+        wait_for_lines(partial, 12)
+    finally:
+        os.kill(process.pid, signal.SIGKILL)
+        process.wait()
+        if process.stderr is not None:
+            process.stderr.close()
+    assert process.returncode == -signal.SIGKILL
+    assert list(partial.glob("*.jsonl")), "the killed run left no partial output"
+    assert published(crawl_output) == []  # nothing half-written where readers look
+
+    crawler, _ = await crawl(
+        ArabNewsSpider, project_settings(**store_settings), base_url=own_mirror.base_url
+    )
+    assert crawler.stats is not None
+    assert crawler.stats.get_value("newscrawl/recovered/files") == 1
+    records = published(crawl_output)
+    expected = served_stories(own_mirror)
+    assert Counter(text_of(r) for r in records) == Counter(text_of(s) for s in expected.values())
+    assert len({r["key"] for r in records}) == len(records)
+    assert not list(partial.glob("*"))

@@ -1,0 +1,123 @@
+"""Near-duplicates: the same wire story under two keys, lightly edited."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+from scrapy.utils.test import get_crawler
+
+from newscrawl.neardup import NearDuplicateIndex
+from newscrawl.spiders.arabnews import ArabNewsSpider
+from newscrawl.state import CrawlState
+from tests.crawling import project_settings
+
+WIRE = [
+    "GENEVA: Negotiators from both sides met on Tuesday for a third round of talks on the "
+    "release of prisoners, a United Nations spokesperson said.",
+    "The talks, held behind closed doors, are expected to last until the end of the week, "
+    "according to two diplomats who asked not to be named.",
+    "A previous round in the spring ended without an agreement on the number of detainees.",
+]
+EDITED = [WIRE[0], WIRE[1].replace("two diplomats", "three diplomats"), WIRE[2]]
+OTHER = [
+    "CAIRO: The central bank kept its main interest rate unchanged on Thursday.",
+    "Analysts had expected the decision after inflation slowed for a third month.",
+]
+T0 = datetime(2025, 3, 1, tzinfo=timezone.utc)
+
+
+def sketch(paragraphs: list[str]) -> Any:
+    made = NearDuplicateIndex.sketch(paragraphs)
+    assert made is not None
+    return made
+
+
+def test_light_edits_match_and_other_stories_do_not() -> None:
+    index = NearDuplicateIndex(threshold=0.8)
+    index.add("wire:a", sketch(WIRE), T0)
+    index.add("bank", sketch(OTHER), T0)
+    assert index.match("wire:b", sketch(EDITED)) == "wire:a"
+    assert index.match("wire:a", sketch(WIRE)) is None  # never itself
+    assert index.match("new", sketch(["Completely different text about camels and races."])) is None
+
+
+def test_sketches_survive_storage_as_bytes() -> None:
+    stored = NearDuplicateIndex.from_bytes(NearDuplicateIndex.to_bytes(sketch(WIRE)))
+    assert stored is not None
+    assert stored.jaccard(sketch(WIRE)) == 1.0
+    assert NearDuplicateIndex.from_bytes(b"\x00" * 1024) is None  # not ours: ignored
+
+
+def test_the_window_forgets_old_stories() -> None:
+    index = NearDuplicateIndex(threshold=0.8, window_days=30)
+    index.add("wire:a", sketch(WIRE), T0)
+    index.add("bank", sketch(OTHER), T0 + timedelta(days=20))
+    assert len(index) == 2
+    index.add(
+        "later", sketch(["Something else entirely, said the minister."]), T0 + timedelta(days=31)
+    )
+    assert len(index) == 2  # wire:a left the window
+    assert index.match("wire:b", sketch(EDITED)) is None
+    # A story seen again moves forward in the window.
+    index.add("bank", sketch(OTHER), T0 + timedelta(days=45))
+    index.add("x", sketch(["Yet another text here."]), T0 + timedelta(days=55))
+    assert "bank" in index.sketches
+
+
+def record(
+    key: str, body: list[str], fetched_at: str = "2025-03-01T10:00:00+00:00"
+) -> dict[str, Any]:
+    return {
+        "id": key,
+        "site": "arabnews",
+        "url": None,
+        "title": "Prisoner talks resume",
+        "summary": [],
+        "dateline": None,
+        "body": body,
+        "caption": None,
+        "fetched_at": fetched_at,
+    }
+
+
+def dedup_state(tmp_path: Path, **settings: Any) -> CrawlState:
+    crawler = get_crawler(
+        ArabNewsSpider, project_settings(NEWSCRAWL_OUTPUT_DIR=str(tmp_path), **settings)
+    )
+    return CrawlState(crawler)
+
+
+def test_near_duplicates_are_marked_not_dropped_by_default(tmp_path: Path) -> None:
+    state = dedup_state(tmp_path)
+    first = state.decide(record("arabnews:1", WIRE), None)
+    second = state.decide(record("arabnews:2", EDITED), None)
+    assert first.emit
+    assert first.fields["duplicate_of"] is None
+    assert second.emit
+    assert second.fields["duplicate_of"] == "arabnews:1"
+    state.close(publish=False)
+
+
+def test_near_duplicates_can_be_dropped(tmp_path: Path) -> None:
+    state = dedup_state(tmp_path, NEWSCRAWL_DROP_NEAR_DUPLICATES=True)
+    assert state.decide(record("arabnews:1", WIRE), None).emit
+    dropped = state.decide(record("arabnews:2", EDITED), None)
+    assert not dropped.emit
+    assert dropped.reason == "near-duplicate"
+    state.close(publish=False)
+
+
+def test_same_key_new_text_is_a_new_version_and_old_text_a_duplicate(tmp_path: Path) -> None:
+    state = dedup_state(tmp_path)
+    v1 = state.decide(record("arabnews:1", WIRE), None)
+    v2 = state.decide(record("arabnews:1", OTHER, "2025-03-02T10:00:00+00:00"), None)
+    assert (v1.fields["version"], v2.fields["version"]) == (1, 2)
+    assert v2.fields["previous_fingerprint"] == v1.fields["fingerprint"]
+    assert v2.fields["first_seen"] == "2025-03-01T10:00:00+00:00"
+    assert v2.fields["duplicate_of"] is None  # its own earlier version is no duplicate
+    back = state.decide(record("arabnews:1", WIRE), None)  # a stale copy of version 1
+    assert not back.emit
+    assert back.reason == "duplicate"
+    state.close(publish=False)
