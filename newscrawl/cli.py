@@ -1,4 +1,4 @@
-"""The ``newscrawl`` command: ``split``, ``mirror``, ``demo``.
+"""The ``newscrawl`` command: ``run``, ``dataset``, ``split``, ``mirror``, ``demo``.
 
 ``scrapy crawl <spider>`` stays the way to run a spider; this command adds what Scrapy
 does not have: the local mirror site and a one-command offline demo.
@@ -160,6 +160,37 @@ def run_demo(articles: int, output_dir: Path) -> int:
     return 0
 
 
+def run_command(args: argparse.Namespace) -> int:
+    import logging
+
+    from newscrawl.run import EXIT_USAGE, parse_pairs, run
+
+    try:
+        spider_args = parse_pairs(args.spider_args, "-a")
+        overrides = parse_pairs(args.settings, "-s")
+    except ValueError as exc:
+        print(f"newscrawl run: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    logging.getLogger("newscrawl").setLevel(logging.INFO)
+    return run(args.spider, spider_args, overrides, args.output_dir, args.gzip)
+
+
+def dataset_command(args: argparse.Namespace) -> int:
+    from newscrawl.dataset import build
+
+    if args.out is None and args.parquet is None:
+        print("newscrawl dataset: give --out FILE.jsonl and/or --parquet FILE", file=sys.stderr)
+        return 2
+    spider_dir = args.output_dir / args.spider
+    if not spider_dir.is_dir():
+        print(f"newscrawl dataset: no output for {args.spider!r} in {spider_dir}", file=sys.stderr)
+        return 2
+    files, stories = build(spider_dir, args.out, args.parquet)
+    targets = ", ".join(str(p) for p in (args.out, args.parquet) if p is not None)
+    print(f"{stories} stories (latest versions) from {files} run files -> {targets}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="newscrawl", description="Scheduled news crawler: news sites to story datasets."
@@ -182,6 +213,29 @@ def build_parser() -> argparse.ArgumentParser:
     )
     split.add_argument("--url", help="the page's URL (default: the file's file:// URL)")
     split.add_argument("--site", default="arabnews", help="site profile (default: arabnews)")
+    run = commands.add_parser(
+        "run",
+        help="one scheduled crawl: lock, crawl, checks, publish, manifest, exit status",
+        description="Run SPIDER once, as a scheduler should: see the README's exit codes.",
+    )
+    run.add_argument("spider", help="spider name, e.g. arabnews")
+    run.add_argument(
+        "-a", dest="spider_args", action="append", default=[], metavar="NAME=VALUE",
+        help="spider argument (as scrapy crawl -a)",
+    )  # fmt: skip
+    run.add_argument(
+        "-s", dest="settings", action="append", default=[], metavar="NAME=VALUE",
+        help="setting (as scrapy crawl -s)",
+    )  # fmt: skip
+    run.add_argument("--output-dir", type=Path, help="default: NEWSCRAWL_OUTPUT_DIR (output)")
+    run.add_argument("--gzip", action="store_true", help="publish <run-id>.jsonl.gz")
+    dataset = commands.add_parser(
+        "dataset", help="merge all published runs into one latest-version snapshot"
+    )
+    dataset.add_argument("spider", help="spider name, e.g. arabnews")
+    dataset.add_argument("--output-dir", type=Path, default=Path("output"), help="default: output")
+    dataset.add_argument("--out", type=Path, help="JSON Lines snapshot to write")
+    dataset.add_argument("--parquet", type=Path, help="Parquet snapshot to write (pyarrow)")
     demo = commands.add_parser("demo", help="crawl a local mirror site, offline")
     demo.add_argument("--articles", type=_positive_int, default=200, help="default: 200")
     demo.add_argument(
@@ -199,6 +253,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return mirror_main(args_list[1:])
     args = build_parser().parse_args(args_list)
+    if args.command == "run":
+        return run_command(args)
+    if args.command == "dataset":
+        return dataset_command(args)
     if args.command == "split":
         return run_split(args.path, args.fetched_at, args.url, args.site)
     if args.command == "demo":

@@ -8,12 +8,18 @@ verdict from the crawl stats (``newscrawl/monitors/failed``) to set its exit sta
 from __future__ import annotations
 
 import logging
+import warnings
 from typing import Any
 
+from scrapy.exceptions import ScrapyDeprecationWarning
 from spidermon import Monitor, MonitorSuite, monitors
 from spidermon.core.actions import Action
 
 logger = logging.getLogger(__name__)
+# spidermon (1.27) still logs through Spider.log(); the warning says nothing to an operator.
+warnings.filterwarnings(
+    "ignore", message=r"Spider\.log\(\) is deprecated", category=ScrapyDeprecationWarning
+)
 FAILED_STAT = "newscrawl/monitors/failed"
 
 

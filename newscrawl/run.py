@@ -190,7 +190,7 @@ def run(
         },
         priority="cmdline",
     )
-    process = CrawlerProcess(settings, install_root_handler=True)
+    process = CrawlerProcess(settings)
     try:
         spidercls = process.spider_loader.load(spider_name)
     except KeyError:

@@ -659,10 +659,16 @@ class MirrorSite:
     """The whole mirror site's content; same (articles, seed, started_at) gives the same site."""
 
     def __init__(
-        self, articles: int = 200, seed: int = 1, started_at: datetime | None = None
+        self,
+        articles: int = 200,
+        seed: int = 1,
+        started_at: datetime | None = None,
+        broken_markup: float = 0.0,
     ) -> None:
         if articles < 1:
             raise ValueError(f"articles must be at least 1, got {articles}")
+        if not 0.0 <= broken_markup <= 1.0:
+            raise ValueError(f"broken_markup must be between 0 and 1, got {broken_markup}")
         if started_at is None:
             started_at = datetime.now(timezone.utc).replace(microsecond=0)
         elif started_at.tzinfo is None:
@@ -686,6 +692,16 @@ class MirrorSite:
         self._blocked: frozenset[int] = frozenset(
             nid for nid in self.nids if random.Random(f"{seed}:{nid}:robots").random() < 0.04
         )
+        # Pages whose body markup "changed" (a site redesign): bodies load from a script.
+        self._broken: frozenset[int] = frozenset(
+            nid
+            for nid in self.nids
+            if random.Random(f"{seed}:{nid}:broken").random() < broken_markup
+        )
+
+    def broken(self, nid: int) -> bool:
+        """Does the page at ``nid`` render its bodies in markup the crawler cannot read?"""
+        return nid in self._broken
 
     def __len__(self) -> int:
         return len(self.nids)

@@ -398,13 +398,30 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="Crawl-delay to announce in robots.txt (default: none)",
     )
+    parser.add_argument(
+        "--broken-markup",
+        type=_fraction,
+        default=0.0,
+        metavar="FRACTION",
+        help="share of article pages whose body markup is broken (default 0)",
+    )
     return parser
+
+
+def _fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"{value} is not between 0 and 1")
+    return value
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the mirror until SIGINT/SIGTERM; the first stdout line is its base URL."""
     args = build_parser().parse_args(argv)
-    site = MirrorSite(articles=args.articles, seed=args.seed)
+    site = MirrorSite(articles=args.articles, seed=args.seed, broken_markup=args.broken_markup)
     stop_signals = {signal.SIGINT, signal.SIGTERM}
     # Blocked before the server threads start, so they inherit the mask and only
     # sigwait() below sees the signal: no handler runs at an awkward moment.
