@@ -40,6 +40,17 @@ class FinishReasonMonitor(Monitor):
             self.fail(f"the crawl ended with finish reason {reason!r}, not 'finished'")
 
 
+@monitors.name("Pages fetched")
+class FetchMonitor(Monitor):
+    @monitors.name("at least one page could be fetched")
+    def test_fetched(self) -> None:
+        from newscrawl.commands.crawl import nothing_fetched_reason
+
+        reason = nothing_fetched_reason(self.data.crawler.stats)
+        if reason is not None:
+            self.fail(f"{reason}: is the site (or the network) down?")
+
+
 @monitors.name("Item count")
 class StoryCountMonitor(Monitor):
     @monitors.name("article pages gave stories")
@@ -127,6 +138,7 @@ class RecordVerdict(Action):
 
 class RunMonitorSuite(MonitorSuite):
     monitors = [  # noqa: RUF012 - spidermon reads the class attribute
+        FetchMonitor,
         FinishReasonMonitor,
         StoryCountMonitor,
         ErrorCountMonitor,

@@ -173,3 +173,12 @@ def test_dataset_merges_runs_into_latest_versions(run_mirror: Mirror, tmp_path: 
     table = pq.read_table(parquet)
     assert table.num_rows == len(stories)
     assert sorted(table.column("key").to_pylist()) == sorted(merged)
+
+
+def test_a_site_that_cannot_be_reached_fails_naming_the_fetch_monitor(tmp_path: Path) -> None:
+    # A closed port on this machine: every download is refused.
+    code, log = finish(newscrawl_run("http://127.0.0.1:9", tmp_path, *FAST, "-s", "RETRY_TIMES=0"))
+    assert code == EXIT_FAILED
+    [line] = [line for line in log.splitlines() if " failed: " in line and "Run " in line]
+    assert "Pages fetched: no page could be fetched" in line
+    assert "ConnectionRefusedError" in line
