@@ -146,6 +146,8 @@ def verdict(stats: dict[str, Any], crashed: str | None) -> tuple[int, str, list[
         return EXIT_FAILED, failed[0] + more, failed
     if "newscrawl/monitors/failed" not in stats:
         return EXIT_CRASHED, "the run monitors did not run", []
+    if not stats.get("newscrawl/committed"):
+        return EXIT_CRASHED, "the output could not be committed (see the log)", []
     return EXIT_OK, "all monitors passed", []
 
 

@@ -167,7 +167,9 @@ class SqliteSeenStore(SeenStore):
                 "INSERT INTO stories VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO UPDATE SET"
                 " fingerprint = excluded.fingerprint, version = excluded.version,"
                 " last_seen = excluded.last_seen, seen_epoch = excluded.seen_epoch,"
-                " sketch = coalesce(excluded.sketch, stories.sketch)",
+                " sketch = coalesce(excluded.sketch, stories.sketch)"
+                # Never back: a writer with a stale view cannot undo a newer version.
+                " WHERE excluded.version >= stories.version",
                 [
                     (s.key, s.fingerprint, s.version, s.first_seen, s.last_seen,
                      _epoch(s.last_seen), s.sketch)

@@ -69,9 +69,10 @@ SPIDER_MIDDLEWARES = {
     "newscrawl.spidermiddlewares.ArticleRequestFilter": 60,
 }
 ITEM_PIPELINES = {
-    "newscrawl.pipelines.dedup.DedupPipeline": 300,
     # Validation against the story JSON Schema (spidermon); invalid records are dropped.
-    "spidermon.contrib.scrapy.pipelines.ItemValidationPipeline": 800,
+    # It comes before dedup, so a record that fails never counts as seen.
+    "spidermon.contrib.scrapy.pipelines.ItemValidationPipeline": 200,
+    "newscrawl.pipelines.dedup.DedupPipeline": 300,
     "newscrawl.pipelines.export.ExportPipeline": 900,
 }
 # Also output each page record (debugging a site's split); stories only by default.

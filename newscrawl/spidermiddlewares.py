@@ -14,7 +14,6 @@ from collections import Counter
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 from scrapy import Request, signals
 from scrapy.http import Response
@@ -127,6 +126,7 @@ class ArticleRequestFilter:
         hours = crawler.settings.getfloat("NEWSCRAWL_REFETCH_AFTER_HOURS", 24.0)
         self.refetch_after = timedelta(hours=hours)
         self.requested: set[str] = set()
+        self.skipped: set[str] = set()
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
@@ -147,17 +147,18 @@ class ArticleRequestFilter:
             yield item
 
     def allow(self, request: Request, site: SiteProfile) -> bool:
-        article_id = site.article_id(request.url)
+        # The page key holds the host: an off-site copy of a link must not hide the real one.
+        key = page_key(site, request.url)
         listed = request.meta.get("newscrawl_listed")
         if listed:
-            crawl_state(self.crawler).note_listing(page_key(site, request.url), listed)
-        # Keyed by host too: an off-site copy of a link must not hide the real one.
-        key = f"{urlsplit(request.url).netloc}/{article_id or request.url}"
+            crawl_state(self.crawler).note_listing(key, listed)
         if key in self.requested:
             return False
         if self.incremental and not self.changed(request, site):
             # Not marked as requested: a later listing may still say it changed.
-            self.stats.inc_value(f"{STAT}/incremental/skipped")
+            if key not in self.skipped:
+                self.skipped.add(key)
+                self.stats.inc_value(f"{STAT}/incremental/skipped")
             return False
         self.requested.add(key)
         return True

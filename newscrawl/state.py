@@ -14,9 +14,11 @@ lost and nothing in it is emitted again.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import logging
 import os
+import re
 import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -49,6 +51,20 @@ def crawl_state(crawler: Crawler) -> CrawlState:
     if state is None:
         state = _STATES[crawler] = CrawlState(crawler)
     return state
+
+
+RUN_ID = re.compile(r"\d{8}T\d{6}Z-[0-9a-f]{6}")
+
+
+def _in_use(path: Path) -> bool:
+    """Does a live run hold the lock on this partial file?"""
+    with path.open("a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(handle, fcntl.LOCK_UN)
+    return False
 
 
 def new_run_id(started: datetime) -> str:
@@ -172,6 +188,12 @@ class CrawlState:
         for path in sorted((self.spider_dir / PARTIAL).glob("*.jsonl")):
             if path.stem == self.run_id:
                 continue
+            if not RUN_ID.fullmatch(path.stem):
+                logger.warning("Left alone %s: not a run file of newscrawl's", path)
+                continue
+            if _in_use(path):
+                logger.warning("Left alone %s: a run still writes it", path)
+                continue
             records = _read_whole_lines(path)
             batch = Commit()
             known = self._store.stories([r["key"] for r in records if "key" in r])
@@ -219,6 +241,10 @@ class CrawlState:
         if stories == 0:
             self._page_done(key)
 
+    def story_dropped(self, page_key: str | None) -> None:
+        """A story of the page was dropped (a duplicate, or invalid): it is settled."""
+        self._story_settled(page_key)
+
     def _story_settled(self, page_key: str | None) -> None:
         page = self.pages.get(page_key or "")
         if page is not None:
@@ -252,7 +278,6 @@ class CrawlState:
                 self.overlay_aliases[key] = owner
                 self.ready.aliases[key] = owner
             self._touch(owner, seen_at)
-            self._story_settled(page_key)
             return Decision(False, reason)
         previous = self.overlay_stories.get(key) or self.store.stories([key]).get(key)
         if previous is None and key in self.overlay_aliases:
@@ -269,7 +294,6 @@ class CrawlState:
         duplicate_of = self._near(state.key, sketch, seen_at)
         if duplicate_of is not None and self.drop_near:
             self._inc("dedup/near_duplicate_dropped")
-            self._story_settled(page_key)
             return Decision(False, "near-duplicate")
         state.sketch = NearDuplicateIndex.to_bytes(sketch) if sketch is not None else None
         self.overlay_stories[state.key] = state
@@ -318,6 +342,8 @@ class CrawlState:
         if self.out is None:
             self.partial_path.parent.mkdir(parents=True, exist_ok=True)
             self.out = self.partial_path.open("a", encoding="utf-8")
+            # Held while the run writes: no other run takes this file for a killed run's.
+            fcntl.flock(self.out, fcntl.LOCK_EX | fcntl.LOCK_NB)
         self.out.write(json.dumps(record, ensure_ascii=False) + "\n")
         self.written.append({"key": record["key"], "page": page_key})
         if len(self.written) >= self.commit_every:
@@ -338,7 +364,22 @@ class CrawlState:
         if self.ready:
             self.store.commit(self.ready)
             self._inc("seen_store/commits")
+            self._forget(self.ready)
             self.ready = Commit()
+
+    def _forget(self, committed: Commit) -> None:
+        """What the store now holds need not be kept in memory too (long runs)."""
+        for state in committed.stories:
+            if state.key not in self.unsynced:
+                self.overlay_stories.pop(state.key, None)
+        for print_, key in committed.fingerprints.items():
+            if key not in self.unsynced:
+                self.overlay_fingerprints.pop(print_, None)
+        for alias in committed.aliases:
+            self.overlay_aliases.pop(alias, None)
+        for page in committed.pages:
+            self.done_pages.pop(page.key, None)
+            self.listings.pop(page.key, None)
 
     def close(self, publish: bool) -> Path | None:
         """Commit what is left; publish the output file when the run ended well."""

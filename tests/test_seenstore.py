@@ -8,7 +8,14 @@ from typing import Any
 
 import pytest
 
-from newscrawl.seenstore import Commit, PageState, SeenStore, StoryState, open_store
+from newscrawl.seenstore import (
+    Commit,
+    PageState,
+    SeenStore,
+    SqliteSeenStore,
+    StoryState,
+    open_store,
+)
 
 
 @pytest.fixture
@@ -88,3 +95,11 @@ def test_lookups_in_large_batches(store: SeenStore) -> None:
 def test_unknown_store_url_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="unknown store"):
         open_store("mongodb://x", default_path=tmp_path / "s", namespace="n")
+
+
+def test_a_stale_writer_cannot_move_a_version_back(store: SeenStore) -> None:
+    if not isinstance(store, SqliteSeenStore):
+        pytest.skip("the SQLite upsert guards versions; Redis writers are single per run")
+    store.commit(Commit(stories=[story("a:1", "f3", version=3)]))
+    store.commit(Commit(stories=[story("a:1", "f2", version=2)]))
+    assert store.stories(["a:1"])["a:1"].version == 3

@@ -31,6 +31,7 @@ class ExportPipeline:
         self.crawler = crawler
         self.state = crawl_state(crawler)
         crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
+        crawler.signals.connect(self.item_dropped, signal=signals.item_dropped)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
@@ -49,6 +50,20 @@ class ExportPipeline:
         if self.crawler.stats is not None:
             self.crawler.stats.inc_value("newscrawl/exported")
         return item
+
+    def item_dropped(self, item: Any) -> None:
+        """A story dropped by any stage (duplicate, invalid) settles its page too."""
+        if isinstance(item, StoryRecord):
+            site = getattr(self.crawler.spider, "site", None)
+            if isinstance(site, SiteProfile):
+                self.state.story_dropped(page_key(site, item.page_url))
+
+    def close_spider(self) -> None:
+        # The last batch is made durable here, before the spider_closed signal, so the
+        # run monitors (which run on that signal) judge a run whose output is committed.
+        self.state.commit()
+        if self.crawler.stats is not None:
+            self.crawler.stats.set_value("newscrawl/committed", True)
 
     def spider_closed(self, reason: str) -> None:
         final = self.state.close(publish=reason == "finished")
