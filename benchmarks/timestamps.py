@@ -33,6 +33,8 @@ from zoneinfo import ZoneInfo
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from newscrawl.mirror.content import format_interval  # noqa: E402 - after sys.path
+
 SITE_ZONE = "Asia/Riyadh"
 FETCHED_AT = datetime(2025, 2, 6, 12, 0, tzinfo=timezone.utc)
 MONTHS = (
@@ -54,28 +56,6 @@ JUNK = ("Short Url", "Follow", "Updated 3 comments", "By AP ·", "2025", "March"
 Item = tuple[str, tuple[str, ...]]  # (printed text, the site's languages)
 
 
-def drupal_interval(seconds: int) -> str:
-    """Drupal's format_interval() with granularity 2: what Arab News prints before "ago"."""
-    units = (
-        ("year", "years", 31536000),
-        ("month", "months", 2592000),
-        ("week", "weeks", 604800),
-        ("day", "days", 86400),
-        ("hour", "hours", 3600),
-        ("min", "min", 60),
-        ("sec", "sec", 1),
-    )
-    parts: list[str] = []
-    for singular, plural, length in units:
-        if seconds >= length:
-            count = seconds // length
-            parts.append(f"{count} {singular if count == 1 else plural}")
-            seconds %= length
-            if len(parts) == 2:
-                break
-    return " ".join(parts) or "0 sec"
-
-
 def build_mix(n: int, rng: random.Random) -> list[Item]:
     """N printed times in roughly the proportions an Arab News crawl meets them."""
     english, arabic, french = ("en",), ("ar",), ("fr",)
@@ -85,7 +65,7 @@ def build_mix(n: int, rng: random.Random) -> list[Item]:
         if roll < 0.40:  # recent stories: relative, at most a few days old
             elapsed = int(rng.choice((60, 3600, 86400, 4 * 86400)) * rng.random()) + 1
             prefix = rng.choice(("Updated ", "Updated ", "Updated ", "Last updated: "))
-            items.append((f"{prefix}{drupal_interval(elapsed)} ago", english))
+            items.append((f"{prefix}{format_interval(elapsed)} ago", english))
         elif roll < 0.75:  # older stories: an absolute date
             day = FETCHED_AT.date() - timedelta(days=rng.randrange(1, 5000))
             form = rng.random()

@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from newscrawl.mirror.content import format_interval
 from newscrawl.timestamps import (
     Anchor,
     Timestamp,
@@ -633,25 +634,6 @@ def test_no_text_raises_and_every_value_lies_in_its_interval(
     json.dumps(found.to_record())
 
 
-def drupal_interval(seconds: int) -> str:
-    """Drupal's format_interval() with granularity 2, as the site prints it."""
-    units = [
-        ("year", "years", 31536000),
-        ("month", "months", 2592000),
-        ("week", "weeks", 604800),
-        ("day", "days", 86400),
-        ("hour", "hours", 3600),
-        ("min", "min", 60),
-        ("sec", "sec", 1),
-    ]
-    parts: list[str] = []
-    for singular, plural, length in units:
-        if seconds >= length and len(parts) < 2:
-            count, seconds = divmod(seconds, length)
-            parts.append(f"{count} {singular if count == 1 else plural}")
-    return " ".join(parts) or "0 sec"
-
-
 @settings(max_examples=300, deadline=None)
 @given(
     elapsed=st.floats(min_value=1, max_value=5 * 365 * 86400),
@@ -665,7 +647,7 @@ def test_drupal_time_ago_intervals_contain_the_truth(
     window = anchor.slack_before + anchor.slack_after
     rendered = anchor.at - timedelta(seconds=anchor.slack_before - render_offset * window)
     truth = rendered - timedelta(seconds=elapsed)
-    found = read(f"Updated {drupal_interval(int(elapsed))} ago", anchor=anchor)
+    found = read(f"Updated {format_interval(int(elapsed))} ago", anchor=anchor)
     assert_well_formed(found)
     assert found.earliest is not None
     assert found.latest is not None
