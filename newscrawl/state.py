@@ -264,7 +264,7 @@ class CrawlState:
 
     # Dedup
 
-    def decide(self, record: dict[str, Any], page_key: str | None) -> Decision:
+    def decide(self, record: dict[str, Any]) -> Decision:
         """Duplicate, new version, or new story; near-duplicates are marked."""
         key = story_key(record)
         print_ = fingerprint(record)
@@ -279,9 +279,8 @@ class CrawlState:
                 self.ready.aliases[key] = owner
             self._touch(owner, seen_at)
             return Decision(False, reason)
-        previous = self.overlay_stories.get(key) or self.store.stories([key]).get(key)
-        if previous is None and key in self.overlay_aliases:
-            previous = self.overlay_stories.get(self.overlay_aliases[key])
+        story = self.overlay_aliases.get(key, key)  # the store resolves its own aliases
+        previous = self.overlay_stories.get(story) or self.store.stories([story]).get(story)
         sketch = NearDuplicateIndex.sketch([record["title"], *record["body"]])
         if previous is None:
             state = StoryState(key, print_, 1, seen_at, seen_at)

@@ -91,8 +91,8 @@ def dedup_state(tmp_path: Path, **settings: Any) -> CrawlState:
 
 def test_near_duplicates_are_marked_not_dropped_by_default(tmp_path: Path) -> None:
     state = dedup_state(tmp_path)
-    first = state.decide(record("arabnews:1", WIRE), None)
-    second = state.decide(record("arabnews:2", EDITED), None)
+    first = state.decide(record("arabnews:1", WIRE))
+    second = state.decide(record("arabnews:2", EDITED))
     assert first.emit
     assert first.fields["duplicate_of"] is None
     assert second.emit
@@ -102,8 +102,8 @@ def test_near_duplicates_are_marked_not_dropped_by_default(tmp_path: Path) -> No
 
 def test_near_duplicates_can_be_dropped(tmp_path: Path) -> None:
     state = dedup_state(tmp_path, NEWSCRAWL_DROP_NEAR_DUPLICATES=True)
-    assert state.decide(record("arabnews:1", WIRE), None).emit
-    dropped = state.decide(record("arabnews:2", EDITED), None)
+    assert state.decide(record("arabnews:1", WIRE)).emit
+    dropped = state.decide(record("arabnews:2", EDITED))
     assert not dropped.emit
     assert dropped.reason == "near-duplicate"
     state.close(publish=False)
@@ -111,13 +111,13 @@ def test_near_duplicates_can_be_dropped(tmp_path: Path) -> None:
 
 def test_same_key_new_text_is_a_new_version_and_old_text_a_duplicate(tmp_path: Path) -> None:
     state = dedup_state(tmp_path)
-    v1 = state.decide(record("arabnews:1", WIRE), None)
-    v2 = state.decide(record("arabnews:1", OTHER, "2025-03-02T10:00:00+00:00"), None)
+    v1 = state.decide(record("arabnews:1", WIRE))
+    v2 = state.decide(record("arabnews:1", OTHER, "2025-03-02T10:00:00+00:00"))
     assert (v1.fields["version"], v2.fields["version"]) == (1, 2)
     assert v2.fields["previous_fingerprint"] == v1.fields["fingerprint"]
     assert v2.fields["first_seen"] == "2025-03-01T10:00:00+00:00"
     assert v2.fields["duplicate_of"] is None  # its own earlier version is no duplicate
-    back = state.decide(record("arabnews:1", WIRE), None)  # a stale copy of version 1
+    back = state.decide(record("arabnews:1", WIRE))  # a stale copy of version 1
     assert not back.emit
     assert back.reason == "duplicate"
     state.close(publish=False)

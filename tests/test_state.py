@@ -49,13 +49,13 @@ def test_committed_decisions_leave_memory(tmp_path: Path) -> None:
     state = new_state(tmp_path)
     state.open()
     for n in range(50):
-        decision = state.decide(record(n), None)
+        decision = state.decide(record(n))
         state.write({**record(n), **decision.fields}, None)
     state.commit()
     assert state.overlay_stories == {}
     assert state.overlay_fingerprints == {}
     # Still known: through the store now.
-    assert not state.decide(record(7), None).emit
+    assert not state.decide(record(7)).emit
     state.close(publish=True)
 
 

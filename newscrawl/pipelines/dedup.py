@@ -15,8 +15,7 @@ from itemadapter import ItemAdapter
 from scrapy.exceptions import DropItem
 
 from newscrawl.schema import StoryRecord
-from newscrawl.sites import SiteProfile
-from newscrawl.state import crawl_state, page_key
+from newscrawl.state import crawl_state
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -35,9 +34,7 @@ class DedupPipeline:
     def process_item(self, item: Any) -> Any:
         if not isinstance(item, StoryRecord):
             return item
-        site = getattr(self.crawler.spider, "site", None)
-        page = page_key(site, item.page_url) if isinstance(site, SiteProfile) else None
-        decision = self.state.decide(ItemAdapter(item).asdict(), page)
+        decision = self.state.decide(ItemAdapter(item).asdict())
         stats = self.crawler.stats
         if stats is not None:
             stats.inc_value(f"newscrawl/dedup/{decision.reason}")
