@@ -77,7 +77,8 @@ def test_a_run_publishes_its_file_with_a_manifest_that_adds_up(
 def test_two_runs_at_once_the_second_exits_with_the_lock_code(
     run_mirror: Mirror, tmp_path: Path
 ) -> None:
-    first = newscrawl_run(run_mirror.base_url, tmp_path, *SLOW)
+    # Slow enough (30 pages, 0.3 s apart) to still be crawling when the second starts.
+    first = newscrawl_run(run_mirror.base_url, tmp_path, *SLOW, "-s", "DOWNLOAD_DELAY=0.3")
     try:
         wait_for_lines(tmp_path / "arabnews" / PARTIAL, 1)  # the first run is crawling
         clock = time.monotonic()
