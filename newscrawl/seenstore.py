@@ -89,6 +89,13 @@ class SeenStore(ABC):
         """(story key, last seen, sketch) of the stories seen since ``since`` (ISO)."""
 
     @abstractmethod
+    def forget_sketches(self, before: str) -> int:
+        """Drop the sketches of stories last seen before ``before`` (ISO); how many.
+
+        Only the near-duplicate window reads sketches: older ones are dead weight.
+        """
+
+    @abstractmethod
     def size(self) -> dict[str, int]:
         """Counts (stories, fingerprints, pages) and, where known, bytes used."""
 
@@ -195,6 +202,14 @@ class SqliteSeenStore(SeenStore):
         )
         yield from rows
 
+    def forget_sketches(self, before: str) -> int:
+        with self.db:
+            cursor = self.db.execute(
+                "UPDATE stories SET sketch = NULL WHERE seen_epoch < ? AND sketch IS NOT NULL",
+                (_epoch(before),),
+            )
+        return int(cursor.rowcount)
+
     def size(self) -> dict[str, int]:
         counts = {
             table: int(self.db.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
@@ -286,6 +301,13 @@ class RedisSeenStore(SeenStore):
             states = self._hmget("stories", [k for k in chunk if k in sketches])
             for key, data in states.items():
                 yield key, json.loads(data)["last_seen"], sketches[key]
+
+    def forget_sketches(self, before: str) -> int:
+        found: Any = self.redis.zrangebyscore(self._key("seen"), "-inf", f"({_epoch(before)}")
+        keys = [_text(k) for k in found]
+        for start in range(0, len(keys), CHUNK):
+            self.redis.hdel(self._key("sketches"), *keys[start : start + CHUNK])
+        return len(keys)
 
     def size(self) -> dict[str, int]:
         counts = {

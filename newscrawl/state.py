@@ -173,6 +173,9 @@ class CrawlState:
 
     def _load_window(self) -> None:
         since = (utc_now() - self.near.window).isoformat()
+        forgotten = self.store.forget_sketches(since)
+        if forgotten:
+            self._inc("seen_store/sketches_forgotten", forgotten)
         for key, seen, sketch in self.store.sketches(since):
             minhash = NearDuplicateIndex.from_bytes(sketch)
             if minhash is None:  # written by another version of newscrawl: skip it

@@ -103,3 +103,18 @@ def test_a_stale_writer_cannot_move_a_version_back(store: SeenStore) -> None:
     store.commit(Commit(stories=[story("a:1", "f3", version=3)]))
     store.commit(Commit(stories=[story("a:1", "f2", version=2)]))
     assert store.stories(["a:1"])["a:1"].version == 3
+
+
+def test_sketches_older_than_the_window_are_forgotten(store: SeenStore) -> None:
+    store.commit(
+        Commit(
+            stories=[
+                story("old", "f0", seen="2025-01-01T00:00:00+00:00"),
+                story("new", "f1", seen="2025-03-02T00:00:00+00:00"),
+            ]
+        )
+    )
+    store.forget_sketches("2025-02-01T00:00:00+00:00")
+    assert [key for key, _, _ in store.sketches("2024-01-01T00:00:00+00:00")] == ["new"]
+    assert store.stories(["old"])["old"].sketch is None  # the story itself is kept
+    assert store.stories(["old"])["old"].fingerprint == "f0"
