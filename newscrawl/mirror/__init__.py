@@ -14,16 +14,21 @@ from newscrawl.mirror.content import (
     format_interval,
     updated_text,
 )
+from newscrawl.mirror.faults import ALL_FAULTS, FEED_FAULTS, PAGE_FAULTS, FaultPlan
 from newscrawl.mirror.render import LISTING_PAGES, SITEMAP_PAGE_SIZE
 from newscrawl.mirror.server import LoggedRequest, MirrorServer, main
 
 __all__ = [
+    "ALL_FAULTS",
+    "FEED_FAULTS",
     "FIRST_NID",
     "LISTING_PAGES",
+    "PAGE_FAULTS",
     "SECTIONS",
     "SITEMAP_PAGE_SIZE",
     "SITE_TIMEZONE",
     "Article",
+    "FaultPlan",
     "LoggedRequest",
     "MarkupVariant",
     "MirrorServer",

@@ -8,7 +8,7 @@ import re
 import signal
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime, timezone
 from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -17,8 +17,22 @@ from typing import Any, TypedDict, cast
 from urllib.parse import parse_qs, urlsplit
 
 from newscrawl.mirror.content import MirrorSite
+from newscrawl.mirror.faults import (
+    CHALLENGE_PAGE,
+    HUGE_BYTES,
+    STALL_SECONDS,
+    Fault,
+    FaultPlan,
+    PlannedFault,
+    binary_body,
+    error_page,
+    huge_page,
+    mislabelled_page,
+    nested_page,
+)
 from newscrawl.mirror.render import (
     LISTING_PAGES,
+    alias_base_url,
     render_amp_page,
     render_article_page,
     render_home_page,
@@ -29,6 +43,7 @@ from newscrawl.mirror.render import (
     render_search_page,
     render_sitemap_index,
     render_sitemap_page,
+    sitemap_page_count,
 )
 
 HTML = "text/html; charset=utf-8"
@@ -39,7 +54,7 @@ _NODE_PATH = re.compile(r"^/node/(\d+)(?:/([^/]+))?$")
 _EDIT_PATH = re.compile(r"^/_mirror/edit/(\d+)$")
 
 
-class LoggedRequest(TypedDict):
+class _LoggedRequestFields(TypedDict):
     method: str
     path: str
     host: str
@@ -47,10 +62,15 @@ class LoggedRequest(TypedDict):
     time: float  # when the request was answered, seconds since the epoch
 
 
+class LoggedRequest(_LoggedRequestFields, total=False):
+    # Only when the server has a fault plan: the fault this request met, None if none.
+    fault: str | None
+
+
 class _Response:
     """What a route hands back; the handler turns it into bytes on the wire."""
 
-    __slots__ = ("body", "content_type", "headers", "status")
+    __slots__ = ("body", "chunks", "content_type", "cut_at", "fault", "headers", "length", "status")
 
     def __init__(
         self,
@@ -63,6 +83,18 @@ class _Response:
         self.body = body.encode("utf-8") if isinstance(body, str) else body
         self.content_type = content_type
         self.headers = headers or {}
+        # Fault injection only: the name logged, a streamed body, a connection cut short.
+        self.fault: str | None = None
+        self.length = len(self.body)
+        self.chunks: Iterable[bytes] | None = None
+        self.cut_at: int | None = None
+
+
+def _no_reply(fault: str) -> _Response:
+    """A request answered by closing the connection: the handler sends nothing."""
+    response = _Response(0, b"")
+    response.fault = fault
+    return response
 
 
 def _json_response(payload: object, status: int = 200) -> _Response:
@@ -88,6 +120,7 @@ class _MirrorHandler(BaseHTTPRequestHandler):
     # Idle keep-alive connections give their thread back after this many seconds.
     timeout = 30
     request_now = 0
+    fault: str | None = None
 
     def version_string(self) -> str:
         return self.server_version
@@ -99,6 +132,7 @@ class _MirrorHandler(BaseHTTPRequestHandler):
     def parse_request(self) -> bool:
         # One clock reading per request: the Date header and the rendered times agree.
         self.request_now = int(self.mirror.clock())
+        self.fault = None
         return super().parse_request()
 
     def date_time_string(self, timestamp: float | None = None) -> str:
@@ -113,15 +147,16 @@ class _MirrorHandler(BaseHTTPRequestHandler):
             return
         # Malformed requests are answered before the request line is fully parsed.
         headers = getattr(self, "headers", None)
-        self.mirror.record(
-            LoggedRequest(
-                method=getattr(self, "command", None) or "",
-                path=path,
-                host=headers.get("Host", "") if headers is not None else "",
-                status=int(code) if isinstance(code, int) else 0,
-                time=time.time(),
-            )
+        entry = LoggedRequest(
+            method=getattr(self, "command", None) or "",
+            path=path,
+            host=headers.get("Host", "") if headers is not None else "",
+            status=int(code) if isinstance(code, int) else 0,
+            time=time.time(),
         )
+        if self.mirror.faults is not None:
+            entry["fault"] = self.fault
+        self.mirror.record(entry)
 
     def do_GET(self) -> None:
         self._send(self._route_get())
@@ -140,14 +175,36 @@ class _MirrorHandler(BaseHTTPRequestHandler):
         self._send(self._route_post(urlsplit(self.path).path, payload))
 
     def _send(self, response: _Response) -> None:
+        self.fault = response.fault
+        if response.status == 0:
+            self.close_connection = True
+            self.log_request(0)
+            return
         self.send_response(response.status)
         self.send_header("Content-Type", response.content_type)
-        self.send_header("Content-Length", str(len(response.body)))
+        self.send_header("Content-Length", str(response.length))
         for name, value in response.headers.items():
             self.send_header(name, value)
         self.end_headers()
-        if self.command != "HEAD":
+        if self.command == "HEAD":
+            return
+        if response.cut_at is not None:
+            self.close_connection = True  # the rest of the promised body never comes
+            self.wfile.write(response.body[: response.cut_at])
+        elif response.chunks is not None:
+            self._stream(response.chunks)
+        else:
             self.wfile.write(response.body)
+
+    def _stream(self, chunks: Iterable[bytes]) -> None:
+        try:
+            for chunk in chunks:
+                if self.mirror.stopping.is_set():
+                    self.close_connection = True
+                    return
+                self.wfile.write(chunk)
+        except OSError:
+            self.close_connection = True  # the client stopped reading; nothing to clean up
 
     def _route_get(self) -> _Response:
         mirror = self.mirror
@@ -167,7 +224,12 @@ class _MirrorHandler(BaseHTTPRequestHandler):
             robots = render_robots(site, base_url, mirror.crawl_delay)
             return _Response(200, robots, "text/plain; charset=utf-8")
         if path == "/rss.xml":
-            return _Response(200, render_rss(site, base_url), "application/rss+xml; charset=utf-8")
+            return self._with_fault(
+                path,
+                lambda: _Response(
+                    200, render_rss(site, base_url), "application/rss+xml; charset=utf-8"
+                ),
+            )
         if path == "/sitemap.xml":
             return self._sitemap(url.query)
         if path == "/search":
@@ -176,6 +238,8 @@ class _MirrorHandler(BaseHTTPRequestHandler):
             return _json_response(site.truth())
         if path == "/_mirror/requests.json":
             return _json_response(mirror.requests())
+        if path == "/_mirror/faults.json":
+            return _json_response(mirror.fault_plan())
         return self._not_found()
 
     def _not_found(self) -> _Response:
@@ -203,8 +267,12 @@ class _MirrorHandler(BaseHTTPRequestHandler):
             age = max(0, min(age, self.request_now - int(newest.timestamp())))
             headers["Age"] = str(age)
         rendered_at = datetime.fromtimestamp(self.request_now - (age or 0), timezone.utc)
-        page = render_article_page(site, nid, base_url, rendered_at)
-        return _Response(200, page, headers=headers)
+        return self._with_fault(
+            article.path,
+            lambda: _Response(
+                200, render_article_page(site, nid, base_url, rendered_at), headers=headers
+            ),
+        )
 
     def _sitemap(self, query: str) -> _Response:
         site = self.mirror.site
@@ -216,10 +284,75 @@ class _MirrorHandler(BaseHTTPRequestHandler):
             )
         if not pages[0].isdigit():
             return self._not_found()
-        sitemap = render_sitemap_page(site, int(pages[0]), base_url)
+        page = int(pages[0])
+        sitemap = render_sitemap_page(site, page, base_url)
         if sitemap is None:
             return self._not_found()
-        return _Response(200, sitemap, "application/xml; charset=utf-8")
+        return self._with_fault(
+            f"/sitemap.xml?page={page}",
+            lambda: _Response(200, sitemap, "application/xml; charset=utf-8"),
+        )
+
+    def _with_fault(self, path: str, normal: Callable[[], _Response]) -> _Response:
+        """The normal response of ``path``, unless its planned fault strikes this request."""
+        plan = self.mirror.faults
+        fault = plan.strike(path) if plan is not None else None
+        if fault is None:
+            return normal()
+        if fault.name == "stall":
+            # Interruptible, so stopping the server does not wait out the stall.
+            if self.mirror.stopping.wait(STALL_SECONDS):
+                return _no_reply(fault.name)
+            response = normal()
+        else:
+            response = self._faulty(fault, path, normal)
+        response.fault = fault.name
+        return response
+
+    def _faulty(self, fault: Fault, path: str, normal: Callable[[], _Response]) -> _Response:
+        name = fault.name
+        retry_after = {"Retry-After": "1"}
+        if name == "reset":
+            return _no_reply(name)
+        if name in ("http-500", "http-502"):
+            status = int(name[5:])
+            return _Response(status, error_page(status))
+        if name == "http-503-retry-after":
+            return _Response(503, error_page(503), headers=retry_after)
+        if name == "http-429":
+            return _Response(429, error_page(429), headers=retry_after)
+        if name in ("challenge", "not-xml"):
+            return _Response(200, CHALLENGE_PAGE)
+        if name in ("redirect-loop", "redirect-offsite"):
+            base_url = self.mirror.base_url
+            if name == "redirect-offsite":
+                base_url = alias_base_url(base_url)
+            location = f"{base_url}{path}"
+            body = f'<html><body><a href="{location}">Moved</a></body></html>'
+            return _Response(301, body, headers={"Location": location})
+        if name == "empty":
+            return _Response(200, b"")
+        if name == "not-html":
+            return _Response(200, binary_body(path), "image/jpeg")
+        response = normal()
+        page = response.body.decode("utf-8")
+        if name == "truncated":
+            response.cut_at = len(response.body) // 2
+        elif name == "huge":
+            response.chunks = huge_page(page, HUGE_BYTES)
+            response.body = b""
+            response.length = HUGE_BYTES
+        else:
+            if name == "charset-cp1256":
+                response.body = mislabelled_page(page, "cp1256")
+            elif name == "charset-latin1-as-utf8":
+                response.body = mislabelled_page(page, "latin-1")
+            elif name == "nested":
+                response.body = nested_page(page).encode("utf-8")
+            else:
+                raise AssertionError(f"unknown fault {name!r}")
+            response.length = len(response.body)
+        return response
 
     def _route_post(self, path: str, payload: bytes) -> _Response:
         if path == "/_mirror/reset-log":
@@ -279,8 +412,12 @@ class MirrorServer:
         port: int = 0,
         crawl_delay: float | None = None,
         clock: Callable[[], float] = time.time,
+        faults: FaultPlan | None = None,
     ) -> None:
         self.site = site
+        self.faults = faults
+        # Set while stopping, so stalled and streaming fault responses give up at once.
+        self.stopping = threading.Event()
         self.host = host
         self.requested_port = port
         self.crawl_delay = crawl_delay
@@ -304,6 +441,7 @@ class MirrorServer:
     def start(self) -> MirrorServer:
         if self._httpd is not None:
             raise RuntimeError("mirror server is already started")
+        self.stopping.clear()
         self._httpd = _MirrorHTTPServer((self.host, self.requested_port), self)
         # A short poll interval makes stop() quick; tests start and stop many servers.
         self._thread = threading.Thread(
@@ -318,6 +456,7 @@ class MirrorServer:
     def stop(self) -> None:
         if self._httpd is None:
             return
+        self.stopping.set()
         self._httpd.shutdown()
         self._httpd.server_close()
         if self._thread is not None:
@@ -348,6 +487,15 @@ class MirrorServer:
     def reset_log(self) -> None:
         with self._log_lock:
             self._log.clear()
+
+    def fault_plan(self) -> dict[str, PlannedFault]:
+        """Every faulty path among the site's pages and feeds (empty with faults off)."""
+        if self.faults is None:
+            return {}
+        paths = [article.path for article in self.site.all_articles()]
+        paths.append("/rss.xml")
+        paths += [f"/sitemap.xml?page={n}" for n in range(1, sitemap_page_count(self.site) + 1)]
+        return self.faults.describe(paths)
 
 
 def _count(minimum: int, what: str) -> Callable[[str], int]:
@@ -405,6 +553,16 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FRACTION",
         help="share of article pages whose body markup is broken (default 0)",
     )
+    parser.add_argument(
+        "--faults",
+        type=_fraction,
+        default=0.0,
+        metavar="RATE",
+        help="share of article pages, feeds and sitemap pages that misbehave (default 0)",
+    )
+    parser.add_argument(
+        "--fault-seed", type=_count(0, "fault seed"), default=1, help="fault plan seed (1)"
+    )
     return parser
 
 
@@ -427,7 +585,8 @@ def main(argv: list[str] | None = None) -> int:
     # sigwait() below sees the signal: no handler runs at an awkward moment.
     previous_mask = signal.pthread_sigmask(signal.SIG_BLOCK, stop_signals)
     try:
-        with MirrorServer(site, args.host, args.port, args.crawl_delay) as server:
+        faults = FaultPlan(args.faults, args.fault_seed) if args.faults > 0 else None
+        with MirrorServer(site, args.host, args.port, args.crawl_delay, faults=faults) as server:
             print(server.base_url, flush=True)
             signal.sigwait(stop_signals)
     finally:
