@@ -136,7 +136,6 @@ class CrawlState:
         self.done_pages: dict[str, PageState] = {}  # fetched and settled in this run
         self.out: Any = None  # the run's output file, opened on the first record
         self.written: list[dict[str, Any]] = []  # written since the last commit
-        self.published: list[Path] = []
 
     # Paths
 
@@ -210,7 +209,6 @@ class CrawlState:
                 batch.fingerprints[state.fingerprint] = state.key
             self._store.commit(batch)
             final = publish_file(path, final_path(self.spider_dir, path.stem), self.compress)
-            self.published.append(final)
             if self.stats is not None:
                 paths = self.stats.get_value(f"{STAT}/recovered/paths") or []
                 self.stats.set_value(f"{STAT}/recovered/paths", [*paths, str(final)])
@@ -393,7 +391,6 @@ class CrawlState:
                 if publish and self.publish_on_close:
                     target = final_path(self.spider_dir, self.run_id)
                     final = publish_file(self.partial_path, target, self.compress)
-                    self.published.append(final)
                 elif not publish:
                     logger.warning(
                         "Run did not end well: its output stays in %s; the next run publishes it",

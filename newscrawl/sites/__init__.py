@@ -19,8 +19,6 @@ class Selectors:
 
     # Links to articles on listing (section) pages.
     listing_links: str
-    # Links to articles anywhere on an article page (appended stories, related links).
-    article_links: str = "a::attr(href)"
 
 
 @dataclass(frozen=True)
