@@ -172,7 +172,16 @@ def run_command(args: argparse.Namespace) -> int:
         print(f"newscrawl run: {exc}", file=sys.stderr)
         return EXIT_USAGE
     logging.getLogger("newscrawl").setLevel(logging.INFO)
-    return run(args.spider, spider_args, overrides, args.output_dir, args.gzip)
+    return run(
+        args.spider,
+        spider_args,
+        overrides,
+        args.output_dir,
+        args.gzip,
+        workers=args.workers,
+        redis_url=args.redis,
+        join=args.join,
+    )
 
 
 def dataset_command(args: argparse.Namespace) -> int:
@@ -229,6 +238,19 @@ def build_parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     run.add_argument("--output-dir", type=Path, help="default: NEWSCRAWL_OUTPUT_DIR (output)")
     run.add_argument("--gzip", action="store_true", help="publish <run-id>.jsonl.gz")
+    run.add_argument(
+        "--workers",
+        type=_positive_int,
+        default=1,
+        help="crawl processes on this machine sharing one distributed run (needs Redis)",
+    )
+    run.add_argument(
+        "--redis",
+        metavar="URL",
+        help="distributed mode: the run's Redis (default: NEWSCRAWL_REDIS_URL, if set)",
+    )
+    # A worker of the run a parent `newscrawl run --workers N` started (internal).
+    run.add_argument("--join", metavar="RUN_ID", help=argparse.SUPPRESS)
     dataset = commands.add_parser(
         "dataset", help="merge all published runs into one latest-version snapshot"
     )

@@ -42,6 +42,7 @@ COUNTED_STATS = {
     "near_duplicates": "newscrawl/dedup/near_duplicates",
     "pages_without_story": "newscrawl/pages/no_story",
     "skipped_unchanged": "newscrawl/incremental/skipped",
+    "requeued_from_dead_workers": "newscrawl/distributed/requeued",
     "errors": "log_count/ERROR",
     "warnings": "log_count/WARNING",
 }
@@ -114,6 +115,7 @@ class RunReport:
     run_id: str
     spider: str
     started_at: str
+    worker: str | None = None  # distributed mode: the worker whose file this is
     finished_at: str = ""
     status: str = "crashed"
     exit_code: int = EXIT_CRASHED
@@ -168,30 +170,39 @@ def run(
     overrides: dict[str, str],
     output_dir: Path | None,
     compress: bool,
+    *,
+    workers: int = 1,
+    redis_url: str | None = None,
+    join: str | None = None,
 ) -> int:
-    """Run one crawl as described in the module docstring; returns the exit status."""
+    """Run one crawl as described in the module docstring; returns the exit status.
+
+    With a Redis URL (``redis_url``, or NEWSCRAWL_REDIS_URL) the crawl is one worker of
+    a distributed run, or ``workers`` of them in child processes; ``join`` makes this
+    process a worker of the run a parent started (no lock: the parent holds it).
+    """
     from scrapy.crawler import CrawlerProcess
     from scrapy.utils.project import get_project_settings
 
     from newscrawl.arguments import SpiderArgumentError
+    from newscrawl.distributed import namespace_of, new_worker_id
     from newscrawl.state import new_run_id
 
     settings = get_project_settings()
     settings.setdict(overrides, priority="cmdline")
     if output_dir is not None:
         settings.set("NEWSCRAWL_OUTPUT_DIR", str(output_dir), priority="cmdline")
+    if redis_url:
+        settings.set("NEWSCRAWL_REDIS_URL", redis_url, priority="cmdline")
+    redis_url = str(settings.get("NEWSCRAWL_REDIS_URL") or "") or None
+    if (workers > 1 or join) and not redis_url:
+        logger.error(
+            "newscrawl run: several workers share a run through Redis: "
+            "give --redis URL or set NEWSCRAWL_REDIS_URL"
+        )
+        return EXIT_USAGE
     root = Path(settings.get("NEWSCRAWL_OUTPUT_DIR") or "output")
     started = datetime.now(timezone.utc)
-    run_id = new_run_id(started)
-    settings.setdict(
-        {
-            "NEWSCRAWL_RUN_ID": run_id,
-            # This command publishes the output itself, once the monitors have passed.
-            "NEWSCRAWL_PUBLISH_ON_CLOSE": False,
-            "NEWSCRAWL_COMPRESS": compress,
-        },
-        priority="cmdline",
-    )
     process = CrawlerProcess(settings)
     try:
         spidercls = process.spider_loader.load(spider_name)
@@ -206,13 +217,170 @@ def run(
         except SpiderArgumentError as exc:
             logger.error("newscrawl run: %s", exc)
             return EXIT_USAGE
+    if join:
+        worker = new_worker_id()
+        _settle(process, join, worker, compress)
+        return _crawl_and_publish(process, spider_name, spider_args, join, worker, started, root)
     spider_dir = root / spider_name
     try:
         with run_lock(spider_dir / ".lock"):
-            return _crawl_and_publish(process, spider_name, spider_args, run_id, started, root)
+            if redis_url is None:
+                run_id = new_run_id(started)
+                _settle(process, run_id, None, compress)
+                return _crawl_and_publish(
+                    process, spider_name, spider_args, run_id, None, started, root
+                )
+            namespace = namespace_of(settings, spider_name)
+            timeout = settings.getfloat("NEWSCRAWL_WORKER_TIMEOUT", 60.0)
+            run_id = _join(redis_url, namespace, new_run_id(started), timeout)
+            if workers == 1:
+                worker = new_worker_id()
+                _settle(process, run_id, worker, compress)
+                return _crawl_and_publish(
+                    process, spider_name, spider_args, run_id, worker, started, root
+                )
+            return _run_workers(
+                spider_name, spider_args, overrides, output_dir, compress,
+                redis_url, namespace, run_id, workers, spider_dir,
+            )  # fmt: skip
     except RunLocked as exc:
         logger.error("newscrawl run: %s; this run exits without crawling", exc)
         return EXIT_LOCKED
+
+
+def _join(redis_url: str, namespace: str, proposed: str, timeout: float) -> str:
+    import redis
+
+    from newscrawl.distributed import join_run
+
+    client = redis.Redis.from_url(redis_url)
+    try:
+        run_id, created = join_run(client, namespace, proposed, max(2, round(timeout * 2)))
+    finally:
+        client.close()
+    logger.info("%s distributed run %s (%s)", "Started" if created else "Joined", run_id, namespace)
+    return run_id
+
+
+def _settle(process: Any, run_id: str, worker: str | None, compress: bool) -> None:
+    """The settings every crawl of ``newscrawl run`` gets."""
+    process.settings.setdict(
+        {
+            "NEWSCRAWL_RUN_ID": run_id,
+            "NEWSCRAWL_WORKER_ID": worker or "",
+            # This command publishes the output itself, once the monitors have passed.
+            "NEWSCRAWL_PUBLISH_ON_CLOSE": False,
+            "NEWSCRAWL_COMPRESS": compress,
+        },
+        priority="cmdline",
+    )
+
+
+# How bad a worker's exit status is, to pick the run's: the worst one wins.
+_SEVERITY = {EXIT_OK: 0, EXIT_FAILED: 1, EXIT_LOCKED: 2, EXIT_CRASHED: 3, EXIT_USAGE: 4}
+
+
+def _run_workers(
+    spider_name: str,
+    spider_args: dict[str, str],
+    overrides: dict[str, str],
+    output_dir: Path | None,
+    compress: bool,
+    redis_url: str,
+    namespace: str,
+    run_id: str,
+    workers: int,
+    spider_dir: Path,
+) -> int:
+    """Run ``workers`` workers of the run in child processes; publish what dead ones left."""
+    import signal
+    import subprocess
+    import sys
+
+    command = [sys.executable, "-m", "newscrawl.cli", "run", spider_name]
+    command += ["--join", run_id, "--redis", redis_url]
+    for name, value in spider_args.items():
+        command += ["-a", f"{name}={value}"]
+    for name, value in overrides.items():
+        command += ["-s", f"{name}={value}"]
+    if output_dir is not None:
+        command += ["--output-dir", str(output_dir)]
+    if compress:
+        command.append("--gzip")
+    children = [subprocess.Popen(command) for _ in range(workers)]
+    logger.info(
+        "Run %s: %d workers started (pids %s)",
+        run_id,
+        workers,
+        ", ".join(str(c.pid) for c in children),
+    )
+
+    def forward(signum: int, _frame: Any) -> None:  # stop the workers the way we were asked
+        for child in children:
+            if child.poll() is None:
+                child.send_signal(signum)
+
+    previous = {sig: signal.signal(sig, forward) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        codes = [child.wait() for child in children]
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    statuses = [EXIT_CRASHED if code < 0 else code for code in codes]
+    for child, code in zip(children, codes, strict=True):
+        if code < 0:
+            logger.error(
+                "Worker process %d of run %s was killed by signal %d", child.pid, run_id, -code
+            )
+    _recover_workers(spider_dir, redis_url, namespace, run_id, compress)
+    worst = max(statuses, key=lambda status: _SEVERITY.get(status, 3))
+    logger.log(
+        logging.INFO if worst == EXIT_OK else logging.ERROR,
+        "Run %s: %d workers ended with exit statuses %s",
+        run_id,
+        workers,
+        ", ".join(str(code) for code in statuses),
+    )
+    return worst
+
+
+def _recover_workers(
+    spider_dir: Path, redis_url: str, namespace: str, run_id: str, compress: bool
+) -> None:
+    """Publish the files of this run's workers that died, each with a manifest."""
+    import redis
+
+    from newscrawl.distributed import DistributedRun, new_worker_id
+    from newscrawl.seenstore import open_store
+    from newscrawl.state import FILE_ID, PARTIAL, final_path, recover_partials
+
+    if not any((spider_dir / PARTIAL).glob(f"{run_id}*.jsonl")):
+        return
+    store = open_store(redis_url, default_path=spider_dir, namespace=namespace)
+    client = redis.Redis.from_url(redis_url)
+    # Alive while it recovers: a story it keeps is not taken over by a worker meanwhile.
+    run = DistributedRun(client, namespace, run_id, new_worker_id())
+    run.heartbeat()
+    try:
+        recovered = recover_partials(spider_dir, store, compress, only_run=run_id, run=run)
+    finally:
+        run.leave()
+        client.close()
+        store.close()
+    root = spider_dir.parent
+    for final, _count in recovered:
+        file_id = final.name.split(".jsonl")[0]
+        match = FILE_ID.fullmatch(file_id)
+        report = RunReport(
+            run_id=run_id,
+            spider=spider_dir.name,
+            started_at="",
+            finished_at=datetime.now(timezone.utc).isoformat(),
+            worker=match["worker"] if match else None,
+            reason="the worker died; its committed stories were published by the run",
+        )
+        report.files.append(describe_file(final, root))
+        report.write(final_path(spider_dir, file_id).with_name(f"{file_id}.manifest.json"))
 
 
 def _crawl_and_publish(
@@ -220,12 +388,16 @@ def _crawl_and_publish(
     spider_name: str,
     spider_args: dict[str, str],
     run_id: str,
+    worker: str | None,
     started: datetime,
     root: Path,
 ) -> int:
-    from newscrawl.state import PARTIAL, final_path
+    from newscrawl.state import PARTIAL, file_id_of, final_path
 
-    report = RunReport(run_id=run_id, spider=spider_name, started_at=started.isoformat())
+    file_id = file_id_of(run_id, worker)
+    report = RunReport(
+        run_id=run_id, spider=spider_name, started_at=started.isoformat(), worker=worker
+    )
     crawler = process.create_crawler(spider_name)
     crashed: str | None = None
     try:
@@ -245,20 +417,21 @@ def _crawl_and_publish(
     for path in stats.get("newscrawl/recovered/paths") or []:
         report.recovered.append(describe_file(Path(path), root))
     spider_dir = root / spider_name
-    partial = spider_dir / PARTIAL / f"{run_id}.jsonl"
+    partial = spider_dir / PARTIAL / f"{file_id}.jsonl"
     if report.exit_code == EXIT_OK and partial.exists():
         final = publish_file(
             partial,
-            final_path(spider_dir, run_id),
+            final_path(spider_dir, file_id),
             compress=bool(crawler.settings.getbool("NEWSCRAWL_COMPRESS")),
         )
         report.files.append(describe_file(final, root))
-    manifest = final_path(spider_dir, run_id).with_name(f"{run_id}.manifest.json")
+    manifest = final_path(spider_dir, file_id).with_name(f"{file_id}.manifest.json")
     report.write(manifest)
+    name = f"{run_id} (worker {worker})" if worker else run_id
     if report.exit_code == EXIT_OK:
         written = report.files[0]["path"] if report.files else "no new story"
-        logger.info("Run %s succeeded: %s; manifest %s", run_id, written, manifest)
+        logger.info("Run %s succeeded: %s; manifest %s", name, written, manifest)
     else:
         kept = " (its output stays in .partial/ until a later run publishes it)" * partial.exists()
-        logger.error("Run %s failed: %s%s", run_id, report.reason, kept)
+        logger.error("Run %s failed: %s%s", name, report.reason, kept)
     return report.exit_code

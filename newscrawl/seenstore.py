@@ -52,9 +52,11 @@ class Commit:
     fingerprints: dict[str, str] = field(default_factory=dict)  # fingerprint -> story key
     aliases: dict[str, str] = field(default_factory=dict)  # another key -> story key
     pages: list[PageState] = field(default_factory=list)
+    # Run file -> bytes of it written and fsynced when this batch was committed.
+    files: dict[str, int] = field(default_factory=dict)
 
     def __bool__(self) -> bool:
-        return bool(self.stories or self.fingerprints or self.aliases or self.pages)
+        return bool(self.stories or self.fingerprints or self.aliases or self.pages or self.files)
 
 
 def _text(value: Any) -> str:
@@ -81,8 +83,13 @@ class SeenStore(ABC):
         """What is known of the pages with ``keys``."""
 
     @abstractmethod
+    def committed_bytes(self, file_ids: Sequence[str]) -> dict[str, int]:
+        """How much of each run file was committed with the stories in it."""
+
+    @abstractmethod
     def commit(self, batch: Commit) -> None:
-        """Write one batch atomically."""
+        """Write one batch atomically. A story's version never goes back: a writer with
+        a stale view (another worker, a killed run's recovery) cannot undo a newer one."""
 
     @abstractmethod
     def sketches(self, since: str) -> Iterator[tuple[str, str, bytes]]:
@@ -130,6 +137,9 @@ class SqliteSeenStore(SeenStore):
             CREATE TABLE IF NOT EXISTS pages (
                 key TEXT PRIMARY KEY, fetched_at TEXT NOT NULL, listings TEXT
             ) WITHOUT ROWID;
+            CREATE TABLE IF NOT EXISTS files (
+                id TEXT PRIMARY KEY, committed INTEGER NOT NULL
+            ) WITHOUT ROWID;
             """
         )
 
@@ -165,6 +175,10 @@ class SqliteSeenStore(SeenStore):
         sql = "SELECT key, fetched_at, listings FROM pages WHERE key IN ({marks})"
         return {row[0]: PageState(*row) for row in self._select(sql, list(dict.fromkeys(keys)))}
 
+    def committed_bytes(self, file_ids: Sequence[str]) -> dict[str, int]:
+        sql = "SELECT id, committed FROM files WHERE id IN ({marks})"
+        return dict(self._select(sql, list(dict.fromkeys(file_ids))))
+
     def commit(self, batch: Commit) -> None:
         if not batch:
             return
@@ -175,8 +189,9 @@ class SqliteSeenStore(SeenStore):
                 " fingerprint = excluded.fingerprint, version = excluded.version,"
                 " last_seen = excluded.last_seen, seen_epoch = excluded.seen_epoch,"
                 " sketch = coalesce(excluded.sketch, stories.sketch)"
-                # Never back: a writer with a stale view cannot undo a newer version.
-                " WHERE excluded.version >= stories.version",
+                # Never back (see SeenStore.commit).
+                " WHERE excluded.version > stories.version OR (excluded.version ="
+                " stories.version AND excluded.seen_epoch >= stories.seen_epoch)",
                 [
                     (s.key, s.fingerprint, s.version, s.first_seen, s.last_seen,
                      _epoch(s.last_seen), s.sketch)
@@ -193,6 +208,7 @@ class SqliteSeenStore(SeenStore):
                 "INSERT OR REPLACE INTO pages VALUES (?, ?, ?)",
                 [(p.key, p.fetched_at, p.listings) for p in batch.pages],
             )
+            self.db.executemany("INSERT OR REPLACE INTO files VALUES (?, ?)", batch.files.items())
 
     def sketches(self, since: str) -> Iterator[tuple[str, str, bytes]]:
         rows = self.db.execute(
@@ -223,6 +239,27 @@ class SqliteSeenStore(SeenStore):
         self.db.close()
 
 
+# Stories in, each unless the store has a newer version, or the same one seen later.
+# ARGV holds (key, state JSON, version, last seen epoch, sketch or "") per story.
+_PUT_STORIES = """
+for i = 1, #ARGV, 5 do
+  local key, version, epoch = ARGV[i], tonumber(ARGV[i + 2]), tonumber(ARGV[i + 3])
+  local current = redis.call('HGET', KEYS[1], key)
+  local take = not current
+  if current then
+    local known = cjson.decode(current).version
+    local seen = redis.call('ZSCORE', KEYS[3], key)
+    take = known < version or (known == version and (not seen or tonumber(seen) <= epoch))
+  end
+  if take then
+    redis.call('HSET', KEYS[1], key, ARGV[i + 1])
+    if ARGV[i + 4] ~= '' then redis.call('HSET', KEYS[2], key, ARGV[i + 4]) end
+    redis.call('ZADD', KEYS[3], epoch, key)
+  end
+end
+"""
+
+
 class RedisSeenStore(SeenStore):
     """The shared store: hashes under one key namespace in Redis."""
 
@@ -232,6 +269,7 @@ class RedisSeenStore(SeenStore):
         self.redis = redis.Redis.from_url(url)
         self.redis.ping()  # fail at start, with the URL in the error, not mid-crawl
         self.ns = namespace
+        self._put_stories = self.redis.register_script(_PUT_STORIES)
 
     def _key(self, name: str) -> str:
         return f"{self.ns}:{name}"
@@ -268,20 +306,21 @@ class RedisSeenStore(SeenStore):
         found = self._hmget("pages", list(dict.fromkeys(keys)))
         return {k: PageState(**json.loads(v)) for k, v in found.items()}
 
+    def committed_bytes(self, file_ids: Sequence[str]) -> dict[str, int]:
+        found = self._hmget("files", list(dict.fromkeys(file_ids)))
+        return {k: int(v) for k, v in found.items()}
+
     def commit(self, batch: Commit) -> None:
         if not batch:
             return
         pipe = self.redis.pipeline(transaction=True)  # MULTI/EXEC: all or nothing
         if batch.stories:
-            plain = {
-                s.key: json.dumps({k: v for k, v in asdict(s).items() if k != "sketch"})
-                for s in batch.stories
-            }
-            pipe.hset(self._key("stories"), mapping=plain)  # type: ignore[arg-type]
-            sketched = {s.key: s.sketch for s in batch.stories if s.sketch is not None}
-            if sketched:
-                pipe.hset(self._key("sketches"), mapping=sketched)  # type: ignore[arg-type]
-            pipe.zadd(self._key("seen"), {s.key: _epoch(s.last_seen) for s in batch.stories})
+            args: list[Any] = []
+            for s in batch.stories:
+                plain = json.dumps({k: v for k, v in asdict(s).items() if k != "sketch"})
+                args += [s.key, plain, s.version, _epoch(s.last_seen), s.sketch or b""]
+            keys = [self._key("stories"), self._key("sketches"), self._key("seen")]
+            self._put_stories(keys=keys, args=args, client=pipe)
         if batch.fingerprints:
             for fingerprint, story in batch.fingerprints.items():
                 pipe.hsetnx(self._key("fingerprints"), fingerprint, story)
@@ -290,6 +329,8 @@ class RedisSeenStore(SeenStore):
         if batch.pages:
             pages = {p.key: json.dumps(asdict(p)) for p in batch.pages}
             pipe.hset(self._key("pages"), mapping=pages)  # type: ignore[arg-type]
+        if batch.files:
+            pipe.hset(self._key("files"), mapping=batch.files)  # type: ignore[arg-type]
         pipe.execute()
 
     def sketches(self, since: str) -> Iterator[tuple[str, str, bytes]]:

@@ -4,6 +4,8 @@ Every knob an operator is expected to change has a one-line comment. Override an
 them per run with ``-s NAME=VALUE``.
 """
 
+import os
+
 from newscrawl.schema import StoryRecord
 
 BOT_NAME = "newscrawl"
@@ -131,6 +133,21 @@ NEWSCRAWL_NEAR_DUPLICATE_THRESHOLD = 0.8
 NEWSCRAWL_NEAR_DUPLICATE_WINDOW_DAYS = 30.0
 # Drop near-duplicates instead of marking them with duplicate_of.
 NEWSCRAWL_DROP_NEAR_DUPLICATES = False
+
+# Distributed mode (newscrawl/distributed.py, README "Several workers"): set a Redis URL
+# here or in the environment and every crawl process pointed at it shares one run: a
+# scrapy-redis queue and dupefilter, and the seen store on that Redis.
+NEWSCRAWL_REDIS_URL = os.environ.get("NEWSCRAWL_REDIS_URL", "")
+# Seconds without a heartbeat after which a worker counts as dead (its requests requeued).
+NEWSCRAWL_WORKER_TIMEOUT = 60.0
+# Seconds the whole run must stay with nothing queued or in flight before workers stop.
+NEWSCRAWL_IDLE_CLOSE = 5.0
+# Seconds between looks at the shared queue while a worker has nothing to do.
+NEWSCRAWL_DISTRIBUTED_POLL = 1.0
+# This process's run and worker ids; set by `newscrawl run`, else made up (or joined).
+NEWSCRAWL_RUN_ID = ""
+NEWSCRAWL_WORKER_ID = ""
+ADDONS = {"newscrawl.distributed.Distributed": 0}
 
 # Logging
 LOG_LEVEL = "INFO"

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from scrapy import Request, signals
 from scrapy.http import Response
 
+from newscrawl.distributed import LEASE, PAGE_KEY
 from newscrawl.page import PageRecord
 from newscrawl.sites import SiteProfile
 from newscrawl.state import crawl_state, page_key
@@ -59,10 +60,10 @@ class StorySplitMiddleware:
                 continue
             if self.emit_pages:
                 yield item
-            for story in self.split(item, site):
+            for story in self.split(item, site, response.meta.get(LEASE)):
                 yield story
 
-    def split(self, page: PageRecord, site: SiteProfile) -> list[Any]:
+    def split(self, page: PageRecord, site: SiteProfile, lease: str | None = None) -> list[Any]:
         found = stories_from_page(page, site)
         stats = self.stats
         stats.inc_value(f"{STAT}/pages_split")
@@ -81,9 +82,10 @@ class StorySplitMiddleware:
             reasons = ", ".join(sorted(set(found.split.skipped))) or "no story found"
             stats.inc_value(f"{STAT}/pages/no_story")
             logger.warning("No story on %s: %s", page.url, reasons)
-        # The page counts as fetched once each of its stories is written or known.
+        # The page counts as fetched (and its lease is released, in distributed mode)
+        # once each of its stories is written or known.
         crawl_state(self.crawler).page_opened(
-            page_key(site, page.url), len(found.stories), page.fetched_at, page.listed
+            page_key(site, page.url), len(found.stories), page.fetched_at, page.listed, lease
         )
         return list(found.stories)
 
@@ -161,6 +163,8 @@ class ArticleRequestFilter:
                 self.stats.inc_value(f"{STAT}/incremental/skipped")
             return False
         self.requested.add(key)
+        # In distributed mode the shared dupefilter knows articles by this key too.
+        request.meta[PAGE_KEY] = key
         return True
 
     def changed(self, request: Request, site: SiteProfile) -> bool:

@@ -29,6 +29,7 @@ from weakref import WeakKeyDictionary
 
 from datasketch import MinHash
 
+from newscrawl.distributed import DistributedRun, distributed_run
 from newscrawl.identity import clean_url, fingerprint, story_key
 from newscrawl.neardup import NearDuplicateIndex
 from newscrawl.run import publish_file
@@ -54,6 +55,8 @@ def crawl_state(crawler: Crawler) -> CrawlState:
 
 
 RUN_ID = re.compile(r"\d{8}T\d{6}Z-[0-9a-f]{6}")
+# A run file's name: the run id, and in distributed mode the worker that wrote it.
+FILE_ID = re.compile(rf"(?P<run>{RUN_ID.pattern})(?:\.(?P<worker>w[0-9a-f]{{6}}))?")
 
 
 def _in_use(path: Path) -> bool:
@@ -71,10 +74,15 @@ def new_run_id(started: datetime) -> str:
     return f"{started:%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
 
 
-def final_path(spider_dir: Path, run_id: str) -> Path:
-    """Where a run's file is published: dated by the run's start (UTC)."""
-    day = datetime.strptime(run_id[:16], "%Y%m%dT%H%M%SZ")
-    return spider_dir / f"{day:%Y}" / f"{day:%m}" / f"{day:%d}" / f"{run_id}.jsonl"
+def final_path(spider_dir: Path, file_id: str) -> Path:
+    """Where a run file is published: dated by the run's start (UTC)."""
+    day = datetime.strptime(file_id[:16], "%Y%m%dT%H%M%SZ")
+    return spider_dir / f"{day:%Y}" / f"{day:%m}" / f"{day:%d}" / f"{file_id}.jsonl"
+
+
+def file_id_of(run_id: str, worker: str | None) -> str:
+    """A run file's name (without .jsonl): ``<run-id>``, or ``<run-id>.<worker>``."""
+    return f"{run_id}.{worker}" if worker else run_id
 
 
 def utc_now() -> datetime:
@@ -102,6 +110,7 @@ class Decision:
 class _Page:
     state: PageState
     remaining: int  # stories not yet written or known
+    lease: str | None = None  # distributed mode: released once the page is safe
 
 
 class CrawlState:
@@ -124,6 +133,10 @@ class CrawlState:
         )
         self.started = utc_now()
         self.run_id = str(settings.get("NEWSCRAWL_RUN_ID") or new_run_id(self.started))
+        self.worker = settings.get("NEWSCRAWL_WORKER_ID") or None
+        self.file_id = file_id_of(self.run_id, self.worker)
+        self.run: DistributedRun | None = distributed_run(crawler)
+        self.safe_leases: list[str] = []  # of settled pages: released after the next commit
         self._store: SeenStore | None = None
         # This run's decisions not yet in the store, visible to later decisions.
         self.overlay_stories: dict[str, StoryState] = {}
@@ -150,7 +163,7 @@ class CrawlState:
 
     @property
     def partial_path(self) -> Path:
-        return self.spider_dir / PARTIAL / f"{self.run_id}.jsonl"
+        return self.spider_dir / PARTIAL / f"{self.file_id}.jsonl"
 
     # The store
 
@@ -187,38 +200,15 @@ class CrawlState:
     def _recover(self) -> None:
         """Publish output left by killed runs, recording its stories as seen first."""
         assert self._store is not None
-        for path in sorted((self.spider_dir / PARTIAL).glob("*.jsonl")):
-            if path.stem == self.run_id:
-                continue
-            if not RUN_ID.fullmatch(path.stem):
-                logger.warning("Left alone %s: not a run file of newscrawl's", path)
-                continue
-            if _in_use(path):
-                logger.warning("Left alone %s: a run still writes it", path)
-                continue
-            records = _read_whole_lines(path)
-            batch = Commit()
-            known = self._store.stories([r["key"] for r in records if "key" in r])
-            for record in records:
-                if "key" not in record:
-                    continue
-                state = _state_of(record)
-                if known.get(state.key) is None or known[state.key].version < state.version:
-                    batch.stories.append(state)
-                    known[state.key] = state
-                batch.fingerprints[state.fingerprint] = state.key
-            self._store.commit(batch)
-            final = publish_file(path, final_path(self.spider_dir, path.stem), self.compress)
+        # This run's other files are its live workers' (the run's parent recovers them).
+        for final, count in recover_partials(
+            self.spider_dir, self._store, self.compress, skip_run=self.run_id
+        ):
             if self.stats is not None:
                 paths = self.stats.get_value(f"{STAT}/recovered/paths") or []
                 self.stats.set_value(f"{STAT}/recovered/paths", [*paths, str(final)])
             self._inc("recovered/files")
-            self._inc("recovered/stories", len(records))
-            logger.warning(
-                "Recovered %d stories left by an interrupted run: published %s",
-                len(records),
-                final,
-            )
+            self._inc("recovered/stories", count)
 
     # Pages in flight
 
@@ -234,11 +224,19 @@ class CrawlState:
             self.ready.pages.append(done)
 
     def page_opened(
-        self, key: str, stories: int, fetched_at: str, listed: dict[str, str] | None
+        self,
+        key: str,
+        stories: int,
+        fetched_at: str,
+        listed: dict[str, str] | None,
+        lease: str | None = None,
     ) -> None:
         if listed:
             self.listings.setdefault(key, {})[listed["source"]] = listed["time"]
-        self.pages[key] = _Page(PageState(key, fetched_at), stories)
+        earlier = self.pages.get(key)
+        if earlier is not None and earlier.lease is not None:
+            self.safe_leases.append(earlier.lease)  # a refetch replaces it
+        self.pages[key] = _Page(PageState(key, fetched_at), stories, lease)
         if stories == 0:
             self._page_done(key)
 
@@ -254,7 +252,10 @@ class CrawlState:
                 self._page_done(page_key or "")
 
     def _page_done(self, key: str) -> None:
-        state = self.pages.pop(key).state
+        page = self.pages.pop(key)
+        if page.lease is not None:
+            self.safe_leases.append(page.lease)
+        state = page.state
         listings = self.listings.get(key)
         state.listings = json.dumps(listings, sort_keys=True) if listings else None
         self.done_pages[key] = state
@@ -262,6 +263,14 @@ class CrawlState:
 
     def fetched_pages(self, keys: list[str]) -> dict[str, PageState]:
         return self.store.pages(keys)
+
+    def held_leases(self) -> set[str]:
+        """Leases of pages whose stories are not all safe yet (distributed mode)."""
+        held = {page.lease for page in self.pages.values() if page.lease is not None}
+        return held | set(self.safe_leases)
+
+    def holds(self, lease: str) -> bool:
+        return lease in self.held_leases()
 
     # Dedup
 
@@ -282,6 +291,14 @@ class CrawlState:
             return Decision(False, reason)
         story = self.overlay_aliases.get(key, key)  # the store resolves its own aliases
         previous = self.overlay_stories.get(story) or self.store.stories([story]).get(story)
+        if self.run is not None:
+            # Another live worker of the run is writing this very text: it is theirs.
+            holder = self.run.claim(print_, key)
+            if holder is not None:
+                if holder != key and key not in self.overlay_aliases and not self._known(key):
+                    self.overlay_aliases[key] = holder
+                    self.ready.aliases[key] = holder
+                return Decision(False, "duplicate" if holder == key else "same-content-other-key")
         sketch = NearDuplicateIndex.sketch([record["title"], *record["body"]])
         if previous is None:
             state = StoryState(key, print_, 1, seen_at, seen_at)
@@ -340,20 +357,28 @@ class CrawlState:
     def write(self, record: dict[str, Any], page_key: str | None) -> None:
         """Append a record to the run's output; committed in batches after fsync."""
         if self.out is None:
-            self.partial_path.parent.mkdir(parents=True, exist_ok=True)
-            self.out = self.partial_path.open("a", encoding="utf-8")
-            # Held while the run writes: no other run takes this file for a killed run's.
-            fcntl.flock(self.out, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            self._open_output()
         self.out.write(json.dumps(record, ensure_ascii=False) + "\n")
         self.written.append({"key": record["key"], "page": page_key})
         if len(self.written) >= self.commit_every:
             self.commit()
+
+    def _open_output(self) -> None:
+        self.partial_path.parent.mkdir(parents=True, exist_ok=True)
+        # Locked before it has its name: no other run ever takes it for a killed run's.
+        opening = self.partial_path.with_name(f".{self.partial_path.name}.opening")
+        self.out = opening.open("a", encoding="utf-8")
+        fcntl.flock(self.out, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        os.replace(opening, self.partial_path)
+        # Recovery keeps what was committed from a file; the rest it checks line by line.
+        self.store.commit(Commit(files={self.file_id: 0}))
 
     def commit(self) -> None:
         """Make written records durable, then record them (and finished pages) as seen."""
         if self.out is not None and self.written:
             self.out.flush()
             os.fsync(self.out.fileno())
+            self.ready.files[self.file_id] = self.out.tell()
         for entry in self.written:
             state = self.unsynced.pop(entry["key"], None)
             if state is not None:
@@ -366,6 +391,9 @@ class CrawlState:
             self._inc("seen_store/commits")
             self._forget(self.ready)
             self.ready = Commit()
+        if self.safe_leases and self.run is not None:
+            self.run.release(self.safe_leases)
+        self.safe_leases.clear()
 
     def _forget(self, committed: Commit) -> None:
         """What the store now holds need not be kept in memory too (long runs)."""
@@ -389,7 +417,7 @@ class CrawlState:
             if self.out is not None:
                 self.out.close()
                 if publish and self.publish_on_close:
-                    target = final_path(self.spider_dir, self.run_id)
+                    target = final_path(self.spider_dir, self.file_id)
                     final = publish_file(self.partial_path, target, self.compress)
                 elif not publish:
                     logger.warning(
@@ -416,17 +444,82 @@ def _state_of(record: dict[str, Any]) -> StoryState:
     )
 
 
-def _read_whole_lines(path: Path) -> list[dict[str, Any]]:
-    """The complete records of a file a killed run wrote; a torn last line is cut off."""
+def recover_partials(
+    spider_dir: Path,
+    store: SeenStore,
+    compress: bool,
+    *,
+    skip_run: str | None = None,
+    only_run: str | None = None,
+    run: DistributedRun | None = None,
+) -> list[tuple[Path, int]]:
+    """Publish the run files killed runs (or workers) left in ``.partial/``.
+
+    Their stories are recorded as seen first. What a file's writer had committed is
+    kept as it is; a line written after its last commit is dropped when the story is
+    known by now (another worker wrote it meanwhile). Returns (published file, stories).
+    """
+    recovered = []
+    for path in sorted((spider_dir / PARTIAL).glob("*.jsonl")):
+        match = FILE_ID.fullmatch(path.stem)
+        if match is None:
+            logger.warning("Left alone %s: not a run file of newscrawl's", path)
+            continue
+        if match["run"] == skip_run or (only_run is not None and match["run"] != only_run):
+            continue
+        if _in_use(path):
+            logger.warning("Left alone %s: a run still writes it", path)
+            continue
+        records = _recoverable(path, store, run)
+        batch = Commit()
+        known = store.stories([r["key"] for r in records])
+        for record in records:
+            state = _state_of(record)
+            if known.get(state.key) is None or known[state.key].version < state.version:
+                batch.stories.append(state)
+                known[state.key] = state
+            batch.fingerprints[state.fingerprint] = state.key
+        store.commit(batch)
+        final = publish_file(path, final_path(spider_dir, path.stem), compress)
+        logger.warning(
+            "Recovered %d stories left by an interrupted run: published %s", len(records), final
+        )
+        recovered.append((final, len(records)))
+    return recovered
+
+
+def _recoverable(path: Path, store: SeenStore, run: DistributedRun | None) -> list[dict[str, Any]]:
+    """The records of a killed writer's file that are its to publish; the file is cut
+    down to them (a torn last line, corrupt lines, stories written by others)."""
     data = path.read_bytes()
     whole = data[: data.rfind(b"\n") + 1]
-    if len(whole) != len(data):
-        with path.open("r+b") as handle:
-            handle.truncate(len(whole))
-    records = []
-    for line in whole.splitlines():
+    committed = store.committed_bytes([path.stem]).get(path.stem)
+    kept: list[bytes] = []
+    records: list[dict[str, Any]] = []
+    offset = 0
+    for line in whole.splitlines(keepends=True):
+        start, offset = offset, offset + len(line)
         try:
-            records.append(json.loads(line))
+            record = json.loads(line)
         except ValueError:
             continue  # a corrupt line: nothing to recover from it
+        if not isinstance(record, dict) or "key" not in record or "fingerprint" not in record:
+            continue
+        if committed is not None and start >= committed and _taken(record, store, run):
+            continue
+        kept.append(line)
+        records.append(record)
+    cut = b"".join(kept)
+    if cut != data:
+        temporary = path.with_name(f".{path.name}.recovering")
+        temporary.write_bytes(cut)
+        os.replace(temporary, path)
     return records
+
+
+def _taken(record: dict[str, Any], store: SeenStore, run: DistributedRun | None) -> bool:
+    """Has another writer written (or is one writing) this story since?"""
+    print_ = str(record["fingerprint"])
+    if store.owners([print_]):
+        return True
+    return run is not None and run.claim(print_, str(record["key"])) is not None

@@ -12,7 +12,6 @@ from newscrawl.seenstore import (
     Commit,
     PageState,
     SeenStore,
-    SqliteSeenStore,
     StoryState,
     open_store,
 )
@@ -98,11 +97,26 @@ def test_unknown_store_url_is_refused(tmp_path: Path) -> None:
 
 
 def test_a_stale_writer_cannot_move_a_version_back(store: SeenStore) -> None:
-    if not isinstance(store, SqliteSeenStore):
-        pytest.skip("the SQLite upsert guards versions; Redis writers are single per run")
     store.commit(Commit(stories=[story("a:1", "f3", version=3)]))
     store.commit(Commit(stories=[story("a:1", "f2", version=2)]))
     assert store.stories(["a:1"])["a:1"].version == 3
+    assert store.stories(["a:1"])["a:1"].fingerprint == "f3"
+
+
+def test_a_stale_touch_cannot_move_last_seen_back(store: SeenStore) -> None:
+    store.commit(Commit(stories=[story("a:1", "f1", seen="2025-03-02T00:00:00+00:00")]))
+    store.commit(Commit(stories=[story("a:1", "f1", seen="2025-03-01T00:00:00+00:00")]))
+    assert store.stories(["a:1"])["a:1"].last_seen == "2025-03-02T00:00:00+00:00"
+    store.commit(Commit(stories=[story("a:1", "f1", seen="2025-03-03T00:00:00+00:00")]))
+    assert store.stories(["a:1"])["a:1"].last_seen == "2025-03-03T00:00:00+00:00"
+
+
+def test_committed_bytes_of_run_files_are_kept(store: SeenStore) -> None:
+    store.commit(Commit(files={"20261124T000000Z-abcdef": 0}))
+    store.commit(Commit(files={"20261124T000000Z-abcdef": 4096}))
+    assert store.committed_bytes(["20261124T000000Z-abcdef", "other"]) == {
+        "20261124T000000Z-abcdef": 4096
+    }
 
 
 def test_sketches_older_than_the_window_are_forgotten(store: SeenStore) -> None:

@@ -29,6 +29,8 @@ def nothing_fetched_reason(stats: StatsCollector) -> str | None:
     """Why a finished crawl counts as failed for having fetched nothing, or None."""
     if stats.get_value("response_received_count", 0):
         return None
+    if stats.get_value("newscrawl/distributed/run_responses", 0):
+        return None  # a worker of a distributed run that others left nothing to
     errors = {
         key.removeprefix(EXCEPTION_STAT).rsplit(".", 1)[-1]: count
         for key, count in stats.get_stats().items()

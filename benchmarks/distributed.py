@@ -1,0 +1,111 @@
+"""Distributed crawl throughput: 1, 2 and 4 workers of one run against one mirror.
+
+    python benchmarks/distributed.py [--articles 1500] [--workers 1,2,4]
+
+Starts the mirror site and a redis-server (on a unix socket), then runs
+``newscrawl run arabnews --workers N --redis URL`` once per worker count, each with a
+fresh output folder and key namespace, plus one single-machine run (no Redis) as the
+baseline. AutoThrottle and download delays are off. A run's rate is the article pages
+the mirror served divided by the time from its first to its last article request (so
+process start-up and the idle wait before the workers stop are left out); the wall time
+of the whole command is printed too. Each rate is also given as a ratio to the
+single-machine run and to one distributed worker, measured in the same run.
+
+The mirror, the workers and Redis share this machine's cores: once the workers (and
+the mirror serving them) use every core, more workers cannot add pages per second.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+import uuid
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.seenstore import start_redis  # noqa: E402
+
+SPEED = ["-s", "AUTOTHROTTLE_ENABLED=False", "-s", "DOWNLOAD_DELAY=0"]
+SPEED += ["-s", "LOG_LEVEL=WARNING", "-s", "LOGSTATS_INTERVAL=0", "-s", "NEWSCRAWL_IDLE_CLOSE=1"]
+
+
+def mirror_log(base_url: str) -> list[dict[str, Any]]:
+    with urllib.request.urlopen(f"{base_url}/_mirror/requests.json", timeout=30) as reply:
+        entries: list[dict[str, Any]] = json.loads(reply.read())
+    return entries
+
+
+def reset_log(base_url: str) -> None:
+    request = urllib.request.Request(f"{base_url}/_mirror/reset-log", data=b"{}")
+    with urllib.request.urlopen(request, timeout=30) as reply:
+        reply.read()
+
+
+def crawl(base_url: str, workdir: Path, workers: int, redis_url: str | None) -> dict[str, Any]:
+    """One ``newscrawl run``; article pages fetched, their time span, the wall time."""
+    reset_log(base_url)
+    output = workdir / f"output-{workers}-{uuid.uuid4().hex[:6]}"
+    command = [sys.executable, "-m", "newscrawl.cli", "run", "arabnews"]
+    command += ["-a", f"base_url={base_url}", "--output-dir", str(output), *SPEED]
+    if redis_url is not None:
+        command += ["--workers", str(workers), "--redis", redis_url]
+        command += ["-s", f"NEWSCRAWL_SEEN_NAMESPACE=bench-{uuid.uuid4().hex[:8]}:{{spider}}"]
+    clock = time.monotonic()
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False)
+    wall = time.monotonic() - clock
+    if done.returncode:
+        raise SystemExit(f"{workers}-worker run failed ({done.returncode}): {done.stderr[-2000:]}")
+    articles = [e for e in mirror_log(base_url) if e["path"].startswith("/node/")]
+    times = [float(e["time"]) for e in articles]
+    stories = sum(
+        len(path.read_text(encoding="utf-8").splitlines())
+        for path in output.glob("arabnews/2*/*/*/*.jsonl")
+    )
+    span = max(times) - min(times)
+    return {"pages": len(articles), "span": span, "wall": wall, "stories": stories}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--articles", type=int, default=1500)
+    parser.add_argument("--workers", default="1,2,4", help="worker counts (default: 1,2,4)")
+    args = parser.parse_args()
+    counts = [int(n) for n in args.workers.split(",")]
+
+    from newscrawl.cli import mirror_process
+
+    print(f"machine: {os.cpu_count()} cores; mirror: {args.articles} articles")
+    with tempfile.TemporaryDirectory() as tmp, mirror_process(args.articles) as base_url:
+        workdir = Path(tmp)
+        server, redis_url = start_redis(workdir)
+        try:
+            baseline = crawl(base_url, workdir, 1, None)
+            results = {n: crawl(base_url, workdir, n, redis_url) for n in counts}
+        finally:
+            server.terminate()
+            server.wait()
+    base_rate = baseline["pages"] / baseline["span"]
+    one_rate = results[counts[0]]["pages"] / results[counts[0]]["span"]
+    print(f"{'run':<22}{'pages':>7}{'stories':>9}{'pages/s':>10}{'vs single':>11}"
+          f"{'vs 1 worker':>13}{'wall s':>9}")  # fmt: skip
+    rows = [("single machine", baseline)] + [(f"{n} worker(s), Redis", results[n]) for n in counts]
+    for name, result in rows:
+        rate = result["pages"] / result["span"]
+        print(
+            f"{name:<22}{result['pages']:>7}{result['stories']:>9}{rate:>10.1f}"
+            f"{rate / base_rate:>11.2f}{rate / one_rate:>13.2f}{result['wall']:>9.1f}"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,569 @@
+"""Distributed mode: several crawl processes, on one machine or many, share one run.
+
+Switched on by one setting, NEWSCRAWL_REDIS_URL (or the environment variable of that
+name): the ``Distributed`` add-on then puts scrapy-redis's scheduler and dupefilter in
+place of Scrapy's, with the seen store on the same Redis. Nothing else changes: each
+worker writes its own run file (``<run-id>.<worker>.jsonl``) and manifest, and
+``newscrawl dataset`` merges them.
+
+What scrapy-redis does not do, done here on top of it, all under one key prefix per run
+(``<namespace>:run:<run-id>:``):
+
+* **Joining a run.** Workers started together (``newscrawl run --workers N``, or the same
+  command on several machines) join the run named by ``<namespace>:run:current``; the
+  first one creates it. Every worker seeds the queue with the spider's start requests;
+  the shared dupefilter lets each one in once.
+* **Leases.** A request taken from the queue is moved, in one step, to the worker's
+  lease hash, and leaves it only when its work is safe: an article page when every story
+  it gave is written, fsynced and recorded as seen; any other request when its response
+  has been handled. A worker that stops sending heartbeats for NEWSCRAWL_WORKER_TIMEOUT
+  seconds is dead: the others put its leases back in the queue.
+* **Claims.** Before a worker writes a story that the seen store does not know, it claims
+  the story's fingerprint for the run; a story claimed by a live worker is that worker's
+  to write. A dead worker's claims can be taken over, so a page it never finished is
+  refetched and its stories written by someone else, once.
+* **Finishing.** A run is finished when the queue is empty and no worker holds a lease,
+  and has stayed so for NEWSCRAWL_IDLE_CLOSE seconds: then each worker closes its crawl.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+import secrets
+import time
+from collections.abc import AsyncIterator, Iterable
+from typing import TYPE_CHECKING, Any
+from weakref import WeakKeyDictionary
+
+import redis
+from scrapy import Request, signals
+from scrapy.exceptions import DontCloseSpider, NotConfigured
+from scrapy.http import Response
+from scrapy.settings import SETTINGS_PRIORITIES
+from scrapy.utils.asyncio import create_looping_call
+from scrapy_redis.dupefilter import RFPDupeFilter
+from scrapy_redis.queue import PriorityQueue
+from scrapy_redis.scheduler import Scheduler
+
+if TYPE_CHECKING:
+    from scrapy import Spider
+    from scrapy.crawler import Crawler
+    from scrapy.settings import BaseSettings
+    from typing_extensions import Self
+
+logger = logging.getLogger(__name__)
+STAT = "newscrawl/distributed"
+LEASE = "newscrawl_lease"  # request meta: the lease a request was taken under
+PAGE_KEY = "newscrawl_page_key"  # request meta: the article's page key (dupefilter)
+WORKER_ID = re.compile(r"w[0-9a-f]{6}")
+
+# The run named by the pointer, or a new one: (run id, created?)
+_JOIN = """
+local current = redis.call('GET', KEYS[1])
+if current then return {current, 0} end
+redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+return {ARGV[1], 1}
+"""
+# Keep the pointer alive while the run it names goes on.
+_REFRESH_POINTER = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('EXPIRE', KEYS[1], ARGV[2])
+end
+return 0
+"""
+_END_POINTER = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+# Take the most urgent request and hold it under a new lease: {lease id, request}.
+_LEASE = """
+local top = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+if #top == 0 then return nil end
+redis.call('ZREM', KEYS[1], top[1])
+local id = redis.call('INCR', KEYS[3])
+redis.call('HSET', KEYS[2], id, top[2] .. '\\n' .. top[1])
+return {id, top[1]}
+"""
+# A leased request's follow-up (a retry or a redirect) replaces it: queued, lease dropped.
+_TRANSFER = """
+redis.call('ZADD', KEYS[1], ARGV[1], ARGV[2])
+return redis.call('HDEL', KEYS[2], ARGV[3])
+"""
+# A dead worker's leases, back into the queue in one step: how many.
+_REQUEUE = """
+local leases = redis.call('HGETALL', KEYS[2])
+for i = 2, #leases, 2 do
+  local cut = string.find(leases[i], '\\n', 1, true)
+  redis.call('ZADD', KEYS[1], string.sub(leases[i], 1, cut - 1), string.sub(leases[i], cut + 1))
+end
+redis.call('DEL', KEYS[2])
+return #leases / 2
+"""
+# Claim a fingerprint for this worker unless a live worker holds it: the holder's value.
+_CLAIM = """
+local held = redis.call('HGET', KEYS[1], ARGV[1])
+if held then
+  local cut = string.find(held, '\\t', 1, true)
+  local owner = string.sub(held, 1, cut - 1)
+  if owner == ARGV[3] or redis.call('EXISTS', ARGV[4] .. owner) == 1 then return held end
+end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[3] .. '\\t' .. ARGV[2])
+return ARGV[3] .. '\\t' .. ARGV[2]
+"""
+
+
+def new_worker_id() -> str:
+    return f"w{secrets.token_hex(3)}"
+
+
+def run_prefix(namespace: str, run_id: str) -> str:
+    return f"{namespace}:run:{run_id}"
+
+
+def pointer_key(namespace: str) -> str:
+    return f"{namespace}:run:current"
+
+
+def join_run(client: redis.Redis, namespace: str, proposed: str, ttl: int) -> tuple[str, bool]:
+    """The run workers of ``namespace`` are in now, else ``proposed``: (run id, created)."""
+    found: Any = client.eval(_JOIN, 1, pointer_key(namespace), proposed, ttl)
+    run_id = found[0].decode() if isinstance(found[0], bytes) else str(found[0])
+    return run_id, bool(found[1])
+
+
+def namespace_of(settings: BaseSettings, spider_name: str) -> str:
+    namespace = str(settings.get("NEWSCRAWL_SEEN_NAMESPACE") or "newscrawl:{spider}")
+    return namespace.format(spider=spider_name)
+
+
+class DistributedRun:
+    """One worker's handle on a distributed run: its keys, its leases, its claims."""
+
+    def __init__(
+        self,
+        client: redis.Redis,
+        namespace: str,
+        run_id: str,
+        worker: str,
+        *,
+        worker_timeout: float = 60.0,
+        idle_close: float = 5.0,
+    ) -> None:
+        self.redis = client
+        self.namespace = namespace
+        self.run_id = run_id
+        self.worker = worker
+        self.worker_timeout = worker_timeout
+        self.idle_close = idle_close
+        prefix = run_prefix(namespace, run_id)
+        self.prefix = prefix
+        self.queue_key = f"{prefix}:requests"
+        self.dupefilter_key = f"{prefix}:dupefilter"
+        self.workers_key = f"{prefix}:workers"
+        self.claims_key = f"{prefix}:claims"
+        self.sequence_key = f"{prefix}:lease-sequence"
+        self.responses_key = f"{prefix}:responses"
+        self.alive_prefix = f"{prefix}:alive:"
+        self.quiet_since: float | None = None
+        self._lease = client.register_script(_LEASE)
+        self._transfer = client.register_script(_TRANSFER)
+        self._requeue = client.register_script(_REQUEUE)
+        self._claim = client.register_script(_CLAIM)
+
+    def leases_key(self, worker: str) -> str:
+        return f"{self.prefix}:leases:{worker}"
+
+    # Membership
+
+    def register(self) -> None:
+        self.redis.sadd(self.workers_key, self.worker)
+        self.heartbeat()
+
+    def heartbeat(self) -> bool:
+        """Say this worker is alive; False when it had been taken for dead meanwhile."""
+        ttl = max(1, round(self.worker_timeout))
+        was_alive = self.redis.set(self.alive_prefix + self.worker, b"1", ex=ttl, get=True)
+        self.redis.eval(_REFRESH_POINTER, 1, pointer_key(self.namespace), self.run_id, ttl * 2)
+        return was_alive is not None
+
+    def leave(self) -> None:
+        self.redis.delete(self.alive_prefix + self.worker)
+
+    def workers(self) -> list[str]:
+        members: Any = self.redis.smembers(self.workers_key)
+        return sorted(m.decode() if isinstance(m, bytes) else str(m) for m in members)
+
+    # The queue and its leases
+
+    def lease(self) -> tuple[str, bytes] | None:
+        found: Any = self._lease(
+            keys=[self.queue_key, self.leases_key(self.worker), self.sequence_key]
+        )
+        if not found:
+            return None
+        return str(int(found[0])), bytes(found[1])
+
+    def transfer(self, lease: str, score: float, data: bytes) -> None:
+        self._transfer(
+            keys=[self.queue_key, self.leases_key(self.worker)], args=[score, data, lease]
+        )
+
+    def release(self, leases: Iterable[str]) -> None:
+        """These leases' work is done (and safe): forget them."""
+        done = list(leases)
+        if done:
+            self.redis.hdel(self.leases_key(self.worker), *done)
+
+    def held_leases(self) -> set[str]:
+        found: Any = self.redis.hkeys(self.leases_key(self.worker))
+        return {k.decode() if isinstance(k, bytes) else str(k) for k in found}
+
+    def requeue_dead(self) -> int:
+        """Put the leases of dead workers back in the queue; how many requests."""
+        requeued = 0
+        for worker in self.workers():
+            if worker == self.worker or self.redis.exists(self.alive_prefix + worker):
+                continue
+            count = int(self._requeue(keys=[self.queue_key, self.leases_key(worker)]))
+            if count:
+                logger.warning(
+                    "Worker %s of run %s stopped without finishing its work: "
+                    "%d of its requests are back in the queue",
+                    worker,
+                    self.run_id,
+                    count,
+                )
+            requeued += count
+        return requeued
+
+    def pending(self) -> int:
+        """Requests queued or held under a lease, by any worker."""
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.zcard(self.queue_key)
+        for worker in self.workers():
+            pipe.hlen(self.leases_key(worker))
+        return sum(int(n) for n in pipe.execute())
+
+    def finished(self, now: float | None = None) -> bool:
+        """Has the run had nothing queued and nothing leased for NEWSCRAWL_IDLE_CLOSE s?"""
+        now = time.monotonic() if now is None else now
+        if self.pending():
+            self.quiet_since = None
+            return False
+        if self.quiet_since is None:
+            self.quiet_since = now
+        return now - self.quiet_since >= self.idle_close
+
+    def end(self) -> None:
+        """The run is over: let a new one start; its keys expire after a while."""
+        self.redis.eval(_END_POINTER, 1, pointer_key(self.namespace), self.run_id)
+        pipe = self.redis.pipeline(transaction=False)
+        for key in (self.queue_key, self.dupefilter_key, self.workers_key, self.claims_key,
+                    self.sequence_key, self.responses_key):  # fmt: skip
+            pipe.expire(key, 3600)
+        pipe.execute()
+
+    # Stories
+
+    def claim(self, fingerprint: str, key: str) -> str | None:
+        """Claim a story's fingerprint for this worker; the key of a live holder, else None."""
+        held: Any = self._claim(
+            keys=[self.claims_key], args=[fingerprint, key, self.worker, self.alive_prefix]
+        )
+        owner, _, owner_key = (held.decode() if isinstance(held, bytes) else str(held)).partition(
+            "\t"
+        )
+        return None if owner == self.worker else owner_key
+
+    def count_response(self) -> int:
+        return int(self.redis.incr(self.responses_key))
+
+    def responses(self) -> int:
+        return int(self.redis.get(self.responses_key) or 0)
+
+
+_RUNS: WeakKeyDictionary[Crawler, DistributedRun] = WeakKeyDictionary()
+
+
+def distributed_run(crawler: Crawler) -> DistributedRun | None:
+    """The crawler's distributed run, or None in single-machine mode."""
+    settings = crawler.settings
+    url = settings.get("NEWSCRAWL_REDIS_URL")
+    if not url:
+        return None
+    run = _RUNS.get(crawler)
+    if run is None:
+        spider = crawler.spider
+        name = spider.name if spider is not None else str(crawler.spidercls.name)
+        run = _RUNS[crawler] = DistributedRun(
+            redis.Redis.from_url(url),
+            namespace_of(settings, name),
+            str(settings["NEWSCRAWL_RUN_ID"]),
+            str(settings["NEWSCRAWL_WORKER_ID"]),
+            worker_timeout=settings.getfloat("NEWSCRAWL_WORKER_TIMEOUT", 60.0),
+            idle_close=settings.getfloat("NEWSCRAWL_IDLE_CLOSE", 5.0),
+        )
+    return run
+
+
+class Distributed:
+    """Scrapy add-on: distributed mode when NEWSCRAWL_REDIS_URL is set, else nothing."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        return cls(crawler)
+
+    def update_settings(self, settings: BaseSettings) -> None:
+        url = settings.get("NEWSCRAWL_REDIS_URL")
+        if not url:
+            raise NotConfigured
+        store = settings.get("NEWSCRAWL_SEEN_STORE")
+        if store and not str(store).startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError(
+                f"NEWSCRAWL_SEEN_STORE={store!r}: distributed mode (NEWSCRAWL_REDIS_URL) "
+                "keeps the seen store on Redis; leave NEWSCRAWL_SEEN_STORE empty"
+            )
+        worker = settings.get("NEWSCRAWL_WORKER_ID") or new_worker_id()
+        if not WORKER_ID.fullmatch(str(worker)):
+            raise ValueError(f"NEWSCRAWL_WORKER_ID={worker!r}: expected w and 6 hex digits")
+        run_id = settings.get("NEWSCRAWL_RUN_ID")
+        if not run_id:
+            from newscrawl.state import new_run_id, utc_now
+
+            client = redis.Redis.from_url(url)
+            namespace = namespace_of(settings, str(self.crawler.spidercls.name))
+            timeout = settings.getfloat("NEWSCRAWL_WORKER_TIMEOUT", 60.0)
+            run_id, created = join_run(
+                client, namespace, new_run_id(utc_now()), max(2, round(timeout * 2))
+            )
+            client.close()
+            logger.info(
+                "%s run %s as worker %s", "Started" if created else "Joined", run_id, worker
+            )
+        prefix = run_prefix(namespace_of(settings, str(self.crawler.spidercls.name)), run_id)
+        values = {
+            "NEWSCRAWL_RUN_ID": run_id,
+            "NEWSCRAWL_WORKER_ID": worker,
+            "NEWSCRAWL_SEEN_STORE": store or url,
+            "SCHEDULER": "newscrawl.distributed.RedisScheduler",
+            "DUPEFILTER_CLASS": "newscrawl.distributed.PageKeyDupeFilter",
+            "SCHEDULER_DUPEFILTER_KEY": f"{prefix}:dupefilter",
+            "SCHEDULER_QUEUE_KEY": f"{prefix}:requests",
+            "SCHEDULER_PERSIST": True,  # the queue is the run's, not this worker's
+            "REDIS_URL": url,
+        }
+        for name, value in values.items():
+            # At least the priority of the project's own (empty) value, which it replaces.
+            priority = max(settings.getpriority(name) or 0, SETTINGS_PRIORITIES["addon"])
+            settings.set(name, value, priority=priority)
+        settings["SPIDER_MIDDLEWARES"]["newscrawl.distributed.LeaseMiddleware"] = 10
+        # Before spidermon's (500): the run monitors read the run-wide stats it sets on close.
+        settings["EXTENSIONS"]["newscrawl.distributed.RunCoordinator"] = 400
+
+
+class LeasedQueue(PriorityQueue):
+    """scrapy-redis's priority queue, where taking a request leases it (see above)."""
+
+    def __init__(self, run: DistributedRun, spider: Spider) -> None:
+        super().__init__(run.redis, spider, run.queue_key)
+        self.run = run
+
+    def push(self, request: Request) -> None:
+        lease = request.meta.pop(LEASE, None)
+        if lease is None:
+            super().push(request)
+            return
+        self.run.transfer(lease, -request.priority, self._encode_request(request))
+
+    def pop(self, timeout: int = 0) -> Request | None:
+        found = self.run.lease()
+        if found is None:
+            return None
+        lease, data = found
+        request: Request = self._decode_request(data)
+        request.meta[LEASE] = lease
+        return request
+
+
+class RedisScheduler(Scheduler):
+    """scrapy-redis's scheduler with a leased queue and today's Scrapy APIs.
+
+    scrapy-redis 0.9.1 passes ``spider=`` to the stats collector and logs through
+    ``Spider.log``, both deprecated in Scrapy 2.19: the methods that do are replaced here.
+    """
+
+    crawler: Crawler
+    df: Any
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        scheduler: Self = cls.from_settings(crawler.settings)
+        scheduler.stats = crawler.stats
+        scheduler.crawler = crawler
+        return scheduler
+
+    def open(self, spider: Spider) -> None:
+        self.spider = spider
+        run = distributed_run(self.crawler)
+        assert run is not None
+        self.queue = LeasedQueue(run, spider)
+        if not self.df:
+            self.df = PageKeyDupeFilter.from_spider(spider)
+        queued = len(self.queue)
+        if queued:
+            logger.info("Run %s: %d requests already queued", run.run_id, queued)
+
+    def enqueue_request(self, request: Request) -> bool:
+        if not request.dont_filter and self.df.request_seen(request):
+            return False
+        if self.stats:
+            self.stats.inc_value("scheduler/enqueued/redis")
+        self.queue.push(request)
+        return True
+
+    def next_request(self) -> Request | None:
+        request: Request | None = self.queue.pop()
+        if request is not None and self.stats:
+            self.stats.inc_value("scheduler/dequeued/redis")
+        return request
+
+
+class PageKeyDupeFilter(RFPDupeFilter):
+    """scrapy-redis's shared dupefilter; an article is one request whatever its URL form."""
+
+    def request_fingerprint(self, request: Request) -> str:
+        key = request.meta.get(PAGE_KEY)
+        if key is None:
+            return str(super().request_fingerprint(request))
+        return hashlib.sha1(f"page {key}".encode()).hexdigest()
+
+
+class LeaseMiddleware:
+    """Spider middleware (outermost): releases a response's lease once its output is out,
+    unless the crawl state holds it until the page's stories are safe. Start requests
+    go through the shared dupefilter, so each worker can seed the run and each start
+    request is fetched once."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        return cls(crawler)
+
+    async def process_start(self, start: AsyncIterator[Any]) -> AsyncIterator[Any]:
+        async for item in start:
+            if isinstance(item, Request) and item.dont_filter:
+                item = item.replace(dont_filter=False)
+            yield item
+
+    async def process_spider_output(
+        self, response: Response, result: AsyncIterator[Any]
+    ) -> AsyncIterator[Any]:
+        try:
+            async for item in result:
+                yield item
+        finally:
+            self._release(response)
+
+    def _release(self, response: Response) -> None:
+        from newscrawl.state import crawl_state
+
+        lease = response.meta.get(LEASE)
+        run = distributed_run(self.crawler)
+        if lease is not None and run is not None and not crawl_state(self.crawler).holds(lease):
+            run.release([lease])
+
+
+class RunCoordinator:
+    """Extension: heartbeats, dead workers' leases requeued, and when the run is finished.
+
+    Spider-idle (nothing to download or process here) is when a worker commits its
+    output, releases what it still holds, and checks whether the whole run is done.
+    """
+
+    def __init__(self, crawler: Crawler, run: DistributedRun, poll: float) -> None:
+        self.crawler = crawler
+        self.run = run
+        self.poll = poll
+        self.heartbeats: Any = None
+        self.requeued = 0
+        crawler.signals.connect(self.spider_opened, signal=signals.spider_opened)
+        crawler.signals.connect(self.spider_idle, signal=signals.spider_idle)
+        crawler.signals.connect(self.response_received, signal=signals.response_received)
+        crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        run = distributed_run(crawler)
+        if run is None:
+            raise NotConfigured
+        return cls(crawler, run, crawler.settings.getfloat("NEWSCRAWL_DISTRIBUTED_POLL", 1.0))
+
+    def spider_opened(self) -> None:
+        self.run.register()
+        logger.info(
+            "Worker %s in run %s (%s)", self.run.worker, self.run.run_id, self.run.queue_key
+        )
+        interval = max(0.5, self.run.worker_timeout / 4)
+        self.heartbeats = create_looping_call(self.beat)
+        self.heartbeats.start(interval, now=False)
+        # An idle Scrapy engine looks at its scheduler every 5 s; the queue is fed by
+        # other workers too, so look more often.
+        engine = self.crawler.engine
+        if engine is not None and hasattr(engine, "_SLOT_HEARTBEAT_INTERVAL"):
+            engine._SLOT_HEARTBEAT_INTERVAL = self.poll
+
+    def beat(self) -> None:
+        if not self.run.heartbeat():
+            self._inc("presumed_dead")
+            logger.error(
+                "Worker %s was silent for more than NEWSCRAWL_WORKER_TIMEOUT=%g s and was "
+                "taken for dead: its requests went back to the queue",
+                self.run.worker,
+                self.run.worker_timeout,
+            )
+        self.requeued += self.run.requeue_dead()
+
+    def response_received(self) -> None:
+        self.run.count_response()
+
+    def spider_idle(self) -> None:
+        from newscrawl.state import crawl_state
+
+        state = crawl_state(self.crawler)
+        state.commit()  # releases the leases of pages whose stories are now safe
+        stray = self.run.held_leases() - state.held_leases()
+        if stray:  # idle, so none of it is in flight: failed requests, mostly
+            self.run.release(stray)
+        self.requeued += self.run.requeue_dead()
+        if self.run.finished():
+            logger.info("Run %s finished: nothing queued or in flight", self.run.run_id)
+            self.run.end()
+            self._set_run_stats()
+            return
+        raise DontCloseSpider
+
+    def spider_closed(self) -> None:
+        if self.heartbeats is not None and self.heartbeats.running:
+            self.heartbeats.stop()
+        self._set_run_stats()
+        self.run.leave()
+
+    def _set_run_stats(self) -> None:
+        stats = self.crawler.stats
+        if stats is not None:
+            stats.set_value(f"{STAT}/run_id", self.run.run_id)
+            stats.set_value(f"{STAT}/worker", self.run.worker)
+            # The pages all workers fetched: a worker with nothing left to do did not fail.
+            stats.set_value(f"{STAT}/run_responses", self.run.responses())
+            stats.set_value(f"{STAT}/requeued", self.requeued)
+
+    def _inc(self, name: str) -> None:
+        if self.crawler.stats is not None:
+            self.crawler.stats.inc_value(f"{STAT}/{name}")

@@ -1,0 +1,304 @@
+"""Distributed mode: several workers share one run through a real Redis server.
+
+The workers are real processes (``newscrawl run --workers N``) crawling a mirror site of
+their own; the mirror's access log says which pages were fetched, how often.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis
+from scrapy.utils.defer import deferred_f_from_coro_f
+
+from newscrawl.cli import mirror_process
+from newscrawl.dataset import run_files
+from newscrawl.distributed import DistributedRun, join_run, new_worker_id
+from newscrawl.run import EXIT_CRASHED, EXIT_OK, EXIT_USAGE
+from newscrawl.seenstore import Commit, SqliteSeenStore, StoryState
+from newscrawl.spiders.arabnews import ArabNewsSpider
+from newscrawl.state import PARTIAL, recover_partials
+from tests.conftest import Mirror
+from tests.crawling import crawl, project_settings
+from tests.test_dedup import ARTICLE_PATH, published, served_stories, text_of
+
+ROOT = Path(__file__).resolve().parent.parent
+# Slow enough (a few seconds) that every worker gets its share of the work, and each
+# worker leases no more requests than it downloads at once.
+PACED = ["-s", "AUTOTHROTTLE_ENABLED=False", "-s", "DOWNLOAD_DELAY=0.1"]
+PACED += ["-s", "CONCURRENT_REQUESTS=2", "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=2"]
+PACED += ["-s", "NEWSCRAWL_COMMIT_EVERY=3"]
+PACED += ["-s", "NEWSCRAWL_IDLE_CLOSE=1", "-s", "NEWSCRAWL_WORKER_TIMEOUT=2"]
+
+
+@pytest.fixture
+def own_mirror() -> Iterator[Mirror]:
+    with mirror_process(40, 41) as base_url:
+        yield Mirror(base_url)
+
+
+@pytest.fixture
+def namespace() -> str:
+    """A key prefix of the test's own: runs of other tests are not joined."""
+    return f"test-{uuid.uuid4().hex[:8]}:{{spider}}"
+
+
+def workers_run(
+    mirror: Mirror, output: Path, redis_url: str, namespace: str, workers: int, *extra: str
+) -> subprocess.Popen[str]:
+    command = [sys.executable, "-m", "newscrawl.cli", "run", "arabnews"]
+    command += ["-a", f"base_url={mirror.base_url}", "--output-dir", str(output)]
+    command += ["--workers", str(workers), "--redis", redis_url]
+    command += ["-s", f"NEWSCRAWL_SEEN_NAMESPACE={namespace}", *PACED, *extra]
+    return subprocess.Popen(command, cwd=ROOT, stderr=subprocess.PIPE, text=True)
+
+
+def manifests(output: Path) -> list[dict[str, Any]]:
+    paths = output.glob("arabnews/2*/*/*/*.manifest.json")
+    return [json.loads(path.read_text(encoding="utf-8")) for path in sorted(paths)]
+
+
+def children_of(pid: int) -> list[int]:
+    """The live child processes of ``pid`` (from /proc)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid and fields[0] != "Z":
+            found.append(int(stat.parent.name))
+    return found
+
+
+def assert_every_story_once(mirror: Mirror, output: Path) -> list[dict[str, Any]]:
+    records = published(output)
+    expected = served_stories(mirror)
+    assert Counter(text_of(r) for r in records) == Counter(text_of(s) for s in expected.values())
+    assert len({(r["key"], r["version"]) for r in records}) == len(records)
+    assert not list((output / "arabnews" / PARTIAL).glob("*.jsonl"))
+    return records
+
+
+@pytest.mark.parametrize("workers", [2, 3])
+def test_workers_share_the_run_each_story_once_each_article_fetched_once(
+    own_mirror: Mirror, tmp_path: Path, redis_url: str, namespace: str, workers: int
+) -> None:
+    process = workers_run(own_mirror, tmp_path, redis_url, namespace, workers)
+    _, log = process.communicate(timeout=300)
+    assert process.returncode == EXIT_OK, log[-3000:]
+    assert_every_story_once(own_mirror, tmp_path)
+    fetched = Counter(e["path"] for e in own_mirror.requests() if ARTICLE_PATH.fullmatch(e["path"]))
+    assert fetched
+    assert set(fetched.values()) == {1}, fetched.most_common(3)
+    # One run, one file and one manifest per worker, every worker with its share.
+    reports = manifests(tmp_path)
+    assert len(reports) == workers
+    assert len({r["run_id"] for r in reports}) == 1
+    assert len({r["worker"] for r in reports}) == workers
+    assert all(r["status"] == "ok" for r in reports)
+    assert all(r["counts"]["article_pages"] > 0 for r in reports)
+    assert sum(r["counts"]["article_pages"] for r in reports) == len(fetched)
+    assert len(run_files(tmp_path / "arabnews")) == workers
+    # newscrawl dataset merges the workers' files.
+    snapshot = tmp_path / "snapshot.jsonl"
+    command = [sys.executable, "-m", "newscrawl.cli", "dataset", "arabnews"]
+    command += ["--output-dir", str(tmp_path), "--out", str(snapshot)]
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert f"from {workers} run files" in done.stdout
+    stories = snapshot.read_text(encoding="utf-8").splitlines()
+    assert len(stories) == len(served_stories(own_mirror))
+
+
+def test_a_worker_killed_mid_crawl_loses_nothing_and_repeats_nothing(
+    own_mirror: Mirror, tmp_path: Path, redis_url: str, namespace: str
+) -> None:
+    process = workers_run(own_mirror, tmp_path, redis_url, namespace, 3)
+    partial = tmp_path / "arabnews" / PARTIAL
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:  # until all three workers are writing stories
+            if len([p for p in partial.glob("*.jsonl") if p.stat().st_size]) >= 3:
+                break
+            time.sleep(0.05)
+        else:
+            raise AssertionError("the three workers did not all start writing")
+        victim = children_of(process.pid)[0]
+        os.kill(victim, signal.SIGKILL)
+        _, log = process.communicate(timeout=300)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == EXIT_CRASHED, log[-3000:]
+    assert f"Worker process {victim} of run" in log
+    assert "killed by signal 9" in log
+    assert_every_story_once(own_mirror, tmp_path)
+    reports = manifests(tmp_path)
+    assert len(reports) == 3  # two finished workers, and the dead one's recovered file
+    dead = [r for r in reports if r["status"] == "crashed"]
+    assert len(dead) == 1, dead
+    assert dead[0]["files"]
+    finished = [r for r in reports if r["status"] == "ok"]
+    # The dead worker's unfinished requests went back to the queue and were fetched.
+    assert sum(r["counts"]["requeued_from_dead_workers"] for r in finished) > 0
+
+
+def test_several_workers_need_a_redis_url(tmp_path: Path) -> None:
+    command = [sys.executable, "-m", "newscrawl.cli", "run", "arabnews", "--workers", "2"]
+    env = {k: v for k, v in os.environ.items() if k != "NEWSCRAWL_REDIS_URL"}
+    done = subprocess.run(
+        [*command, "--output-dir", str(tmp_path)],
+        cwd=ROOT, capture_output=True, text=True, timeout=60, env=env,
+    )  # fmt: skip
+    assert done.returncode == EXIT_USAGE
+    assert "give --redis URL or set NEWSCRAWL_REDIS_URL" in done.stderr
+
+
+@deferred_f_from_coro_f
+async def test_distributed_mode_is_switched_on_by_settings_alone(
+    mirror: Mirror, crawl_output: Path, redis_url: str, namespace: str
+) -> None:
+    settings = project_settings(
+        NEWSCRAWL_REDIS_URL=redis_url,
+        NEWSCRAWL_SEEN_NAMESPACE=namespace,
+        NEWSCRAWL_IDLE_CLOSE=0.2,
+        NEWSCRAWL_DISTRIBUTED_POLL=0.2,
+    )
+    crawler, _ = await crawl(ArabNewsSpider, settings, base_url=mirror.base_url)
+    assert crawler.stats is not None
+    stats = crawler.stats.get_stats()
+    assert stats["finish_reason"] == "finished"
+    assert stats["scheduler/dequeued/redis"] > 0
+    assert stats["newscrawl/distributed/run_responses"] == stats["response_received_count"]
+    assert_every_story_once(mirror, crawl_output)
+    [path] = run_files(crawl_output / "arabnews")
+    assert (
+        path.name
+        == f"{stats['newscrawl/distributed/run_id']}.{stats['newscrawl/distributed/worker']}.jsonl"
+    )
+    # The seen store went to Redis (no SQLite file), under the test's namespace.
+    assert not (crawl_output / "arabnews" / ".state").exists()
+    client = redis.Redis.from_url(redis_url)
+    prefix = namespace.format(spider="arabnews")
+    assert client.hlen(f"{prefix}:stories") == len(served_stories(mirror))
+    assert client.get(f"{prefix}:run:current") is None  # the finished run let go
+
+
+def test_a_sqlite_seen_store_is_refused_in_distributed_mode(redis_url: str) -> None:
+    from scrapy.utils.test import get_crawler
+
+    settings = project_settings(NEWSCRAWL_REDIS_URL=redis_url, NEWSCRAWL_SEEN_STORE="sqlite:///x")
+    with pytest.raises(ValueError, match="keeps the seen store on Redis"):
+        get_crawler(ArabNewsSpider, settings)
+
+
+# The run's bookkeeping, against the real Redis.
+
+
+def a_run(client: redis.Redis, prefix: str, worker: str | None = None) -> DistributedRun:
+    return DistributedRun(
+        client, prefix, "20261124T000000Z-abcdef", worker or new_worker_id(), idle_close=0.5
+    )
+
+
+@pytest.fixture
+def client(redis_url: str) -> Iterator[redis.Redis]:
+    connection = redis.Redis.from_url(redis_url)
+    yield connection
+    connection.close()
+
+
+def test_workers_join_the_current_run_until_it_ends(client: redis.Redis, namespace: str) -> None:
+    first, created = join_run(client, namespace, "20261124T000000Z-aaaaaa", 60)
+    assert (first, created) == ("20261124T000000Z-aaaaaa", True)
+    assert join_run(client, namespace, "20261124T000001Z-bbbbbb", 60) == (first, False)
+    DistributedRun(client, namespace, first, new_worker_id()).end()
+    assert join_run(client, namespace, "20261124T000002Z-cccccc", 60)[0] != first
+
+
+def test_leases_of_a_dead_worker_go_back_to_the_queue(client: redis.Redis, namespace: str) -> None:
+    doomed, survivor = a_run(client, namespace), a_run(client, namespace)
+    doomed.register()
+    survivor.register()
+    for n in range(3):
+        client.zadd(doomed.queue_key, {f"request-{n}".encode(): -n})
+    first, second = doomed.lease(), doomed.lease()
+    assert first is not None
+    assert second is not None
+    assert [first[1], second[1]] == [b"request-2", b"request-1"]  # the most urgent first
+    doomed.release([first[0]])
+    assert survivor.requeue_dead() == 0  # alive: its lease stays its own
+    assert survivor.pending() == 2
+    client.delete(doomed.alive_prefix + doomed.worker)  # as when its heartbeat expires
+    assert survivor.requeue_dead() == 1
+    assert client.zscore(survivor.queue_key, b"request-1") == -1
+    assert survivor.pending() == 2
+    assert not doomed.held_leases()
+
+
+def test_a_story_claimed_by_a_live_worker_is_its_own_until_it_dies(
+    client: redis.Redis, namespace: str
+) -> None:
+    one, other = a_run(client, namespace), a_run(client, namespace)
+    one.register()
+    other.register()
+    assert one.claim("print-1", "site:1") is None  # claimed: write it
+    assert one.claim("print-1", "site:1") is None  # still ours
+    assert other.claim("print-1", "site:1-copy") == "site:1"  # theirs, under that key
+    one.leave()
+    assert other.claim("print-1", "site:1-copy") is None  # a dead worker's claim is taken
+    assert one.claim("print-1", "site:1") == "site:1-copy"
+
+
+def test_the_run_is_finished_after_staying_quiet_for_idle_close(
+    client: redis.Redis, namespace: str
+) -> None:
+    run = a_run(client, namespace)
+    run.register()
+    client.zadd(run.queue_key, {b"request": 0})
+    assert not run.finished(now=0.0)
+    lease = run.lease()
+    assert lease is not None
+    assert not run.finished(now=1.0)  # leased: in flight
+    run.release([lease[0]])
+    assert not run.finished(now=2.0)  # quiet, not yet long enough
+    assert run.finished(now=2.6)
+
+
+def test_recovery_drops_a_line_another_writer_committed_after_the_last_commit(
+    tmp_path: Path,
+) -> None:
+    spider_dir = tmp_path / "arabnews"
+    (spider_dir / PARTIAL).mkdir(parents=True)
+    lines = [
+        {"key": f"site:{n}", "fingerprint": f"print-{n}", "version": 1,
+         "first_seen": "2025-03-01T00:00:00+00:00", "last_seen": "2025-03-01T00:00:00+00:00"}
+        for n in range(3)
+    ]  # fmt: skip
+    data = [(json.dumps(line) + "\n").encode() for line in lines]
+    file_id = "20261124T000000Z-abcdef.w000001"
+    (spider_dir / PARTIAL / f"{file_id}.jsonl").write_bytes(b"".join(data) + b'{"torn')
+    store = SqliteSeenStore(tmp_path / "seen.sqlite3")
+    # The dead writer committed its first line; another writer has since written the third.
+    state = StoryState(
+        "site:2", "print-2", 1, "2025-03-01T00:00:00+00:00", "2025-03-01T00:00:00+00:00"
+    )
+    store.commit(
+        Commit(files={file_id: len(data[0])}, stories=[state], fingerprints={"print-2": "site:2"})
+    )
+    [(final, count)] = recover_partials(spider_dir, store, compress=False)
+    assert count == 2
+    assert final.read_bytes() == data[0] + data[1]
+    assert store.owners(["print-0", "print-1"]) == {"print-0": "site:0", "print-1": "site:1"}
