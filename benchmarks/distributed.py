@@ -6,10 +6,11 @@ Starts the mirror site and a redis-server (on a unix socket), then runs
 ``newscrawl run arabnews --workers N --redis URL`` once per worker count, each with a
 fresh output folder and key namespace, plus one single-machine run (no Redis) as the
 baseline. AutoThrottle and download delays are off. A run's rate is the article pages
-the mirror served divided by the time from its first to its last article request (so
+the mirror served (status 200) divided by the time from its first to its last article request (so
 process start-up and the idle wait before the workers stop are left out); the wall time
-of the whole command is printed too. Each rate is also given as a ratio to the
-single-machine run and to one distributed worker, measured in the same run.
+of the whole command is printed too, and the CPU time its processes used per page. Each
+rate is also given as a ratio to the single-machine run and to one distributed worker,
+measured in the same run.
 
 The mirror, the workers and Redis share this machine's cores: once the workers (and
 the mirror serving them) use every core, more workers cannot add pages per second.
@@ -20,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -60,18 +62,24 @@ def crawl(base_url: str, workdir: Path, workers: int, redis_url: str | None) -> 
         command += ["--workers", str(workers), "--redis", redis_url]
         command += ["-s", f"NEWSCRAWL_SEEN_NAMESPACE=bench-{uuid.uuid4().hex[:8]}:{{spider}}"]
     clock = time.monotonic()
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     wall = time.monotonic() - clock
+    # CPU of the command and its worker processes (reaped by it), not the mirror's.
+    cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
     if done.returncode:
         raise SystemExit(f"{workers}-worker run failed ({done.returncode}): {done.stderr[-2000:]}")
-    articles = [e for e in mirror_log(base_url) if e["path"].startswith("/node/")]
+    # Article pages read (a bare /node/<nid> link answers 301 first: not a page).
+    log = mirror_log(base_url)
+    articles = [e for e in log if e["path"].startswith("/node/") and e["status"] == 200]
     times = [float(e["time"]) for e in articles]
     stories = sum(
         len(path.read_text(encoding="utf-8").splitlines())
         for path in output.glob("arabnews/2*/*/*/*.jsonl")
     )
     span = max(times) - min(times)
-    return {"pages": len(articles), "span": span, "wall": wall, "stories": stories}
+    return {"pages": len(articles), "span": span, "wall": wall, "stories": stories, "cpu": cpu}
 
 
 def main() -> int:
@@ -96,13 +104,14 @@ def main() -> int:
     base_rate = baseline["pages"] / baseline["span"]
     one_rate = results[counts[0]]["pages"] / results[counts[0]]["span"]
     print(f"{'run':<22}{'pages':>7}{'stories':>9}{'pages/s':>10}{'vs single':>11}"
-          f"{'vs 1 worker':>13}{'wall s':>9}")  # fmt: skip
+          f"{'vs 1 worker':>13}{'wall s':>9}{'CPU ms/page':>13}")  # fmt: skip
     rows = [("single machine", baseline)] + [(f"{n} worker(s), Redis", results[n]) for n in counts]
     for name, result in rows:
         rate = result["pages"] / result["span"]
         print(
             f"{name:<22}{result['pages']:>7}{result['stories']:>9}{rate:>10.1f}"
             f"{rate / base_rate:>11.2f}{rate / one_rate:>13.2f}{result['wall']:>9.1f}"
+            f"{1000 * result['cpu'] / result['pages']:>13.1f}"
         )
     return 0
 

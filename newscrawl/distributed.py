@@ -438,7 +438,8 @@ class PageKeyDupeFilter(RFPDupeFilter):
 
     def request_fingerprint(self, request: Request) -> str:
         key = request.meta.get(PAGE_KEY)
-        if key is None:
+        # A redirect carries its article's key: it is the same article, known by its URL.
+        if key is None or request.meta.get("redirect_urls"):
             return str(super().request_fingerprint(request))
         return hashlib.sha1(f"page {key}".encode()).hexdigest()
 

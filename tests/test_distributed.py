@@ -31,6 +31,7 @@ from newscrawl.spiders.arabnews import ArabNewsSpider
 from newscrawl.state import PARTIAL, recover_partials
 from tests.conftest import Mirror
 from tests.crawling import crawl, project_settings
+from tests.test_crawl import listed_paths
 from tests.test_dedup import ARTICLE_PATH, published, served_stories, text_of
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -170,6 +171,7 @@ def test_several_workers_need_a_redis_url(tmp_path: Path) -> None:
 async def test_distributed_mode_is_switched_on_by_settings_alone(
     mirror: Mirror, crawl_output: Path, redis_url: str, namespace: str
 ) -> None:
+    mirror.reset_log()
     settings = project_settings(
         NEWSCRAWL_REDIS_URL=redis_url,
         NEWSCRAWL_SEEN_NAMESPACE=namespace,
@@ -183,6 +185,14 @@ async def test_distributed_mode_is_switched_on_by_settings_alone(
     assert stats["scheduler/dequeued/redis"] > 0
     assert stats["newscrawl/distributed/run_responses"] == stats["response_received_count"]
     assert_every_story_once(mirror, crawl_output)
+    # Every listed article read once, also those first linked under a URL that redirects.
+    log = mirror.requests()
+    read = Counter(
+        e["path"] for e in log if e["status"] == 200 and ARTICLE_PATH.fullmatch(e["path"])
+    )
+    assert {path: read[path] for path in listed_paths(mirror)} == dict.fromkeys(
+        listed_paths(mirror), 1
+    )
     [path] = run_files(crawl_output / "arabnews")
     assert (
         path.name
@@ -302,3 +312,22 @@ def test_recovery_drops_a_line_another_writer_committed_after_the_last_commit(
     assert count == 2
     assert final.read_bytes() == data[0] + data[1]
     assert store.owners(["print-0", "print-1"]) == {"print-0": "site:0", "print-1": "site:1"}
+
+
+def test_the_shared_dupefilter_knows_articles_by_page_key_and_lets_redirects_through(
+    client: redis.Redis, namespace: str
+) -> None:
+    from scrapy import Request
+
+    from newscrawl.distributed import PAGE_KEY, PageKeyDupeFilter
+
+    dupefilter = PageKeyDupeFilter(client, f"{namespace}:dupefilter")
+    bare = Request("http://127.0.0.1/node/7", meta={PAGE_KEY: "arabnews:127.0.0.1/7"})
+    assert not dupefilter.request_seen(bare)
+    # The same article under its other URL form: one article, one request.
+    other = Request("http://127.0.0.1/node/7/world", meta={PAGE_KEY: "arabnews:127.0.0.1/7"})
+    assert dupefilter.request_seen(other)
+    # Where the bare URL redirects: the same article's page, which must still be fetched.
+    redirected = other.replace(meta={**other.meta, "redirect_urls": [bare.url]})
+    assert not dupefilter.request_seen(redirected)
+    assert dupefilter.request_seen(redirected)
