@@ -12,8 +12,9 @@ of the whole command is printed too, and the CPU time its processes used per pag
 rate is also given as a ratio to the single-machine run and to one distributed worker,
 measured in the same run.
 
-The mirror, the workers and Redis share this machine's cores: once the workers (and
-the mirror serving them) use every core, more workers cannot add pages per second.
+The mirror, the workers and Redis share this machine's cores: once the workers use every
+core, more workers cannot add pages per second. The run measures that ceiling first:
+how much more work N CPU-bound processes get done than one (``ceiling``).
 """
 
 from __future__ import annotations
@@ -50,6 +51,23 @@ def reset_log(base_url: str) -> None:
     request = urllib.request.Request(f"{base_url}/_mirror/reset-log", data=b"{}")
     with urllib.request.urlopen(request, timeout=30) as reply:
         reply.read()
+
+
+_SPIN = "x = 0\nfor i in range(20_000_000):\n    x += i"
+
+
+def parallel_capacity(processes: int) -> float:
+    """How many times the work of one process ``processes`` CPU-bound ones get done in
+    the same time on this machine: its real ceiling for ``processes`` workers."""
+
+    def timed(count: int) -> float:
+        clock = time.monotonic()
+        spinning = [subprocess.Popen([sys.executable, "-c", _SPIN]) for _ in range(count)]
+        for process in spinning:
+            process.wait()
+        return time.monotonic() - clock
+
+    return processes * timed(1) / timed(processes)
 
 
 def mirror_cpu() -> float:
@@ -114,7 +132,13 @@ def main() -> int:
 
     from newscrawl.cli import mirror_process
 
+    capacity = {n: parallel_capacity(n) for n in counts}
     print(f"machine: {os.cpu_count()} cores; mirror: {args.articles} articles")
+    print(
+        "machine ceiling: N CPU-bound processes do "
+        + ", ".join(f"{capacity[n]:.2f}x (N={n})" for n in counts)
+        + " the work of one"
+    )
     with tempfile.TemporaryDirectory() as tmp, mirror_process(args.articles) as base_url:
         workdir = Path(tmp)
         server, redis_url = start_redis(workdir)
@@ -127,13 +151,16 @@ def main() -> int:
     base_rate = baseline["pages"] / baseline["span"]
     one_rate = results[counts[0]]["pages"] / results[counts[0]]["span"]
     print(f"{'run':<22}{'pages':>7}{'stories':>9}{'pages/s':>10}{'vs single':>11}"
-          f"{'vs 1 worker':>13}{'wall s':>9}{'CPU ms/page':>13}{'mirror':>8}")  # fmt: skip
-    rows = [("single machine", baseline)] + [(f"{n} worker(s), Redis", results[n]) for n in counts]
-    for name, result in rows:
+          f"{'vs 1 worker':>13}{'ceiling':>9}{'wall s':>9}{'CPU ms/page':>13}"
+          f"{'mirror':>8}")  # fmt: skip
+    rows = [("single machine", baseline, 1)]
+    rows += [(f"{n} worker(s), Redis", results[n], n) for n in counts]
+    for name, result, n in rows:
         rate = result["pages"] / result["span"]
         print(
             f"{name:<22}{result['pages']:>7}{result['stories']:>9}{rate:>10.1f}"
-            f"{rate / base_rate:>11.2f}{rate / one_rate:>13.2f}{result['wall']:>9.1f}"
+            f"{rate / base_rate:>11.2f}{rate / one_rate:>13.2f}"
+            f"{capacity.get(n, 1.0):>9.2f}{result['wall']:>9.1f}"
             f"{1000 * result['cpu'] / result['pages']:>13.1f}"
             f"{1000 * result['mirror_cpu'] / result['pages']:>8.1f}"
         )
