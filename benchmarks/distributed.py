@@ -165,9 +165,9 @@ def main() -> int:
             f"{1000 * result['mirror_cpu'] / result['pages']:>8.1f}"
         )
     print(
-        "CPU ms/page: the crawl's processes (start-up included); mirror: the mirror's. "
-        f"With {os.cpu_count()} cores, (crawl + mirror) ms/page bounds the rate at "
-        f"{os.cpu_count()} x 1000 / that many pages/s."
+        "ceiling: how many times the work of one process N CPU-bound processes get done "
+        "here; a crawl that scaled perfectly would reach it in 'vs 1 worker'. CPU ms/page: "
+        "the crawl's processes (start-up included); mirror: the mirror site's."
     )
     return 0
 
