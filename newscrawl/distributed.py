@@ -43,6 +43,7 @@ from scrapy.exceptions import DontCloseSpider, NotConfigured
 from scrapy.http import Response
 from scrapy.settings import SETTINGS_PRIORITIES
 from scrapy.utils.asyncio import create_looping_call
+from scrapy.utils.defer import deferred_from_coro
 from scrapy_redis.dupefilter import RFPDupeFilter
 from scrapy_redis.queue import PriorityQueue
 from scrapy_redis.scheduler import Scheduler
@@ -78,7 +79,9 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) 
 return 0
 """
 # Take the most urgent request and hold it under a new lease: {lease id, request}.
+# A worker the others have taken for dead (its alive key, KEYS[4], gone) takes nothing.
 _LEASE = """
+if redis.call('EXISTS', KEYS[4]) == 0 then return -1 end
 local top = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
 if #top == 0 then return nil end
 redis.call('ZREM', KEYS[1], top[1])
@@ -101,8 +104,13 @@ end
 redis.call('DEL', KEYS[2])
 return #leases / 2
 """
-# Claim a fingerprint for this worker unless a live worker holds it: the holder's value.
+# Claim a fingerprint for this worker unless it is known: committed to the seen store
+# (KEYS[2]) or held by a live worker. The holder's "worker<TAB>key", or this worker's.
+# A worker taken for dead claims nothing (it is told an unnamed holder has it).
 _CLAIM = """
+if redis.call('EXISTS', ARGV[4] .. ARGV[3]) == 0 then return '\t' end
+local stored = redis.call('HGET', KEYS[2], ARGV[1])
+if stored then return 'store\t' .. stored end
 local held = redis.call('HGET', KEYS[1], ARGV[1])
 if held then
   local cut = string.find(held, '\\t', 1, true)
@@ -112,6 +120,10 @@ end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[3] .. '\\t' .. ARGV[2])
 return ARGV[3] .. '\\t' .. ARGV[2]
 """
+
+
+# Seconds a run's keys outlive its last heartbeat (an hour after it ends cleanly).
+RUN_KEYS_TTL = 24 * 3600
 
 
 def new_worker_id() -> str:
@@ -166,6 +178,8 @@ class DistributedRun:
         self.sequence_key = f"{prefix}:lease-sequence"
         self.responses_key = f"{prefix}:responses"
         self.alive_prefix = f"{prefix}:alive:"
+        # The seen store's fingerprint hash (same namespace): a committed story is known.
+        self.fingerprints_key = f"{namespace}:fingerprints"
         self.quiet_since: float | None = None
         self._lease = client.register_script(_LEASE)
         self._transfer = client.register_script(_TRANSFER)
@@ -179,17 +193,33 @@ class DistributedRun:
 
     def register(self) -> None:
         self.redis.sadd(self.workers_key, self.worker)
+        self.redis.set(self.alive_prefix + self.worker, b"1", ex=max(1, round(self.worker_timeout)))
         self.heartbeat()
 
     def heartbeat(self) -> bool:
-        """Say this worker is alive; False when it had been taken for dead meanwhile."""
-        ttl = max(1, round(self.worker_timeout))
-        was_alive = self.redis.set(self.alive_prefix + self.worker, b"1", ex=ttl, get=True)
-        self.redis.eval(_REFRESH_POINTER, 1, pointer_key(self.namespace), self.run_id, ttl * 2)
-        return was_alive is not None
+        """Say this worker is alive; False when it had been taken for dead meanwhile.
 
-    def leave(self) -> None:
-        self.redis.delete(self.alive_prefix + self.worker)
+        Also keeps the run's keys from expiring while it goes on: a run that stops
+        without finishing (every worker killed) leaves nothing in Redis for long.
+        """
+        ttl = max(1, round(self.worker_timeout))
+        alive = self.alive_prefix + self.worker
+        was_alive = self.redis.set(alive, b"1", ex=ttl, xx=True)
+        self.redis.eval(_REFRESH_POINTER, 1, pointer_key(self.namespace), self.run_id, ttl * 2)
+        keep = max(RUN_KEYS_TTL, ttl * 10)
+        pipe = self.redis.pipeline(transaction=False)
+        for key in (*self.run_keys(), self.leases_key(self.worker)):
+            pipe.expire(key, keep)
+        pipe.execute()
+        return bool(was_alive)
+
+    def run_keys(self) -> tuple[str, ...]:
+        return (self.queue_key, self.dupefilter_key, self.workers_key, self.claims_key,
+                self.sequence_key, self.responses_key)  # fmt: skip
+
+    def leave(self, worker: str | None = None) -> None:
+        """This worker (or ``worker``, one known to have exited) is gone."""
+        self.redis.delete(self.alive_prefix + (worker or self.worker))
 
     def workers(self) -> list[str]:
         members: Any = self.redis.smembers(self.workers_key)
@@ -199,9 +229,14 @@ class DistributedRun:
 
     def lease(self) -> tuple[str, bytes] | None:
         found: Any = self._lease(
-            keys=[self.queue_key, self.leases_key(self.worker), self.sequence_key]
+            keys=[
+                self.queue_key,
+                self.leases_key(self.worker),
+                self.sequence_key,
+                self.alive_prefix + self.worker,
+            ]
         )
-        if not found:
+        if not found or found == -1:  # nothing queued, or this worker was taken for dead
             return None
         return str(int(found[0])), bytes(found[1])
 
@@ -260,22 +295,28 @@ class DistributedRun:
         """The run is over: let a new one start; its keys expire after a while."""
         self.redis.eval(_END_POINTER, 1, pointer_key(self.namespace), self.run_id)
         pipe = self.redis.pipeline(transaction=False)
-        for key in (self.queue_key, self.dupefilter_key, self.workers_key, self.claims_key,
-                    self.sequence_key, self.responses_key):  # fmt: skip
+        for key in self.run_keys():
             pipe.expire(key, 3600)
         pipe.execute()
 
     # Stories
 
     def claim(self, fingerprint: str, key: str) -> str | None:
-        """Claim a story's fingerprint for this worker; the key of a live holder, else None."""
+        """Claim a story's fingerprint for this worker; the key it is known under (in the
+        seen store, or by a live worker writing it), else None: the story is ours."""
+        holder = self.claim_holder(fingerprint, key)
+        return None if holder is None else holder[1]
+
+    def claim_holder(self, fingerprint: str, key: str) -> tuple[str, str] | None:
+        """Like ``claim``: (holder, key) when the story is not ours, the holder being a
+        worker id, ``store`` (committed) or ``""`` (this worker was taken for dead)."""
         held: Any = self._claim(
-            keys=[self.claims_key], args=[fingerprint, key, self.worker, self.alive_prefix]
+            keys=[self.claims_key, self.fingerprints_key],
+            args=[fingerprint, key, self.worker, self.alive_prefix],
         )
-        owner, _, owner_key = (held.decode() if isinstance(held, bytes) else str(held)).partition(
-            "\t"
-        )
-        return None if owner == self.worker else owner_key
+        text = held.decode() if isinstance(held, bytes) else str(held)
+        owner, _, owner_key = text.partition("\t")
+        return None if owner == self.worker else (owner, owner_key)
 
     def count_response(self) -> int:
         return int(self.redis.incr(self.responses_key))
@@ -494,6 +535,7 @@ class RunCoordinator:
         self.poll = poll
         self.heartbeats: Any = None
         self.requeued = 0
+        self.stopping = False
         crawler.signals.connect(self.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(self.spider_idle, signal=signals.spider_idle)
         crawler.signals.connect(self.response_received, signal=signals.response_received)
@@ -521,15 +563,26 @@ class RunCoordinator:
             engine._SLOT_HEARTBEAT_INTERVAL = self.poll
 
     def beat(self) -> None:
-        if not self.run.heartbeat():
+        # The looping call stops for good on an exception: a Redis hiccup must not end
+        # the heartbeats (the others would take this worker for dead).
+        try:
+            alive = self.run.heartbeat()
+            self.requeued += self.run.requeue_dead()
+        except redis.RedisError as exc:
+            logger.warning("Heartbeat of worker %s failed (retried): %s", self.run.worker, exc)
+            return
+        if not alive and not self.stopping:
+            self.stopping = True
             self._inc("presumed_dead")
             logger.error(
                 "Worker %s was silent for more than NEWSCRAWL_WORKER_TIMEOUT=%g s and was "
-                "taken for dead: its requests went back to the queue",
+                "taken for dead: its requests went back to the queue; it stops now",
                 self.run.worker,
                 self.run.worker_timeout,
             )
-        self.requeued += self.run.requeue_dead()
+            engine = self.crawler.engine
+            if engine is not None:
+                deferred_from_coro(engine.close_spider_async(reason="presumed_dead"))
 
     def response_received(self) -> None:
         self.run.count_response()
@@ -539,6 +592,8 @@ class RunCoordinator:
 
         state = crawl_state(self.crawler)
         state.commit()  # releases the leases of pages whose stories are now safe
+        # Idle with pages unsettled: a story of theirs failed in a pipeline (logged).
+        state.abandon_unsettled_pages()
         stray = self.run.held_leases() - state.held_leases()
         if stray:  # idle, so none of it is in flight: failed requests, mostly
             self.run.release(stray)

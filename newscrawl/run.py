@@ -19,7 +19,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from newscrawl.distributed import DistributedRun
+    from newscrawl.seenstore import SeenStore
 
 logger = logging.getLogger(__name__)
 
@@ -218,8 +222,10 @@ def run(
             logger.error("newscrawl run: %s", exc)
             return EXIT_USAGE
     if join:
-        worker = new_worker_id()
+        # The parent names its workers, and publishes what killed runs left before them.
+        worker = str(settings.get("NEWSCRAWL_WORKER_ID") or new_worker_id())
         _settle(process, join, worker, compress)
+        process.settings.set("NEWSCRAWL_RECOVER_PARTIALS", False, priority="cmdline")
         return _crawl_and_publish(process, spider_name, spider_args, join, worker, started, root)
     spider_dir = root / spider_name
     try:
@@ -292,11 +298,17 @@ def _run_workers(
     workers: int,
     spider_dir: Path,
 ) -> int:
-    """Run ``workers`` workers of the run in child processes; publish what dead ones left."""
+    """Run ``workers`` workers of the run in child processes; publish what killed ones left."""
     import signal
     import subprocess
     import sys
 
+    from newscrawl.distributed import new_worker_id
+    from newscrawl.state import recover_partials
+
+    with _run_handle(redis_url, namespace, run_id) as (store, _):
+        # Files killed runs left, published before the workers start (they do not look).
+        recover_partials(spider_dir, store, compress, skip_run=run_id)
     command = [sys.executable, "-m", "newscrawl.cli", "run", spider_name]
     command += ["--join", run_id, "--redis", redis_url]
     for name, value in spider_args.items():
@@ -307,12 +319,18 @@ def _run_workers(
         command += ["--output-dir", str(output_dir)]
     if compress:
         command.append("--gzip")
-    children = [subprocess.Popen(command) for _ in range(workers)]
+    names = [new_worker_id() for _ in range(workers)]
+    # Their own sessions: a Ctrl-C reaches this process only, which passes it on once
+    # (Scrapy takes a second signal as "stop now, uncleanly").
+    children = [
+        subprocess.Popen([*command, "-s", f"NEWSCRAWL_WORKER_ID={name}"], start_new_session=True)
+        for name in names
+    ]
     logger.info(
-        "Run %s: %d workers started (pids %s)",
+        "Run %s: %d workers started (%s)",
         run_id,
         workers,
-        ", ".join(str(c.pid) for c in children),
+        ", ".join(f"{name} pid {child.pid}" for name, child in zip(names, children, strict=True)),
     )
 
     def forward(signum: int, _frame: Any) -> None:  # stop the workers the way we were asked
@@ -326,13 +344,17 @@ def _run_workers(
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-    statuses = [EXIT_CRASHED if code < 0 else code for code in codes]
-    for child, code in zip(children, codes, strict=True):
+    killed = []
+    for name, child, code in zip(names, children, codes, strict=True):
         if code < 0:
+            killed.append(name)
             logger.error(
-                "Worker process %d of run %s was killed by signal %d", child.pid, run_id, -code
-            )
-    _recover_workers(spider_dir, redis_url, namespace, run_id, compress)
+                "Worker %s (pid %d) of run %s was killed by signal %d",
+                name, child.pid, run_id, -code,
+            )  # fmt: skip
+    if killed:
+        _recover_workers(spider_dir, redis_url, namespace, run_id, killed, compress)
+    statuses = [EXIT_CRASHED if code < 0 else code for code in codes]
     worst = max(statuses, key=lambda status: _SEVERITY.get(status, 3))
     logger.log(
         logging.INFO if worst == EXIT_OK else logging.ERROR,
@@ -344,43 +366,61 @@ def _run_workers(
     return worst
 
 
-def _recover_workers(
-    spider_dir: Path, redis_url: str, namespace: str, run_id: str, compress: bool
-) -> None:
-    """Publish the files of this run's workers that died, each with a manifest."""
+@contextmanager
+def _run_handle(
+    redis_url: str, namespace: str, run_id: str
+) -> Iterator[tuple[SeenStore, DistributedRun]]:
+    """The seen store, and a handle on the run, alive while it is used (so a story it
+    keeps while recovering is not taken over meanwhile)."""
     import redis
 
     from newscrawl.distributed import DistributedRun, new_worker_id
     from newscrawl.seenstore import open_store
-    from newscrawl.state import FILE_ID, PARTIAL, final_path, recover_partials
 
-    if not any((spider_dir / PARTIAL).glob(f"{run_id}*.jsonl")):
-        return
-    store = open_store(redis_url, default_path=spider_dir, namespace=namespace)
+    store = open_store(redis_url, default_path=Path("."), namespace=namespace)
     client = redis.Redis.from_url(redis_url)
-    # Alive while it recovers: a story it keeps is not taken over by a worker meanwhile.
     run = DistributedRun(client, namespace, run_id, new_worker_id())
-    run.heartbeat()
+    run.register()
     try:
-        recovered = recover_partials(spider_dir, store, compress, only_run=run_id, run=run)
+        yield store, run
     finally:
         run.leave()
         client.close()
         store.close()
+
+
+def _recover_workers(
+    spider_dir: Path,
+    redis_url: str,
+    namespace: str,
+    run_id: str,
+    killed: list[str],
+    compress: bool,
+) -> None:
+    """Publish the files of this run's killed workers, each with a manifest."""
+    from newscrawl.state import file_id_of, final_path, recover_partials
+
+    files = {file_id_of(run_id, worker): worker for worker in killed}
+    with _run_handle(redis_url, namespace, run_id) as (store, run):
+        for worker in killed:  # gone: their claims may be taken over now
+            run.leave(worker)
+        recovered = recover_partials(spider_dir, store, compress, only_files=set(files), run=run)
     root = spider_dir.parent
     for final, _count in recovered:
         file_id = final.name.split(".jsonl")[0]
-        match = FILE_ID.fullmatch(file_id)
+        manifest = final_path(spider_dir, file_id).with_name(f"{file_id}.manifest.json")
+        if manifest.exists():  # the worker wrote its own before it was killed
+            continue
         report = RunReport(
             run_id=run_id,
             spider=spider_dir.name,
             started_at="",
             finished_at=datetime.now(timezone.utc).isoformat(),
-            worker=match["worker"] if match else None,
-            reason="the worker died; its committed stories were published by the run",
+            worker=files[file_id],
+            reason="the worker was killed; the stories it had written were published",
         )
         report.files.append(describe_file(final, root))
-        report.write(final_path(spider_dir, file_id).with_name(f"{file_id}.manifest.json"))
+        report.write(manifest)
 
 
 def _crawl_and_publish(

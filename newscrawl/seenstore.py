@@ -87,6 +87,11 @@ class SeenStore(ABC):
         """How much of each run file was committed with the stories in it."""
 
     @abstractmethod
+    def forget_files(self, before: str) -> int:
+        """Forget the commit offsets of run files named before ``before`` (a run id's
+        time, ``YYYYMMDDTHHMMSSZ``); how many."""
+
+    @abstractmethod
     def commit(self, batch: Commit) -> None:
         """Write one batch atomically. A story's version never goes back: a writer with
         a stale view (another worker, a killed run's recovery) cannot undo a newer one."""
@@ -178,6 +183,11 @@ class SqliteSeenStore(SeenStore):
     def committed_bytes(self, file_ids: Sequence[str]) -> dict[str, int]:
         sql = "SELECT id, committed FROM files WHERE id IN ({marks})"
         return dict(self._select(sql, list(dict.fromkeys(file_ids))))
+
+    def forget_files(self, before: str) -> int:
+        with self.db:
+            cursor = self.db.execute("DELETE FROM files WHERE id < ?", (before,))
+        return int(cursor.rowcount)
 
     def commit(self, batch: Commit) -> None:
         if not batch:
@@ -309,6 +319,12 @@ class RedisSeenStore(SeenStore):
     def committed_bytes(self, file_ids: Sequence[str]) -> dict[str, int]:
         found = self._hmget("files", list(dict.fromkeys(file_ids)))
         return {k: int(v) for k, v in found.items()}
+
+    def forget_files(self, before: str) -> int:
+        old = [_text(f) for f in self.redis.hkeys(self._key("files")) if _text(f) < before]
+        for start in range(0, len(old), CHUNK):
+            self.redis.hdel(self._key("files"), *old[start : start + CHUNK])
+        return len(old)
 
     def commit(self, batch: Commit) -> None:
         if not batch:

@@ -21,7 +21,7 @@ import os
 import re
 import secrets
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -57,17 +57,6 @@ def crawl_state(crawler: Crawler) -> CrawlState:
 RUN_ID = re.compile(r"\d{8}T\d{6}Z-[0-9a-f]{6}")
 # A run file's name: the run id, and in distributed mode the worker that wrote it.
 FILE_ID = re.compile(rf"(?P<run>{RUN_ID.pattern})(?:\.(?P<worker>w[0-9a-f]{{6}}))?")
-
-
-def _in_use(path: Path) -> bool:
-    """Does a live run hold the lock on this partial file?"""
-    with path.open("a") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return True
-        fcntl.flock(handle, fcntl.LOCK_UN)
-    return False
 
 
 def new_run_id(started: datetime) -> str:
@@ -137,6 +126,7 @@ class CrawlState:
         self.file_id = file_id_of(self.run_id, self.worker)
         self.run: DistributedRun | None = distributed_run(crawler)
         self.safe_leases: list[str] = []  # of settled pages: released after the next commit
+        self.recover_partials = settings.getbool("NEWSCRAWL_RECOVER_PARTIALS", True)
         self._store: SeenStore | None = None
         # This run's decisions not yet in the store, visible to later decisions.
         self.overlay_stories: dict[str, StoryState] = {}
@@ -184,6 +174,8 @@ class CrawlState:
         return self._store
 
     def _load_window(self) -> None:
+        # Commit offsets are only read to recover a killed run's file: a week is plenty.
+        self.store.forget_files(f"{utc_now() - timedelta(days=7):%Y%m%dT%H%M%SZ}")
         since = (utc_now() - self.near.window).isoformat()
         forgotten = self.store.forget_sketches(since)
         if forgotten:
@@ -200,6 +192,8 @@ class CrawlState:
     def _recover(self) -> None:
         """Publish output left by killed runs, recording its stories as seen first."""
         assert self._store is not None
+        if not self.recover_partials:  # a worker of `newscrawl run --workers`: the parent does
+            return
         # This run's other files are its live workers' (the run's parent recovers them).
         for final, count in recover_partials(
             self.spider_dir, self._store, self.compress, skip_run=self.run_id
@@ -243,6 +237,25 @@ class CrawlState:
     def story_dropped(self, page_key: str | None) -> None:
         """A story of the page was dropped (a duplicate, or invalid): it is settled."""
         self._story_settled(page_key)
+
+    def story_failed(self, page_key: str | None) -> None:
+        """A story of the page failed in a pipeline: the page is not recorded as fetched
+        (a later run reads it again); its lease is released (it is no longer in flight)."""
+        page = self.pages.pop(page_key or "", None)
+        if page is not None and page.lease is not None:
+            self.safe_leases.append(page.lease)
+
+    def abandon_unsettled_pages(self) -> int:
+        """Pages still unsettled when nothing is in flight (a story of theirs failed):
+        let them go like ``story_failed``; how many."""
+        stuck = list(self.pages)
+        for key in stuck:
+            self.story_failed(key)
+        if stuck:
+            self._inc("pages/unsettled", len(stuck))
+            logger.warning("%d pages had a story fail in a pipeline: not recorded", len(stuck))
+            self.commit()
+        return len(stuck)
 
     def _story_settled(self, page_key: str | None) -> None:
         page = self.pages.get(page_key or "")
@@ -294,6 +307,8 @@ class CrawlState:
         if self.run is not None:
             # Another live worker of the run is writing this very text: it is theirs.
             holder = self.run.claim(print_, key)
+            if holder == "":  # the run took this worker for dead: it writes nothing more
+                return Decision(False, "worker-stopped")
             if holder is not None:
                 if holder != key and key not in self.overlay_aliases and not self._known(key):
                     self.overlay_aliases[key] = holder
@@ -451,6 +466,7 @@ def recover_partials(
     *,
     skip_run: str | None = None,
     only_run: str | None = None,
+    only_files: set[str] | None = None,
     run: DistributedRun | None = None,
 ) -> list[tuple[Path, int]]:
     """Publish the run files killed runs (or workers) left in ``.partial/``.
@@ -467,20 +483,26 @@ def recover_partials(
             continue
         if match["run"] == skip_run or (only_run is not None and match["run"] != only_run):
             continue
-        if _in_use(path):
-            logger.warning("Left alone %s: a run still writes it", path)
+        if only_files is not None and path.stem not in only_files:
             continue
-        records = _recoverable(path, store, run)
-        batch = Commit()
-        known = store.stories([r["key"] for r in records])
-        for record in records:
-            state = _state_of(record)
-            if known.get(state.key) is None or known[state.key].version < state.version:
-                batch.stories.append(state)
-                known[state.key] = state
-            batch.fingerprints[state.fingerprint] = state.key
-        store.commit(batch)
-        final = publish_file(path, final_path(spider_dir, path.stem), compress)
+        try:
+            held = path.open("r+b")
+        except FileNotFoundError:  # published by another recovery meanwhile
+            continue
+        with held:
+            try:  # held for the whole recovery: two recoveries never take the same file
+                fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                logger.warning("Left alone %s: a run still writes it", path)
+                continue
+            if not path.exists():
+                continue
+            records, rewritten = _recover_file(path, store, run, match["worker"])
+            try:
+                final = publish_file(path, final_path(spider_dir, path.stem), compress)
+            finally:
+                if rewritten is not None:
+                    rewritten.close()
         logger.warning(
             "Recovered %d stories left by an interrupted run: published %s", len(records), final
         )
@@ -488,9 +510,12 @@ def recover_partials(
     return recovered
 
 
-def _recoverable(path: Path, store: SeenStore, run: DistributedRun | None) -> list[dict[str, Any]]:
-    """The records of a killed writer's file that are its to publish; the file is cut
-    down to them (a torn last line, corrupt lines, stories written by others)."""
+def _recover_file(
+    path: Path, store: SeenStore, run: DistributedRun | None, writer: str | None
+) -> tuple[list[dict[str, Any]], Any]:
+    """Cut a killed writer's file down to the records that are its to publish (a torn
+    last line, corrupt lines and stories written by others go) and record them as seen.
+    Returns them, and the locked handle of the rewritten file (to close once published)."""
     data = path.read_bytes()
     whole = data[: data.rfind(b"\n") + 1]
     committed = store.committed_bytes([path.stem]).get(path.stem)
@@ -505,21 +530,42 @@ def _recoverable(path: Path, store: SeenStore, run: DistributedRun | None) -> li
             continue  # a corrupt line: nothing to recover from it
         if not isinstance(record, dict) or "key" not in record or "fingerprint" not in record:
             continue
-        if committed is not None and start >= committed and _taken(record, store, run):
+        if committed is not None and start >= committed and _taken(record, store, run, writer):
             continue
         kept.append(line)
         records.append(record)
     cut = b"".join(kept)
+    rewritten = None
     if cut != data:
+        # Written aside, then renamed over it: a kill here leaves the old file or the new.
         temporary = path.with_name(f".{path.name}.recovering")
-        temporary.write_bytes(cut)
+        rewritten = temporary.open("wb")
+        fcntl.flock(rewritten, fcntl.LOCK_EX)  # locked before it takes the file's name
+        rewritten.write(cut)
+        rewritten.flush()
+        os.fsync(rewritten.fileno())
         os.replace(temporary, path)
-    return records
+    batch = Commit()
+    known = store.stories([r["key"] for r in records])
+    for record in records:
+        state = _state_of(record)
+        if known.get(state.key) is None or known[state.key].version < state.version:
+            batch.stories.append(state)
+            known[state.key] = state
+        batch.fingerprints[state.fingerprint] = state.key
+    store.commit(batch)
+    return records, rewritten
 
 
-def _taken(record: dict[str, Any], store: SeenStore, run: DistributedRun | None) -> bool:
-    """Has another writer written (or is one writing) this story since?"""
+def _taken(
+    record: dict[str, Any], store: SeenStore, run: DistributedRun | None, writer: str | None
+) -> bool:
+    """Has another writer than the file's (``writer``) written, or is one writing, this
+    story since?"""
     print_ = str(record["fingerprint"])
     if store.owners([print_]):
         return True
-    return run is not None and run.claim(print_, str(record["key"])) is not None
+    if run is None:
+        return False
+    holder = run.claim_holder(print_, str(record["key"]))
+    return holder is not None and holder[0] != writer

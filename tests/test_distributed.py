@@ -56,13 +56,21 @@ def namespace() -> str:
 
 
 def workers_run(
-    mirror: Mirror, output: Path, redis_url: str, namespace: str, workers: int, *extra: str
+    mirror: Mirror,
+    output: Path,
+    redis_url: str,
+    namespace: str,
+    workers: int,
+    *extra: str,
+    own_group: bool = False,
 ) -> subprocess.Popen[str]:
     command = [sys.executable, "-m", "newscrawl.cli", "run", "arabnews"]
     command += ["-a", f"base_url={mirror.base_url}", "--output-dir", str(output)]
     command += ["--workers", str(workers), "--redis", redis_url]
     command += ["-s", f"NEWSCRAWL_SEEN_NAMESPACE={namespace}", *PACED, *extra]
-    return subprocess.Popen(command, cwd=ROOT, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        command, cwd=ROOT, stderr=subprocess.PIPE, text=True, start_new_session=own_group
+    )
 
 
 def manifests(output: Path) -> list[dict[str, Any]]:
@@ -128,22 +136,28 @@ def test_a_worker_killed_mid_crawl_loses_nothing_and_repeats_nothing(
 ) -> None:
     process = workers_run(own_mirror, tmp_path, redis_url, namespace, 3)
     partial = tmp_path / "arabnews" / PARTIAL
+    client = redis.Redis.from_url(redis_url)
+    prefix = namespace.format(spider="arabnews")
     try:
         deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:  # until all three workers are writing stories
-            if len([p for p in partial.glob("*.jsonl") if p.stat().st_size]) >= 3:
+        while time.monotonic() < deadline:
+            # Mid-crawl: all three workers writing stories, and each holding leases.
+            writing = [p for p in partial.glob("*.jsonl") if p.stat().st_size]
+            leases = client.keys(f"{prefix}:run:*:leases:*")
+            if len(writing) >= 3 and len(leases) >= 3 and all(client.hlen(k) for k in leases):
                 break
-            time.sleep(0.05)
+            time.sleep(0.02)
         else:
             raise AssertionError("the three workers did not all start writing")
         victim = children_of(process.pid)[0]
         os.kill(victim, signal.SIGKILL)
         _, log = process.communicate(timeout=300)
     finally:
+        client.close()
         if process.poll() is None:
             process.kill()
     assert process.returncode == EXIT_CRASHED, log[-3000:]
-    assert f"Worker process {victim} of run" in log
+    assert f"(pid {victim}) of run" in log
     assert "killed by signal 9" in log
     assert_every_story_once(own_mirror, tmp_path)
     reports = manifests(tmp_path)
@@ -269,7 +283,20 @@ def test_a_story_claimed_by_a_live_worker_is_its_own_until_it_dies(
     assert other.claim("print-1", "site:1-copy") == "site:1"  # theirs, under that key
     one.leave()
     assert other.claim("print-1", "site:1-copy") is None  # a dead worker's claim is taken
-    assert one.claim("print-1", "site:1") == "site:1-copy"
+    assert one.claim("print-2", "site:2") == ""  # a worker taken for dead claims nothing
+    # A story the seen store knows is known, whoever asks.
+    client.hset(f"{namespace}:fingerprints", "print-3", "site:3")
+    assert other.claim("print-3", "site:3-copy") == "site:3"
+
+
+def test_a_worker_taken_for_dead_leases_nothing_more(client: redis.Redis, namespace: str) -> None:
+    run = a_run(client, namespace)
+    run.register()
+    client.zadd(run.queue_key, {b"request": 0})
+    run.leave()
+    assert run.lease() is None
+    assert not run.heartbeat()  # it learns it was taken for dead (and stops)
+    assert client.zcard(run.queue_key) == 1  # the request waits for a live worker
 
 
 def test_the_run_is_finished_after_staying_quiet_for_idle_close(
@@ -331,3 +358,112 @@ def test_the_shared_dupefilter_knows_articles_by_page_key_and_lets_redirects_thr
     redirected = other.replace(meta={**other.meta, "redirect_urls": [bare.url]})
     assert not dupefilter.request_seen(redirected)
     assert dupefilter.request_seen(redirected)
+
+
+def test_a_stopped_run_shuts_down_cleanly_and_the_next_run_publishes_its_stories(
+    own_mirror: Mirror, tmp_path: Path, redis_url: str, namespace: str
+) -> None:
+    # Stale files of a killed earlier run: the parent publishes them before its workers start.
+    stale = tmp_path / "arabnews" / PARTIAL
+    stale.mkdir(parents=True)
+    for worker in ("w0000a1", "w0000a2"):
+        (stale / f"20261101T000000Z-00aa00.{worker}.jsonl").write_text("", encoding="utf-8")
+    process = workers_run(own_mirror, tmp_path, redis_url, namespace, 2, own_group=True)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:  # until both workers are writing stories
+            if len([p for p in stale.glob("2026*-*.w*.jsonl") if p.stat().st_size]) >= 2:
+                break
+            time.sleep(0.05)
+        else:
+            raise AssertionError("the two workers did not both start writing")
+        # Ctrl-C in a terminal: SIGINT to the whole foreground process group.
+        os.killpg(process.pid, signal.SIGINT)
+        _, log = process.communicate(timeout=120)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert "forcing unclean shutdown" not in log
+    assert process.returncode == 1, log[-3000:]  # the Finish reason monitor: "shutdown"
+    assert not list(stale.glob("20261101T*"))  # the stale files went out first
+    left = [p for p in stale.glob("*.jsonl") if p.stat().st_size]
+    assert len(left) == 2  # each worker's stories stay for the next run to publish
+    # The stopped run's keys expire (a day after its last heartbeat at most).
+    client = redis.Redis.from_url(redis_url)
+    prefix = namespace.format(spider="arabnews")
+    keys = client.keys(f"{prefix}:run:*")
+    assert keys
+    assert all(0 < client.ttl(key) <= 24 * 3600 for key in keys)
+    client.delete(f"{prefix}:run:current")  # a stopped run is not joined again
+
+    process = workers_run(own_mirror, tmp_path, redis_url, namespace, 2)
+    _, log = process.communicate(timeout=300)
+    assert process.returncode == EXIT_OK, log[-3000:]
+    assert_every_story_once(own_mirror, tmp_path)
+
+
+class FailOnce:
+    """A pipeline stage that fails on the first story (a full disk, a dropped connection)."""
+
+    failed = False
+
+    def process_item(self, item: Any) -> Any:
+        if not FailOnce.failed:
+            FailOnce.failed = True
+            raise OSError("no space left on device")
+        return item
+
+
+@deferred_f_from_coro_f
+async def test_a_story_failing_in_a_pipeline_does_not_keep_the_run_from_finishing(
+    mirror: Mirror, redis_url: str, namespace: str
+) -> None:
+    from newscrawl.settings import ITEM_PIPELINES
+
+    FailOnce.failed = False
+    settings = project_settings(
+        NEWSCRAWL_REDIS_URL=redis_url,
+        NEWSCRAWL_SEEN_NAMESPACE=namespace,
+        NEWSCRAWL_IDLE_CLOSE=0.2,
+        NEWSCRAWL_DISTRIBUTED_POLL=0.2,
+        ITEM_PIPELINES={**ITEM_PIPELINES, f"{__name__}.FailOnce": 850},
+        CLOSESPIDER_TIMEOUT=60,  # a run that never finishes ends here, and fails below
+    )
+    crawler, _ = await crawl(ArabNewsSpider, settings, base_url=mirror.base_url)
+    assert crawler.stats is not None
+    assert crawler.stats.get_value("finish_reason") == "finished"
+    assert crawler.stats.get_value("log_count/ERROR") == 1  # Scrapy logs the failure
+
+
+@deferred_f_from_coro_f
+async def test_a_worker_taken_for_dead_stops(
+    mirror: Mirror, redis_url: str, namespace: str
+) -> None:
+    from scrapy import signals
+    from scrapy.utils.test import get_crawler
+
+    settings = project_settings(
+        NEWSCRAWL_REDIS_URL=redis_url,
+        NEWSCRAWL_SEEN_NAMESPACE=namespace,
+        NEWSCRAWL_WORKER_TIMEOUT=2,
+        DOWNLOAD_DELAY=0.2,  # slow enough to be mid-crawl at the next heartbeat
+        CONCURRENT_REQUESTS=1,
+    )
+    crawler = get_crawler(ArabNewsSpider, settings)
+
+    class Silencer:  # as if the worker had been silent too long: the others see it dead
+        def response_received(self) -> None:
+            run = crawler.settings
+            client = redis.Redis.from_url(redis_url)
+            prefix = namespace.format(spider="arabnews")
+            client.delete(
+                f"{prefix}:run:{run['NEWSCRAWL_RUN_ID']}:alive:{run['NEWSCRAWL_WORKER_ID']}"
+            )
+            client.close()
+
+    silencer = Silencer()
+    crawler.signals.connect(silencer.response_received, signal=signals.response_received)
+    await crawler.crawl_async(base_url=mirror.base_url)
+    assert crawler.stats is not None
+    assert crawler.stats.get_value("finish_reason") == "presumed_dead"
+    assert crawler.stats.get_value("newscrawl/distributed/presumed_dead") == 1

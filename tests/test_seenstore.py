@@ -117,6 +117,10 @@ def test_committed_bytes_of_run_files_are_kept(store: SeenStore) -> None:
     assert store.committed_bytes(["20261124T000000Z-abcdef", "other"]) == {
         "20261124T000000Z-abcdef": 4096
     }
+    store.commit(Commit(files={"20261101T000000Z-000000.w000001": 10}))
+    assert store.forget_files("20261117T000000Z") == 1
+    assert store.committed_bytes(["20261101T000000Z-000000.w000001"]) == {}
+    assert store.committed_bytes(["20261124T000000Z-abcdef"]) == {"20261124T000000Z-abcdef": 4096}
 
 
 def test_sketches_older_than_the_window_are_forgotten(store: SeenStore) -> None:

@@ -32,6 +32,7 @@ class ExportPipeline:
         self.state = crawl_state(crawler)
         crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
         crawler.signals.connect(self.item_dropped, signal=signals.item_dropped)
+        crawler.signals.connect(self.item_error, signal=signals.item_error)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
@@ -57,6 +58,14 @@ class ExportPipeline:
             site = getattr(self.crawler.spider, "site", None)
             if isinstance(site, SiteProfile):
                 self.state.story_dropped(page_key(site, item.page_url))
+
+    def item_error(self, item: Any) -> None:
+        """A story a pipeline failed on (Scrapy logs the error): its page is not recorded
+        as fetched, so a later run reads it again."""
+        if isinstance(item, StoryRecord):
+            site = getattr(self.crawler.spider, "site", None)
+            if isinstance(site, SiteProfile):
+                self.state.story_failed(page_key(site, item.page_url))
 
     def close_spider(self) -> None:
         # The last batch is made durable here, before the spider_closed signal, so the
