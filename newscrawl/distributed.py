@@ -584,8 +584,9 @@ class RunCoordinator:
             if engine is not None:
                 deferred_from_coro(engine.close_spider_async(reason="presumed_dead"))
 
-    def response_received(self) -> None:
-        self.run.count_response()
+    def response_received(self, response: Response) -> None:
+        if 200 <= response.status < 300 or response.status == 304:  # a page, not an error
+            self.run.count_response()
 
     def spider_idle(self) -> None:
         from newscrawl.state import crawl_state

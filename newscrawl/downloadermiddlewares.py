@@ -1,4 +1,6 @@
-"""Downloader middlewares: polite retries with backoff, and robots.txt Crawl-delay."""
+"""Downloader middlewares: polite retries with backoff, robots.txt Crawl-delay, and the
+hostile web's faults: each one counted by kind, a page that is no page (a challenge,
+an empty body) turned into a failure with its reason, a mislabelled charset repaired."""
 
 from __future__ import annotations
 
@@ -7,14 +9,25 @@ import random
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from protego import Protego
 from scrapy import Request, Spider
 from scrapy.downloadermiddlewares.retry import get_retry_request
-from scrapy.exceptions import NotConfigured
-from scrapy.http import Response
+from scrapy.exceptions import IgnoreRequest, NotConfigured
+from scrapy.http import Response, TextResponse
 from scrapy.utils.asyncio import sleep
 from scrapy.utils.misc import load_object
+
+from newscrawl.faults import (
+    META,
+    STAT,
+    PageFault,
+    exception_kind,
+    looks_like_challenge,
+    repair_charset,
+    status_kind,
+)
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -85,6 +98,9 @@ class BackoffRetryMiddleware:
             reason=reason,
             max_retry_times=request.meta.get("max_retry_times", self.max_retry_times),
             priority_adjust=request.meta.get("priority_adjust", self.priority_adjust),
+            # The page is counted as lost by its fault's kind, and the Lost pages monitor
+            # judges how many may be: a warning, not an error per page.
+            give_up_log_level=logging.WARNING,
         )
         if new_request is None:
             return None
@@ -173,3 +189,119 @@ class RobotsCrawlDelayMiddleware:
         if self.crawler.stats is not None:
             self.crawler.stats.set_value("robotstxt/crawl_delay", float(delay))
         logger.info("robots.txt of %s asks for Crawl-delay %ss: honoured", key, delay)
+
+
+def _count(crawler: Crawler, outcome: str, kind: str) -> None:
+    if crawler.stats is not None:
+        crawler.stats.inc_value(f"{STAT}/{outcome}/{kind}")
+
+
+def note_fault(crawler: Crawler, request: Request, kind: str) -> None:
+    """Count one faulty attempt, and remember its kind on the request (retries keep it)."""
+    _count(crawler, "seen", kind)
+    request.meta[META] = [*request.meta.get(META, []), kind]
+
+
+class FaultObserver:
+    """Counts the faults each download attempt meets, before retries hide them.
+
+    Next to the downloader (it sees raw statuses and exceptions first), and the place
+    redirects that lead nowhere are caught: to the page itself or a page already on its
+    chain (a loop), or to another site.
+    """
+
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+        self.error_codes = {int(c) for c in crawler.settings.getlist("RETRY_HTTP_CODES")}
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        return cls(crawler)
+
+    def process_response(
+        self, request: Request, response: Response, spider: Spider | None = None
+    ) -> Response:
+        status = response.status
+        if status in self.error_codes or status >= 500:
+            note_fault(self.crawler, request, status_kind(status))
+        elif status in (301, 302, 303, 307, 308) and b"Location" in response.headers:
+            self._check_redirect(request, response)
+        return response
+
+    def _check_redirect(self, request: Request, response: Response) -> None:
+        target = response.urljoin(
+            (response.headers.get(b"Location") or b"").decode("latin-1")
+        ).split("#")[0]
+        chain = [*request.meta.get("redirect_urls", []), request.url]
+        if target in chain:
+            note_fault(self.crawler, request, "redirect_loop")
+            raise PageFault("redirect_loop", f"{request.url} redirects back to {target}")
+        spider = self.crawler.spider
+        allowed = getattr(spider, "allowed_domains", None) or []
+        host = (urlsplit(target).hostname or "").lower()
+        if allowed and not any(host == d or host.endswith("." + d) for d in allowed):
+            note_fault(self.crawler, request, "offsite_redirect")
+            raise PageFault("offsite_redirect", f"{request.url} redirects off the site to {target}")
+
+    def process_exception(
+        self, request: Request, exception: Exception, spider: Spider | None = None
+    ) -> None:
+        if not isinstance(exception, IgnoreRequest):
+            note_fault(self.crawler, request, exception_kind(exception))
+
+
+class ContentGuard:
+    """Looks at each 200 response before the spider does.
+
+    An empty body, a body that is no HTML where an article was asked for, or a bot
+    challenge page becomes a PageFault (the request's errback counts the page as lost,
+    with the reason); a body whose charset label is wrong is re-read in the encoding it
+    is really in (the site's ``encodings``); a page that came in on a retry counts as
+    recovered under the first fault it met.
+    """
+
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        return cls(crawler)
+
+    def process_response(
+        self, request: Request, response: Response, spider: Spider | None = None
+    ) -> Response:
+        if response.status != 200 or request.meta.get("dont_obey_robotstxt"):
+            return response  # errors are the retry middleware's; robots.txt is Scrapy's
+        is_article = "newscrawl_source" in request.meta
+        earlier = request.meta.get(META)  # the faults of earlier attempts, if any
+        if not response.body.strip():
+            self._fault(request, "empty", "the response body is empty")
+        if is_article and not isinstance(response, TextResponse):
+            kind = (response.headers.get(b"Content-Type") or b"?").decode("latin-1")
+            self._fault(request, "not_html", f"an article page came as {kind}")
+        if isinstance(response, TextResponse):
+            if looks_like_challenge(response.body):
+                self._fault(request, "challenge", "a bot-challenge page, not the page asked for")
+            response = self._charset(request, response)
+        if earlier:
+            _count(self.crawler, "recovered", earlier[0])
+        return response
+
+    def _fault(self, request: Request, kind: str, message: str) -> None:
+        note_fault(self.crawler, request, kind)
+        raise PageFault(kind, message)
+
+    def _charset(self, request: Request, response: TextResponse) -> TextResponse:
+        site = getattr(self.crawler.spider, "site", None)
+        candidates = getattr(site, "encodings", ("cp1252",))
+        repaired = repair_charset(response.body, response.encoding, candidates)
+        if repaired is None:
+            return response
+        text, encoding = repaired
+        note_fault(self.crawler, request, "charset")
+        _count(self.crawler, "repaired", "charset")
+        logger.info(
+            "Charset of %s is %s, not the %s it says: read as %s",
+            response.url, encoding, response.encoding, encoding,
+        )  # fmt: skip
+        return response.replace(body=text.encode("utf-8"), encoding="utf-8")

@@ -107,6 +107,31 @@ class FieldCoverageMonitor(Monitor):
         self.check("updated", "NEWSCRAWL_MIN_UPDATED_COVERAGE", 0.8)
 
 
+@monitors.name("Lost pages")
+class LostPagesMonitor(Monitor):
+    """Share of article pages that could not be read, whatever the fault (each counted)."""
+
+    @monitors.name("article pages lost stayed under NEWSCRAWL_MAX_LOST_PAGES")
+    def test_lost(self) -> None:
+        stats = _stats(self)
+        lost = int(stats.get("newscrawl/pages/lost", 0))
+        total = lost + int(stats.get("newscrawl/pages", 0))
+        limit = _setting(self, "NEWSCRAWL_MAX_LOST_PAGES", 0.25)
+        if not lost or lost / total <= limit:
+            return
+        prefix = "newscrawl/faults/lost/"
+        kinds = sorted(
+            ((key.removeprefix(prefix), int(count)) for key, count in stats.items()
+             if key.startswith(prefix)),
+            key=lambda pair: -pair[1],
+        )  # fmt: skip
+        detail = ", ".join(f"{kind} x{count}" for kind, count in kinds[:4])
+        self.fail(
+            f"{lost} of {total} article pages could not be read ({lost / total:.0%}, "
+            f"above NEWSCRAWL_MAX_LOST_PAGES={limit:g}): {detail}"
+        )
+
+
 @monitors.name("Validation")
 class ValidationMonitor(Monitor):
     @monitors.name("records that failed the schema stayed under the limit")
@@ -143,6 +168,7 @@ class RunMonitorSuite(MonitorSuite):
         StoryCountMonitor,
         ErrorCountMonitor,
         FieldCoverageMonitor,
+        LostPagesMonitor,
         ValidationMonitor,
     ]
     monitors_finished_actions = [RecordVerdict]  # noqa: RUF012

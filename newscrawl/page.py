@@ -8,6 +8,7 @@ its tag, classes and container path so the story splitter can use markup as hint
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 from urllib.parse import urljoin
@@ -98,13 +99,41 @@ def collapse(text: str) -> str:
     return " ".join(text.split())
 
 
+# A run of this many opening tags with nothing between them is a broken template's
+# nesting: libxml2 stops building the tree at depth 255 and the rest of the page is lost.
+_DEEP_RUN = re.compile(r"(?:<[a-zA-Z][a-zA-Z0-9]*(?:\s[^<>]*)?>\s*){128,}")
+_DEEP_RUN_BYTES = re.compile(_DEEP_RUN.pattern.encode())
+_TAG = re.compile(r"<[^<>]*>")
+_TAG_BYTES = re.compile(_TAG.pattern.encode())
+_KEPT_OF_RUN = 16  # the innermost tags of a run, where the page's own markup starts
+
+
+def _flatten_run(match: re.Match[Any]) -> Any:
+    run = match.group(0)
+    tags = (_TAG_BYTES if isinstance(run, bytes) else _TAG).findall(run)
+    return run[:0].join(tags[-_KEPT_OF_RUN:])
+
+
+def parse_page_html(body: str | bytes) -> tuple[html.HtmlElement | None, list[str]]:
+    """An lxml tree for ``body`` (None when there is no HTML in it), and the repairs it
+    needed: ``deep_nesting`` when runs of unclosed tags had to be flattened first."""
+    parser = html.HTMLParser()
+    try:
+        root = html.document_fromstring(body, parser=parser)
+    except (etree.ParserError, ValueError):
+        return None, []
+    if not any("Excessive depth" in error.message for error in parser.error_log):
+        return root, []
+    pattern: Any = _DEEP_RUN_BYTES if isinstance(body, bytes) else _DEEP_RUN
+    try:
+        return html.document_fromstring(pattern.sub(_flatten_run, body)), ["deep_nesting"]
+    except (etree.ParserError, ValueError):
+        return root, []
+
+
 def parse_html(body: str | bytes) -> html.HtmlElement | None:
     """An lxml tree for ``body``, or None when there is no HTML in it."""
-    try:
-        root = html.document_fromstring(body)
-    except (etree.ParserError, ValueError):
-        return None
-    return root
+    return parse_page_html(body)[0]
 
 
 def _is_hidden(el: html.HtmlElement) -> bool:
@@ -112,6 +141,14 @@ def _is_hidden(el: html.HtmlElement) -> bool:
         return True
     style = (el.get("style") or "").replace(" ", "").lower()
     return "display:none" in style or "visibility:hidden" in style
+
+
+def _absolute(base_url: str, href: str) -> str | None:
+    """``href`` made absolute, or None when it is no URL (``http://[`` makes urljoin raise)."""
+    try:
+        return urljoin(base_url, href)
+    except ValueError:
+        return None
 
 
 def _segment(el: html.HtmlElement, index: int) -> str:
@@ -160,14 +197,15 @@ class _BlockWalker:
             elif tag == "img":
                 self._flush(owner, path, run, links)
                 src = child.get("src")
-                if src:
+                url = _absolute(self.base_url, src) if src else None
+                if url:
                     self.blocks.append(
                         Block(
                             text=collapse(child.get("alt") or ""),
                             tag="img",
                             classes=tuple((child.get("class") or "").split()[:MAX_CLASSES]),
                             path=path,
-                            attrs={"src": urljoin(self.base_url, src)},
+                            attrs={"src": url},
                         )
                     )
             elif tag == "br":
@@ -176,8 +214,12 @@ class _BlockWalker:
                 start = len(run)
                 self._collect(child, path, run, links, owner)
                 href = child.get("href") if tag == "a" else None
-                if href and not href.startswith(("#", "javascript:")):  # not in-page widgets
-                    links.append((urljoin(self.base_url, href), collapse("".join(run[start:]))))
+                if (
+                    href
+                    and not href.startswith(("#", "javascript:"))  # not in-page widgets
+                    and (url := _absolute(self.base_url, href))
+                ):
+                    links.append((url, collapse("".join(run[start:]))))
             if child.tail:
                 run.append(child.tail)
 
@@ -192,7 +234,11 @@ class _BlockWalker:
         if text:
             attrs = {k: v for k in KEPT_ATTRS if (v := el.get(k))}
             if "href" in attrs:
-                attrs["href"] = urljoin(self.base_url, attrs["href"])
+                href = _absolute(self.base_url, attrs["href"])
+                if href is None:
+                    del attrs["href"]
+                else:
+                    attrs["href"] = href
             if len(links) == 1 and links[0][1] == text:  # the whole block is one link
                 attrs["href"] = links[0][0]
             self.blocks.append(
@@ -239,14 +285,15 @@ def head_metadata(
     links: dict[str, str] = {}
     for el in root.iterfind(".//link"):
         href = el.get("href")
+        url = _absolute(base_url, href.strip()) if href else None
         for rel in (el.get("rel") or "").lower().split():
-            if href and rel in ("canonical", "shortlink", "amphtml", "alternate", "image_src"):
-                links.setdefault(rel, urljoin(base_url, href.strip()))
+            if url and rel in ("canonical", "shortlink", "amphtml", "alternate", "image_src"):
+                links.setdefault(rel, url)
     jsonld: list[Any] = []
     for el in root.iterfind(".//script[@type='application/ld+json']"):
         try:
             jsonld.append(json.loads(el.text or ""))
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nested too deep to decode
             continue  # broken JSON-LD is common and never fatal
     return meta, links, jsonld
 
@@ -264,11 +311,13 @@ def build_page_record(
 ) -> PageRecord:
     """The page record of one fetched article page."""
     meta, links, jsonld = head_metadata(root, url)
+    og_url = meta.get("og:url")
     title_el = root.find(".//title")
     title = collapse(title_el.text_content()) if title_el is not None else None
     return PageRecord(
         url=url,
-        canonical_url=links.get("canonical") or meta.get("og:url"),
+        # Made absolute like the head's links: stories parse it as a URL.
+        canonical_url=links.get("canonical") or (_absolute(url, og_url) if og_url else None),
         status=status,
         fetched_at=fetched_at,
         response_date=response_date,

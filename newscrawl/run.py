@@ -45,6 +45,8 @@ COUNTED_STATS = {
     "same_content_other_key": "newscrawl/dedup/same-content-other-key",
     "near_duplicates": "newscrawl/dedup/near_duplicates",
     "pages_without_story": "newscrawl/pages/no_story",
+    "pages_lost": "newscrawl/pages/lost",
+    "stories_quarantined": "newscrawl/quarantined",
     "skipped_unchanged": "newscrawl/incremental/skipped",
     "requeued_from_dead_workers": "newscrawl/distributed/requeued",
     "errors": "log_count/ERROR",
@@ -129,6 +131,9 @@ class RunReport:
     recovered: list[dict[str, Any]] = field(default_factory=list)
     failed_monitors: list[str] = field(default_factory=list)
     finish_reason: str | None = None
+    # Each fault kind met: {"seen", "recovered", "repaired", "lost"} counts (see faults.py).
+    faults: dict[str, dict[str, int]] = field(default_factory=dict)
+    quarantined: dict[str, Any] | None = None
 
     def write(self, path: Path) -> None:
         """Write the manifest atomically (temporary file, then rename)."""
@@ -140,6 +145,22 @@ class RunReport:
 
 def counts_from(stats: dict[str, Any]) -> dict[str, int]:
     return {name: int(stats.get(key, 0) or 0) for name, key in COUNTED_STATS.items()}
+
+
+def faults_from(stats: dict[str, Any]) -> dict[str, dict[str, int]]:
+    """``newscrawl/faults/<outcome>/<kind>`` stats as {kind: {outcome: count}}."""
+    from newscrawl.faults import STAT
+
+    faults: dict[str, dict[str, int]] = {}
+    for key, count in stats.items():
+        if key.startswith(f"{STAT}/"):
+            outcome, _, kind = key.removeprefix(f"{STAT}/").partition("/")
+            outcomes = faults.setdefault(kind, dict.fromkeys(FAULT_OUTCOMES, 0))
+            outcomes[outcome] = int(count)
+    return dict(sorted(faults.items()))
+
+
+FAULT_OUTCOMES = ("seen", "recovered", "repaired", "lost")
 
 
 def verdict(stats: dict[str, Any], crashed: str | None) -> tuple[int, str, list[str]]:
@@ -452,6 +473,10 @@ def _crawl_and_publish(
     report.finished_at = datetime.now(timezone.utc).isoformat()
     report.finish_reason = stats.get("finish_reason")
     report.counts = counts_from(stats)
+    report.faults = faults_from(stats)
+    quarantine = stats.get("newscrawl/quarantined/path")
+    if quarantine:
+        report.quarantined = describe_file(Path(quarantine), root)
     report.exit_code, report.reason, report.failed_monitors = verdict(stats, crashed)
     report.status = {EXIT_OK: "ok", EXIT_FAILED: "failed"}.get(report.exit_code, "crashed")
     for path in stats.get("newscrawl/recovered/paths") or []:

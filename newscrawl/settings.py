@@ -63,6 +63,12 @@ DOWNLOADER_MIDDLEWARES = {
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "newscrawl.downloadermiddlewares.BackoffRetryMiddleware": 550,
     "newscrawl.downloadermiddlewares.RobotsCrawlDelayMiddleware": 120,
+    # Each fault counted by kind (newscrawl/faults/...): next to the downloader, it sees
+    # raw statuses, exceptions and redirects before retries and redirects act on them.
+    "newscrawl.downloadermiddlewares.FaultObserver": 950,
+    # After decompression (590), before retries (550): challenge pages, empty and
+    # non-HTML bodies become lost pages with a reason; wrong charsets are repaired.
+    "newscrawl.downloadermiddlewares.ContentGuard": 580,
 }
 
 # Page records become story records here (pipelines cannot emit several items).
@@ -71,6 +77,9 @@ SPIDER_MIDDLEWARES = {
     "newscrawl.spidermiddlewares.ArticleRequestFilter": 60,
 }
 ITEM_PIPELINES = {
+    # Stories with broken text (mojibake, challenge-page words) are kept aside in
+    # output/<spider>/quarantine/ with the reason, as are records that fail validation.
+    "newscrawl.pipelines.quarantine.QuarantinePipeline": 150,
     # Validation against the story JSON Schema (spidermon); invalid records are dropped.
     # It comes before dedup, so a record that fails never counts as seen.
     "spidermon.contrib.scrapy.pipelines.ItemValidationPipeline": 200,
@@ -101,6 +110,8 @@ NEWSCRAWL_MAX_INVALID_RECORDS = 0
 NEWSCRAWL_MIN_TITLE_COVERAGE = 0.95
 NEWSCRAWL_MIN_BODY_COVERAGE = 0.9
 NEWSCRAWL_MIN_UPDATED_COVERAGE = 0.8
+# Largest share of article pages that may be lost (retries spent, challenge pages, ...).
+NEWSCRAWL_MAX_LOST_PAGES = 0.25
 
 # Output: one JSON Lines file per run, written by the export stage (fsynced in batches,
 # renamed into place when the run ends well): output/<spider>/<YYYY>/<MM>/<DD>/<run-id>.jsonl

@@ -188,7 +188,10 @@ def stories_from_page(
                 dateline=clean_optional(parts.dateline),
                 body=body,
                 caption=clean_optional(parts.caption),
-                image_url=parts.image_url or (page.meta.get("og:image") if is_head else None),
+                # An empty og:image is no image: the schema wants text or null.
+                image_url=parts.image_url
+                or (page.meta.get("og:image") if is_head else None)
+                or None,
                 updated=best.to_record() if best else _empty_time(),
                 updated_machine=machine.to_record() if machine else None,
                 published=published.to_record() if published else None,

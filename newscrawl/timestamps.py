@@ -120,19 +120,22 @@ def _http_date(value: str | bytes | None) -> datetime | None:
         return None
     try:
         served = parsedate_to_datetime(text)
+        if served.tzinfo is None:  # "-0000": HTTP dates are always GMT
+            return served.replace(tzinfo=UTC)
+        return served.astimezone(UTC)  # overflows for "31 Dec 9999 23:59:59 -1200"
     except (TypeError, ValueError, IndexError, OverflowError):
         # Python 3.10 raises TypeError for an unreadable date, later versions ValueError.
         return None
-    if served.tzinfo is None:  # "-0000": HTTP dates are always GMT
-        return served.replace(tzinfo=UTC)
-    return served.astimezone(UTC)
 
 
 def _age_seconds(value: str | bytes | None) -> int | None:
     text = _header_text(value)
     if text is None or not text.isascii() or not text.isdigit():
         return None
-    return min(int(text), _AGE_LIMIT)
+    digits = text.lstrip("0") or "0"
+    if len(digits) > len(str(_AGE_LIMIT)):  # int() raises past 4300 digits
+        return _AGE_LIMIT
+    return min(int(digits), _AGE_LIMIT)
 
 
 # --- Records ------------------------------------------------------------------------------------
@@ -753,16 +756,14 @@ def parse_timestamp(
     text = raw.strip()
     zone = ZoneInfo(timezone)
     codes = (languages,) if isinstance(languages, str) else tuple(languages)
-    reader = _Reader(
-        text,
-        anchor,
-        zone,
-        timezone,
-        _grammar(codes),
-        source,
-        anchor.at - timedelta(seconds=anchor.slack_before),
-        anchor.at + timedelta(seconds=anchor.slack_after),
-    )
+    grammar = _grammar(codes)
+    try:
+        first = anchor.at - timedelta(seconds=anchor.slack_before)
+        last = anchor.at + timedelta(seconds=anchor.slack_after)
+    except OverflowError:
+        # The render window runs past year 1 or 9999: no time can be read against it.
+        return Timestamp(text, None, None, None, None, source, None, "unreadable")
+    reader = _Reader(text, anchor, zone, timezone, grammar, source, first, last)
     if not text:
         return reader.failed("empty")
     if len(text) > MAX_TEXT_LENGTH:
@@ -772,7 +773,8 @@ def parse_timestamp(
     except (ValueError, OverflowError):
         # Impossible fields (31 February, 25:00) or arithmetic past year 1 or 9999.
         return reader.failed("unreadable")
-    if found.earliest is not None and found.earliest > reader.last + _DAY:
+    # A difference, not last + 1 day, which overflows near year 9999.
+    if found.earliest is not None and found.earliest - reader.last > _DAY:
         return reader.failed("future")
     return found
 

@@ -255,6 +255,29 @@ def test_charset_latin1_is_labelled_utf8(faulty: MirrorServer, plain: MirrorServ
     assert "© Arab News" in reply.body.decode("latin-1")
 
 
+def test_charset_utf8_is_labelled_latin1(faulty: MirrorServer) -> None:
+    path = paths_with(faulty, "charset-utf8-as-latin1")[0]
+    reply = request(faulty, path)
+    assert reply.headers["content-type"] == "text/html; charset=iso-8859-1"
+    assert ARABIC_CAPTION in reply.body.decode("utf-8")
+    assert ARABIC_CAPTION not in reply.body.decode("latin-1")  # what the label makes of it
+
+
+def test_outage_answers_every_page_with_its_status(site: MirrorSite) -> None:
+    with MirrorServer(site, clock=SERVER_NOW.timestamp, outage=503) as down:
+        for path in ["/", "/rss.xml", "/sitemap.xml", article_paths(site)[0], "/saudiarabia"]:
+            reply = request(down, path)
+            assert (reply.status, reply.headers["retry-after"]) == (503, "1"), path
+        assert request(down, "/robots.txt").status == 200
+        assert request(down, "/_mirror/truth.json").status == 200
+
+
+def test_outage_option_takes_a_5xx_status_only() -> None:
+    assert build_parser().parse_args(["--outage", "502"]).outage == 502
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["--outage", "404"])
+
+
 def test_challenge_page_has_no_story(faulty: MirrorServer, plain: MirrorServer) -> None:
     path = paths_with(faulty, "challenge")[0]
     reply = request(faulty, path)

@@ -5,6 +5,7 @@ from newscrawl.page import (
     build_page_record,
     head_metadata,
     parse_html,
+    parse_page_html,
     plain_text_blocks,
     text_blocks,
 )
@@ -124,3 +125,14 @@ def test_a_widget_class_after_several_layout_classes_is_kept() -> None:
     (block,) = text_blocks(root)
     assert "share-links" in block.classes
     assert block.path[-1].endswith(".share-links[0]")
+
+
+def test_deeply_nested_markup_is_flattened_so_no_text_is_lost() -> None:
+    paragraphs = "".join(f"<p>Paragraph {n} of the story.</p>" for n in range(3))
+    page = f"<html><body>{'<div>' * 3000}<span><b>{paragraphs}</body></html>"
+    root, repairs = parse_page_html(page.encode())
+    assert repairs == ["deep_nesting"]
+    assert root is not None
+    assert [b.text for b in text_blocks(root)] == [f"Paragraph {n} of the story." for n in range(3)]
+    # Ordinary nesting is left as it is.
+    assert parse_page_html(f"<html><body>{'<div>' * 50}{paragraphs}</body></html>")[1] == []

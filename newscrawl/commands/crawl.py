@@ -9,7 +9,7 @@ exits 1 naming the download errors.
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from scrapy.commands.crawl import Command as ScrapyCrawlCommand
 from scrapy.exceptions import UsageError
@@ -23,21 +23,42 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 EXCEPTION_STAT = "downloader/exception_type_count/"
+STATUS_STAT = "downloader/response_status_count/"
+
+
+def pages_read(stats: dict[str, Any]) -> int:
+    """Responses that gave a page (2xx, 304), robots.txt left out."""
+    read = 0
+    for key, count in stats.items():
+        for prefix, sign in (("downloader/", 1), ("robotstxt/", -1)):
+            if key.startswith(f"{prefix}response_status_count/"):
+                status = key.rsplit("/", 1)[1]
+                if status.isdigit() and (200 <= int(status) < 300 or int(status) == 304):
+                    read += sign * int(count)
+    return read
 
 
 def nothing_fetched_reason(stats: StatsCollector) -> str | None:
     """Why a finished crawl counts as failed for having fetched nothing, or None."""
-    if stats.get_value("response_received_count", 0):
+    values = stats.get_stats()
+    if pages_read(values) > 0:
         return None
     if stats.get_value("newscrawl/distributed/run_responses", 0):
         return None  # a worker of a distributed run that others left nothing to
     errors = {
         key.removeprefix(EXCEPTION_STAT).rsplit(".", 1)[-1]: count
-        for key, count in stats.get_stats().items()
+        for key, count in values.items()
         if key.startswith(EXCEPTION_STAT)
     }
-    detail = ", ".join(f"{name} x{count}" for name, count in sorted(errors.items()))
-    return "no page could be fetched" + (f" (download errors: {detail})" if detail else "")
+    details = [f"{name} x{count}" for name, count in sorted(errors.items())]
+    statuses = {
+        key.rsplit("/", 1)[1]: count
+        for key, count in values.items()
+        if key.startswith(STATUS_STAT) and not key.endswith(("/200", "/304"))
+    }
+    details += [f"HTTP {status} x{count}" for status, count in sorted(statuses.items())]
+    reason = "no page could be fetched"
+    return reason + (f" (download errors: {', '.join(details)})" if details else "")
 
 
 class Command(ScrapyCrawlCommand):

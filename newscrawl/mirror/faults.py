@@ -27,6 +27,7 @@ PERMANENT_FAULTS = (
     "truncated",
     "charset-cp1256",
     "charset-latin1-as-utf8",
+    "charset-utf8-as-latin1",
     "challenge",
     "redirect-loop",
     "redirect-offsite",
@@ -133,13 +134,12 @@ def error_page(status: int) -> str:
     return f"<html><body><h1>Error {status}</h1></body></html>\n"
 
 
-def _with_content_prefix(page: str, prefix: str) -> str:
-    return page.replace(_CONTENT_START, _CONTENT_START + prefix, 1)
-
-
 def mislabelled_page(page: str, encoding: str) -> bytes:
-    """The page in ``encoding``, to be served as utf-8; an Arabic caption makes cp1256 show."""
-    page = _with_content_prefix(page, f'<p class="caption">{ARABIC_CAPTION}</p>\n')
+    """The page in ``encoding``, to be served under another charset label. Arabic words in
+    its head make cp1256 show in the bytes; the stories stay as they are (their curly
+    quotes are what a wrong label garbles)."""
+    keywords = f'<meta name="keywords" content="{ARABIC_CAPTION}">\n</head>'
+    page = page.replace("</head>", keywords, 1)
     return page.encode(encoding, errors="xmlcharrefreplace")
 
 

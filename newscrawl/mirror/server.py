@@ -213,6 +213,8 @@ class _MirrorHandler(BaseHTTPRequestHandler):
         url = urlsplit(self.path)
         path = url.path
 
+        if mirror.outage is not None and path != "/robots.txt" and not path.startswith("/_mirror/"):
+            return _Response(mirror.outage, error_page(mirror.outage), headers={"Retry-After": "1"})
         node = _NODE_PATH.match(path)
         if node is not None:
             return self._node(int(node.group(1)), node.group(2))
@@ -347,6 +349,9 @@ class _MirrorHandler(BaseHTTPRequestHandler):
                 response.body = mislabelled_page(page, "cp1256")
             elif name == "charset-latin1-as-utf8":
                 response.body = mislabelled_page(page, "latin-1")
+            elif name == "charset-utf8-as-latin1":
+                response.body = mislabelled_page(page, "utf-8")
+                response.content_type = "text/html; charset=iso-8859-1"
             elif name == "nested":
                 response.body = nested_page(page).encode("utf-8")
             else:
@@ -413,9 +418,12 @@ class MirrorServer:
         crawl_delay: float | None = None,
         clock: Callable[[], float] = time.time,
         faults: FaultPlan | None = None,
+        outage: int | None = None,
     ) -> None:
         self.site = site
         self.faults = faults
+        # Every page answers this status (robots.txt and /_mirror/ excepted): a site down.
+        self.outage = outage
         # Set while stopping, so stalled and streaming fault responses give up at once.
         self.stopping = threading.Event()
         self.host = host
@@ -563,7 +571,19 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--fault-seed", type=_count(0, "fault seed"), default=1, help="fault plan seed (1)"
     )
+    parser.add_argument(
+        "--outage",
+        type=_server_error,
+        metavar="STATUS",
+        help="every page answers STATUS (5xx), robots.txt excepted: a site that is down",
+    )
     return parser
+
+
+def _server_error(text: str) -> int:
+    if not text.isdigit() or not 500 <= int(text) <= 599:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a 5xx status")
+    return int(text)
 
 
 def _fraction(text: str) -> float:
@@ -586,7 +606,9 @@ def main(argv: list[str] | None = None) -> int:
     previous_mask = signal.pthread_sigmask(signal.SIG_BLOCK, stop_signals)
     try:
         faults = FaultPlan(args.faults, args.fault_seed) if args.faults > 0 else None
-        with MirrorServer(site, args.host, args.port, args.crawl_delay, faults=faults) as server:
+        with MirrorServer(
+            site, args.host, args.port, args.crawl_delay, faults=faults, outage=args.outage
+        ) as server:
             print(server.base_url, flush=True)
             signal.sigwait(stop_signals)
     finally:

@@ -38,6 +38,8 @@ class SiteProfile:
     extra_hosts: tuple[str, ...] = field(default_factory=tuple)
     # What the story splitter should know about the site's widgets and classes.
     split_hints: SplitHints = DEFAULT_HINTS
+    # Legacy encodings a page may really be in when its charset label is wrong.
+    encodings: tuple[str, ...] = ("cp1252",)
 
     def discovery_urls(self, base_url: str) -> dict[str, list[str]]:
         """Feed, sitemap and section URLs on ``base_url`` (the live site or a mirror of it)."""

@@ -33,4 +33,6 @@ ARABNEWS = SiteProfile(
     selectors=Selectors(
         listing_links="div.article-item-title a::attr(href), div.article-item-info a::attr(href)",
     ),
+    # Arabic names and captions on an English site: Windows Arabic, else Western.
+    encodings=("cp1256", "cp1252"),
 )

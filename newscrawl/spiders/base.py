@@ -13,13 +13,14 @@ from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
 from scrapy import Request, Spider
-from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response, TextResponse
 from scrapy.utils.sitemap import Sitemap
 from twisted.python.failure import Failure
 
 from newscrawl.arguments import NewsSpiderArguments
-from newscrawl.page import PageRecord, build_page_record, parse_html
+from newscrawl.faults import STAT as FAULTS
+from newscrawl.faults import PageFault, failure_kind
+from newscrawl.page import PageRecord, build_page_record, parse_page_html
 from newscrawl.sites import SiteProfile
 
 logger = logging.getLogger(__name__)
@@ -120,7 +121,13 @@ class NewsSpider(Spider):
 
     def parse_article(self, response: Response) -> Iterator[PageRecord | Request]:
         stats = self.crawler.stats
-        root = parse_html(response.body) if isinstance(response, TextResponse) else None
+        root, repairs = (
+            parse_page_html(response.body) if isinstance(response, TextResponse) else (None, [])
+        )
+        for repair in repairs:  # the page is read after all: counted as repaired
+            stats.inc_value(f"{FAULTS}/seen/{repair}")
+            stats.inc_value(f"{FAULTS}/repaired/{repair}")
+            logger.info("Repaired %s before reading it: %s", response.url, repair)
         if root is None:
             stats.inc_value(f"{STAT}/pages/skipped/not_html")
             logger.warning("Skipped %s: not an HTML page", response.url)
@@ -134,7 +141,8 @@ class NewsSpider(Spider):
             root=root,
             fetched_at=utc_now(),
             response_date=date.decode("latin-1") if date else None,
-            response_age=int(age) if age and age.strip().isdigit() else None,
+            # A page's age fits in 10 digits; int() refuses beyond 4300 (a hostile header).
+            response_age=int(age) if age and age.strip().isdigit() and len(age) <= 10 else None,
             site=self.site.name,
             listed=response.meta.get("newscrawl_listed"),
         )
@@ -164,19 +172,28 @@ class NewsSpider(Spider):
             yield Request(url, callback=self.parse_article, errback=self.download_failed, meta=meta)
 
     def download_failed(self, failure: Failure) -> None:
-        """One log line per page that could not be fetched (retries already spent)."""
+        """One log line per page that could not be read (retries already spent), and the
+        page counted as lost under its fault's kind."""
         request = getattr(failure, "request", None)
         url = request.url if request is not None else "?"
-        if isinstance(failure.value, IgnoreRequest):  # robots.txt said no: Scrapy counts it
+        kind = failure_kind(failure.value) if failure.value is not None else "unknown"
+        if kind is None:  # robots.txt said no: Scrapy counts it
             logger.debug("Not fetched %s: %s", url, failure.getErrorMessage())
             return
-        self.crawler.stats.inc_value(f"{STAT}/download_failed")
-        logger.error("Failed to fetch %s: %s", url, failure.getErrorMessage())
+        stats = self.crawler.stats
+        stats.inc_value(f"{FAULTS}/lost/{kind}")
+        if request is not None and "newscrawl_source" in request.meta:
+            stats.inc_value(f"{STAT}/pages/lost")
+        if not isinstance(failure.value, PageFault):  # PageFault: the site answered, no page
+            stats.inc_value(f"{STAT}/download_failed")
+        # Counted by kind; the Lost pages and Pages fetched monitors judge how many may be.
+        logger.warning("Lost %s (%s): %s", url, kind, failure.getErrorMessage())
 
     def _is_xml(self, response: Response, kind: str) -> bool:
         if looks_like_xml(response.body):
             return True
         # Sites answer bots with an HTML challenge page and status 200: not an empty feed.
         self.crawler.stats.inc_value(f"{STAT}/discovery/not_xml/{kind}")
+        self.crawler.stats.inc_value(f"{FAULTS}/lost/not_xml")
         logger.warning("Skipped %s %s: not XML (a bot challenge page?)", kind, response.url)
         return False

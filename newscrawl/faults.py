@@ -1,0 +1,137 @@
+"""What goes wrong on the hostile web, named: each fault a crawl meets has one kind.
+
+Pure functions over bytes and exceptions (no Scrapy components here): the downloader
+middlewares and the spider's errback use them to count every fault under
+``newscrawl/faults/<outcome>/<kind>``, where the outcome is ``seen`` (each faulty
+attempt), ``recovered`` (the page came in on a retry), ``repaired`` (the page was read
+after a fix: its charset, its nesting) or ``lost`` (the page could not be read).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from scrapy.exceptions import IgnoreRequest
+
+STAT = "newscrawl/faults"
+META = "newscrawl_faults"  # request meta: the fault kinds its earlier attempts met
+
+# Exceptions of a download, by class name (Twisted's and Scrapy's), and their kind.
+_EXCEPTION_KINDS = {
+    "DownloadTimeoutError": "timeout",
+    "TimeoutError": "timeout",
+    "TCPTimedOutError": "timeout",
+    "DownloadCancelledError": "too_large",
+    "ResponseDataLossError": "truncated",
+    "_DataLoss": "truncated",
+    "DownloadFailedError": "connection_reset",
+    "ResponseNeverReceived": "connection_reset",
+    "ResponseFailed": "connection_reset",
+    "ConnectionLost": "connection_reset",
+    "ConnectionDone": "connection_reset",
+    "ConnectionResetError": "connection_reset",
+    "DownloadConnectionRefusedError": "connection_refused",
+    "ConnectionRefusedError": "connection_refused",
+    "CannotResolveHostError": "dns",
+    "DNSLookupError": "dns",
+}
+
+
+class PageFault(IgnoreRequest):
+    """A response that is no page to read (a challenge, an empty body, ...): its kind."""
+
+    def __init__(self, kind: str, message: str) -> None:
+        super().__init__(f"{kind}: {message}")
+        self.kind = kind
+
+
+def exception_kind(exception: BaseException) -> str:
+    """The fault kind of a download exception (``error_<Name>`` when not a known one)."""
+    name = type(exception).__name__
+    return _EXCEPTION_KINDS.get(name, f"error_{name}")
+
+
+def status_kind(status: int) -> str:
+    return f"http_{status}"
+
+
+def failure_kind(exception: BaseException) -> str | None:
+    """The kind of a request's final failure; None when it is no fault (robots.txt said no)."""
+    if isinstance(exception, PageFault):
+        return exception.kind
+    response = getattr(exception, "response", None)  # HttpError: retries spent on a status
+    if response is not None and hasattr(response, "status"):
+        return status_kind(int(response.status))
+    if isinstance(exception, IgnoreRequest):
+        text = str(exception)
+        if "robots.txt" in text:
+            return None
+        if "max redirections" in text:
+            return "redirect_loop"
+        if "offsite" in text.lower():
+            return "offsite_redirect"
+        return "ignored"
+    return exception_kind(exception)
+
+
+# --- bot challenges ---
+
+# Titles of the challenge and block pages CDNs and bot managers serve (with status 200).
+_CHALLENGE_TITLES = re.compile(
+    rb"<title[^>]*>\s*(just a moment|attention required|access denied|are you a robot|"
+    rb"security check|checking your browser|please wait|ddos-guard|one more step|"
+    rb"pardon our interruption|verify you are human)",
+    re.IGNORECASE,
+)
+_CHALLENGE_MARKS = re.compile(
+    rb"checking your browser|enable javascript and cookies|cf-browser-verification|"
+    rb"/cdn-cgi/challenge-platform|cf_chl_|_incapsula_resource|px-captcha|"
+    rb"g-recaptcha|h-captcha|captcha-delivery",
+    re.IGNORECASE,
+)
+# A challenge page is a few kB; an article that merely mentions one is far longer.
+_CHALLENGE_MAX_BYTES = 64 * 1024
+
+
+def looks_like_challenge(body: bytes) -> bool:
+    """Is this HTML a bot-challenge or block page rather than the page asked for?"""
+    if len(body) > _CHALLENGE_MAX_BYTES:
+        return False
+    return bool(_CHALLENGE_TITLES.search(body[:8192]) or _CHALLENGE_MARKS.search(body))
+
+
+# --- charsets ---
+
+_LATIN = ("latin-1", "latin1", "iso-8859-1", "iso8859-1", "cp1252", "windows-1252", "ascii")
+
+
+def repair_charset(body: bytes, declared: str, candidates: Sequence[str]) -> tuple[str, str] | None:
+    """(text, encoding) when ``body`` is not in its ``declared`` encoding; else None.
+
+    A body that does not decode as the utf-8 it claims is read in the most plausible of
+    ``candidates`` (charset-normalizer judges); a body labelled latin-1 that is valid
+    utf-8 with non-ASCII bytes in it is utf-8 (the reverse mistake).
+    """
+    codec = declared.lower().replace("_", "-")
+    if codec in ("utf-8", "utf8"):
+        try:
+            body.decode("utf-8")
+        except UnicodeDecodeError:
+            return _best_guess(body, candidates)
+        return None
+    if codec in _LATIN and not body.isascii():
+        try:
+            return body.decode("utf-8"), "utf-8"
+        except UnicodeDecodeError:
+            return None
+    return None
+
+
+def _best_guess(body: bytes, candidates: Sequence[str]) -> tuple[str, str] | None:
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(body, cp_isolation=list(candidates)).best()
+    if best is None:
+        return None
+    return str(best), str(best.encoding)

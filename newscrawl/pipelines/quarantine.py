@@ -1,0 +1,136 @@
+"""Quarantine: records that must not reach the output are kept aside with the reason.
+
+Nothing is dropped silently. A story whose text is broken (mojibake from a charset the
+fetch could not repair, U+FFFD replacement characters, a bot-challenge page's words) is
+dropped here, before validation and dedup, so it never counts as seen; a record that
+fails the story JSON Schema (spidermon's validation stage drops it) is caught on the
+``item_dropped`` signal. Both go to ``<output>/<spider>/quarantine/<run file>.jsonl``,
+one line each: ``{"reason", "errors", "quarantined_at", "record"}``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from itemadapter import ItemAdapter
+from jsonschema import Draft202012Validator
+from scrapy import signals
+from scrapy.exceptions import DropItem
+
+from newscrawl.schema import STORY_SCHEMA, StoryRecord
+from newscrawl.state import crawl_state
+
+if TYPE_CHECKING:
+    from scrapy.crawler import Crawler
+    from typing_extensions import Self
+
+logger = logging.getLogger(__name__)
+STAT = "newscrawl/quarantined"
+FOLDER = "quarantine"
+
+# UTF-8 read as latin-1/cp1252 leaves a lead byte's letter before a continuation's:
+# a cheap first look, before ftfy's judgement (most stories never get that far).
+_MOJIBAKE_HINT = re.compile(
+    "[\u00c2\u00c3\u00c5\u00ce\u00d0\u00d8\u00d9\u00e2][\u0080-\u00bf\u0152-\u2122]"
+)
+_CHALLENGE_WORDS = re.compile(
+    r"checking your browser|enable javascript and cookies|just a moment\.\.\.", re.IGNORECASE
+)
+
+
+class QuarantineDrop(DropItem):
+    """A record dropped for broken text: quarantined with ``reason``."""
+
+    def __init__(self, reason: str, errors: list[str]) -> None:
+        super().__init__(f"quarantined ({reason}): {'; '.join(errors)[:200]}")
+        self.reason = reason
+        self.errors = errors
+
+
+def text_faults(record: dict[str, Any]) -> tuple[str, list[str]] | None:
+    """(reason, details) when a story's text is broken; None when it reads right."""
+    from ftfy.badness import is_bad
+
+    texts = [record.get("title") or "", *(record.get("summary") or [])]
+    texts += [*(record.get("body") or []), record.get("caption") or ""]
+    errors = []
+    for text in texts:
+        if "\ufffd" in text:
+            errors.append(f"replacement character in {text[:60]!r}")
+        elif _MOJIBAKE_HINT.search(text) and is_bad(text):
+            errors.append(f"mojibake in {text[:60]!r}")
+        elif _CHALLENGE_WORDS.search(text) and len(text) < 200:
+            errors.append(f"bot-challenge text {text[:60]!r}")
+    if not errors:
+        return None
+    reason = "challenge-text" if errors[0].startswith("bot") else "broken-text"
+    return reason, errors
+
+
+class QuarantinePipeline:
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+        self.validator = Draft202012Validator(STORY_SCHEMA)
+        self.out: Any = None
+        self.path: Path | None = None
+        crawler.signals.connect(self.item_dropped, signal=signals.item_dropped)
+        crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        return cls(crawler)
+
+    def process_item(self, item: Any) -> Any:
+        if isinstance(item, StoryRecord):
+            found = text_faults(ItemAdapter(item).asdict())
+            if found is not None:
+                raise QuarantineDrop(*found)
+        return item
+
+    def item_dropped(self, item: Any, exception: BaseException) -> None:
+        if not isinstance(item, StoryRecord):
+            return
+        record = ItemAdapter(item).asdict()
+        if isinstance(exception, QuarantineDrop):
+            self.keep(record, exception.reason, exception.errors)
+            return
+        errors = [
+            f"{'/'.join(str(p) for p in error.absolute_path) or '(record)'}: {error.message}"
+            for error in self.validator.iter_errors(record)
+        ]
+        if errors:  # spidermon's validation stage dropped it
+            self.keep(record, "invalid", errors)
+
+    def keep(self, record: dict[str, Any], reason: str, errors: list[str]) -> None:
+        if self.out is None:
+            state = crawl_state(self.crawler)
+            self.path = state.spider_dir / FOLDER / f"{state.file_id}.jsonl"
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.out = self.path.open("a", encoding="utf-8")
+        line = {
+            "reason": reason,
+            "errors": errors,
+            "quarantined_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "record": record,
+        }
+        self.out.write(json.dumps(line, ensure_ascii=False, default=str) + "\n")
+        self.out.flush()
+        stats = self.crawler.stats
+        if stats is not None:
+            stats.inc_value(f"{STAT}/{reason}")
+            stats.inc_value(STAT)
+            stats.set_value(f"{STAT}/path", str(self.path))
+        logger.warning(
+            "Quarantined a story of %s (%s): %s", record.get("page_url"), reason, errors[0]
+        )
+
+    def spider_closed(self) -> None:
+        if self.out is not None:
+            os.fsync(self.out.fileno())
+            self.out.close()
