@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 from ftfy.badness import is_bad
+from scrapy.exceptions import DropItem
 from scrapy.utils.test import get_crawler
 
 from newscrawl.cli import mirror_process
@@ -251,7 +252,8 @@ def test_quarantined_records_are_kept_with_the_reason(crawl_output: Path) -> Non
         pipeline.process_item(broken)
     pipeline.item_dropped(broken, dropped.value)
     invalid = story(body=[])  # the schema wants at least one paragraph
-    pipeline.item_dropped(invalid, Exception("Validation failed!"))
+    pipeline.item_dropped(invalid, DropItem("Validation failed!"))
+    pipeline.item_dropped(story(), DropItem("duplicate: 'Markets rally'"))  # not kept
     pipeline.spider_closed()
     [path] = (crawl_output / "arabnews" / "quarantine").glob("*.jsonl")
     lines = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
