@@ -13,9 +13,10 @@ from urllib.parse import urlsplit
 
 from protego import Protego
 from scrapy import Request, Spider
+from scrapy.core.downloader.handlers.http11 import HTTP11DownloadHandler
 from scrapy.downloadermiddlewares.retry import get_retry_request
 from scrapy.exceptions import IgnoreRequest, NotConfigured
-from scrapy.http import Response, TextResponse
+from scrapy.http import Response, TextResponse, XmlResponse
 from scrapy.utils.asyncio import sleep
 from scrapy.utils.misc import load_object
 
@@ -212,7 +213,6 @@ class FaultObserver:
 
     def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
-        self.error_codes = {int(c) for c in crawler.settings.getlist("RETRY_HTTP_CODES")}
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
@@ -222,23 +222,30 @@ class FaultObserver:
         self, request: Request, response: Response, spider: Spider | None = None
     ) -> Response:
         status = response.status
-        if status in self.error_codes or status >= 500:
+        if status >= 400:
             note_fault(self.crawler, request, status_kind(status))
-        elif status in (301, 302, 303, 307, 308) and b"Location" in response.headers:
+        elif (
+            status in (301, 302, 303, 307, 308)
+            and b"Location" in response.headers
+            # robots.txt is Scrapy's: failing it would turn robots.txt off, not lose a page.
+            and not request.meta.get("dont_obey_robotstxt")
+        ):
             self._check_redirect(request, response)
         return response
 
     def _check_redirect(self, request: Request, response: Response) -> None:
-        target = response.urljoin(
-            (response.headers.get(b"Location") or b"").decode("latin-1")
-        ).split("#")[0]
+        location = (response.headers.get(b"Location") or b"").decode("latin-1")
+        try:
+            target = response.urljoin(location).split("#")[0]
+            host = (urlsplit(target).hostname or "").lower()
+        except ValueError:  # no URL at all: the redirect middleware's to refuse
+            return
         chain = [*request.meta.get("redirect_urls", []), request.url]
         if target in chain:
             note_fault(self.crawler, request, "redirect_loop")
             raise PageFault("redirect_loop", f"{request.url} redirects back to {target}")
         spider = self.crawler.spider
         allowed = getattr(spider, "allowed_domains", None) or []
-        host = (urlsplit(target).hostname or "").lower()
         if allowed and not any(host == d or host.endswith("." + d) for d in allowed):
             note_fault(self.crawler, request, "offsite_redirect")
             raise PageFault("offsite_redirect", f"{request.url} redirects off the site to {target}")
@@ -280,7 +287,8 @@ class ContentGuard:
             kind = (response.headers.get(b"Content-Type") or b"?").decode("latin-1")
             self._fault(request, "not_html", f"an article page came as {kind}")
         if isinstance(response, TextResponse):
-            if looks_like_challenge(response.body):
+            # XML (a feed, a sitemap) is never a challenge page; HTML served for one is.
+            if not isinstance(response, XmlResponse) and looks_like_challenge(response.body):
                 self._fault(request, "challenge", "a bot-challenge page, not the page asked for")
             response = self._charset(request, response)
         if earlier:
@@ -305,3 +313,13 @@ class ContentGuard:
             response.url, encoding, response.encoding, encoding,
         )  # fmt: skip
         return response.replace(body=text.encode("utf-8"), encoding="utf-8")
+
+
+class CountedResetsHTTP11DownloadHandler(HTTP11DownloadHandler):
+    """Scrapy's HTTP/1.1 download handler, without Twisted's silent resend of a request
+    whose reused connection dropped before any reply: that attempt fails, and the retry
+    middleware retries it with the same backoff as any reset, and counts it."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        super().__init__(crawler)
+        self._pool.retryAutomatically = False

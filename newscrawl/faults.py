@@ -69,6 +69,8 @@ def failure_kind(exception: BaseException) -> str | None:
             return None
         if "max redirections" in text:
             return "redirect_loop"
+        if "DOWNLOAD_MAXSIZE" in text:  # too large once decompressed
+            return "too_large"
         if "offsite" in text.lower():
             return "offsite_redirect"
         return "ignored"
@@ -77,26 +79,25 @@ def failure_kind(exception: BaseException) -> str | None:
 
 # --- bot challenges ---
 
-# Titles of the challenge and block pages CDNs and bot managers serve (with status 200).
+# The whole <title> of the challenge and block pages CDNs and bot managers serve with
+# status 200 (an article's title carries the site's name too, so it never matches).
 _CHALLENGE_TITLES = re.compile(
-    rb"<title[^>]*>\s*(just a moment|attention required|access denied|are you a robot|"
-    rb"security check|checking your browser|please wait|ddos-guard|one more step|"
-    rb"pardon our interruption|verify you are human)",
+    rb"<title[^>]*>\s*(just a moment\.\.\.|attention required! \| cloudflare|access denied|"
+    rb"are you a robot\?|please wait\.\.\.|ddos-guard|one more step|"
+    rb"pardon our interruption|verify you are human)\s*</title>",
     re.IGNORECASE,
 )
-# Words and markup of challenge pages, looked for in the lowercased page (plain
-# substring tests: far cheaper than a case-blind regex over every page).
+# Markup and words only challenge pages carry (looked for in the lowercased page, as
+# plain substring tests: far cheaper than a case-blind regex over every page). Script
+# hosts that ordinary pages load too (Cloudflare's bot detection, reCAPTCHA) are no sign.
 _CHALLENGE_MARKS = (
-    b"checking your browser",
-    b"enable javascript and cookies",
-    b"cf-browser-verification",
-    b"/cdn-cgi/challenge-platform",
     b"cf_chl_",
+    b"cf-browser-verification",
     b"_incapsula_resource",
     b"px-captcha",
-    b"g-recaptcha",
-    b"h-captcha",
     b"captcha-delivery",
+    b"checking your browser before accessing",
+    b"enable javascript and cookies to continue",
 )
 # A challenge page is a few kB; an article that merely mentions one is far longer.
 _CHALLENGE_MAX_BYTES = 64 * 1024

@@ -99,11 +99,13 @@ def collapse(text: str) -> str:
     return " ".join(text.split())
 
 
-# A run of this many opening tags with nothing between them is a broken template's
-# nesting: libxml2 stops building the tree at depth 255 and the rest of the page is lost.
-_DEEP_RUN = re.compile(r"(?:<[a-zA-Z][a-zA-Z0-9]*(?:\s[^<>]*)?>\s*){128,}")
-_DEEP_RUN_BYTES = re.compile(_DEEP_RUN.pattern.encode())
-_TAG = re.compile(r"<[^<>]*>")
+# A run of this many opening tags (comments and white space between them) is a broken
+# template's nesting: libxml2 stops building the tree at depth 255 and drops the rest.
+_DEEP_RUN = re.compile(
+    r"(?:<(?:[a-zA-Z][a-zA-Z0-9]*(?:\s[^<>]*)?|!--(?:(?!-->).)*--)>\s*){128,}", re.S
+)
+_DEEP_RUN_BYTES = re.compile(_DEEP_RUN.pattern.encode(), re.S)
+_TAG = re.compile(r"<[a-zA-Z][^<>]*>")
 _TAG_BYTES = re.compile(_TAG.pattern.encode())
 _KEPT_OF_RUN = 16  # the innermost tags of a run, where the page's own markup starts
 
@@ -114,21 +116,34 @@ def _flatten_run(match: re.Match[Any]) -> Any:
     return run[:0].join(tags[-_KEPT_OF_RUN:])
 
 
-def parse_page_html(body: str | bytes) -> tuple[html.HtmlElement | None, list[str]]:
-    """An lxml tree for ``body`` (None when there is no HTML in it), and the repairs it
-    needed: ``deep_nesting`` when runs of unclosed tags had to be flattened first."""
-    parser = html.HTMLParser()
+def _too_deep(parser: etree.HTMLParser) -> bool:
+    return any("Excessive depth" in error.message for error in parser.error_log)
+
+
+def parse_page_html(
+    body: str | bytes, encoding: str | None = None
+) -> tuple[html.HtmlElement | None, list[str]]:
+    """An lxml tree for ``body`` (None when there is no HTML in it), and what reading it
+    met: ``deep_nesting`` when runs of unclosed tags had to be flattened first, and
+    ``deep_nesting_cut`` when what lay deeper than libxml2 reads was lost all the same.
+
+    ``encoding`` is the body's (the response's, from its headers, meta, BOM or a guess):
+    libxml2 alone reads only ``<meta charset>`` and takes anything else for latin-1.
+    """
+    parser = html.HTMLParser(encoding=encoding if isinstance(body, bytes) else None)
     try:
         root = html.document_fromstring(body, parser=parser)
-    except (etree.ParserError, ValueError):
+    except (etree.ParserError, ValueError, LookupError):  # LookupError: an unknown codec
         return None, []
-    if not any("Excessive depth" in error.message for error in parser.error_log):
+    if not _too_deep(parser):
         return root, []
     pattern: Any = _DEEP_RUN_BYTES if isinstance(body, bytes) else _DEEP_RUN
+    flat_parser = html.HTMLParser(encoding=encoding if isinstance(body, bytes) else None)
     try:
-        return html.document_fromstring(pattern.sub(_flatten_run, body)), ["deep_nesting"]
-    except (etree.ParserError, ValueError):
-        return root, []
+        flat = html.document_fromstring(pattern.sub(_flatten_run, body), parser=flat_parser)
+    except (etree.ParserError, ValueError, LookupError):
+        return root, ["deep_nesting_cut"]
+    return flat, ["deep_nesting_cut" if _too_deep(flat_parser) else "deep_nesting"]
 
 
 def parse_html(body: str | bytes) -> html.HtmlElement | None:

@@ -71,6 +71,13 @@ DOWNLOADER_MIDDLEWARES = {
     "newscrawl.downloadermiddlewares.ContentGuard": 580,
 }
 
+# A connection that drops before any reply is retried (with backoff) and counted like
+# any other fault, also when it was a reused one (Twisted would resend it silently).
+DOWNLOAD_HANDLERS = {
+    "http": "newscrawl.downloadermiddlewares.CountedResetsHTTP11DownloadHandler",
+    "https": "newscrawl.downloadermiddlewares.CountedResetsHTTP11DownloadHandler",
+}
+
 # Page records become story records here (pipelines cannot emit several items).
 SPIDER_MIDDLEWARES = {
     "newscrawl.spidermiddlewares.StorySplitMiddleware": 50,

@@ -140,6 +140,8 @@ def mislabelled_page(page: str, encoding: str) -> bytes:
     quotes are what a wrong label garbles)."""
     keywords = f'<meta name="keywords" content="{ARABIC_CAPTION}">\n</head>'
     page = page.replace("</head>", keywords, 1)
+    # The header's label is the only one (a meta charset would give the parser the truth).
+    page = page.replace('<meta charset="utf-8">\n', "", 1)
     return page.encode(encoding, errors="xmlcharrefreplace")
 
 

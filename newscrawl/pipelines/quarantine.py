@@ -40,8 +40,10 @@ VALIDATION_DROP = "Validation failed!"  # spidermon's DropItem message
 _MOJIBAKE_HINT = re.compile(
     "[\u00c2\u00c3\u00c5\u00ce\u00d0\u00d8\u00d9\u00e2][\u0080-\u00bf\u0152-\u2122]"
 )
+# What only a challenge page says (a story may well say "just a moment").
 _CHALLENGE_WORDS = re.compile(
-    r"checking your browser|enable javascript and cookies|just a moment\.\.\.", re.IGNORECASE
+    r"checking your browser before accessing|enable javascript and cookies to continue",
+    re.IGNORECASE,
 )
 
 
@@ -81,7 +83,10 @@ def _text_faults(texts: list[str]) -> tuple[str, list[str]] | None:
 class QuarantinePipeline:
     def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
-        self.validator = Draft202012Validator(STORY_SCHEMA)
+        # As spidermon validates: formats (date-time, uri) checked too.
+        self.validator = Draft202012Validator(
+            STORY_SCHEMA, format_checker=Draft202012Validator.FORMAT_CHECKER
+        )
         self.out: Any = None
         self.path: Path | None = None
         crawler.signals.connect(self.item_dropped, signal=signals.item_dropped)

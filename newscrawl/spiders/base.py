@@ -18,6 +18,7 @@ from scrapy.utils.sitemap import Sitemap
 from twisted.python.failure import Failure
 
 from newscrawl.arguments import NewsSpiderArguments
+from newscrawl.faults import META as FAULTS_META
 from newscrawl.faults import STAT as FAULTS
 from newscrawl.faults import PageFault, failure_kind
 from newscrawl.page import PageRecord, build_page_record, parse_page_html
@@ -122,12 +123,18 @@ class NewsSpider(Spider):
     def parse_article(self, response: Response) -> Iterator[PageRecord | Request]:
         stats = self.crawler.stats
         root, repairs = (
-            parse_page_html(response.body) if isinstance(response, TextResponse) else (None, [])
+            parse_page_html(response.body, response.encoding)
+            if isinstance(response, TextResponse)
+            else (None, [])
         )
-        for repair in repairs:  # the page is read after all: counted as repaired
-            stats.inc_value(f"{FAULTS}/seen/{repair}")
-            stats.inc_value(f"{FAULTS}/repaired/{repair}")
-            logger.info("Repaired %s before reading it: %s", response.url, repair)
+        for repair in repairs:
+            stats.inc_value(f"{FAULTS}/seen/deep_nesting")
+            if repair == "deep_nesting":  # flattened, then read whole
+                stats.inc_value(f"{FAULTS}/repaired/deep_nesting")
+                logger.info("Flattened deeply nested markup of %s before reading it", response.url)
+            else:  # read, but what lay too deep is gone
+                stats.inc_value(f"{FAULTS}/lost/deep_nesting")
+                logger.warning("Part of %s lay too deep in its markup to be read", response.url)
         if root is None:
             stats.inc_value(f"{STAT}/pages/skipped/not_html")
             logger.warning("Skipped %s: not an HTML page", response.url)
@@ -182,6 +189,8 @@ class NewsSpider(Spider):
             return
         stats = self.crawler.stats
         stats.inc_value(f"{FAULTS}/lost/{kind}")
+        if request is None or kind not in request.meta.get(FAULTS_META, []):
+            stats.inc_value(f"{FAULTS}/seen/{kind}")  # met only now (a decompressed size, ...)
         if request is not None and "newscrawl_source" in request.meta:
             stats.inc_value(f"{STAT}/pages/lost")
         if not isinstance(failure.value, PageFault):  # PageFault: the site answered, no page
@@ -194,6 +203,7 @@ class NewsSpider(Spider):
             return True
         # Sites answer bots with an HTML challenge page and status 200: not an empty feed.
         self.crawler.stats.inc_value(f"{STAT}/discovery/not_xml/{kind}")
+        self.crawler.stats.inc_value(f"{FAULTS}/seen/not_xml")
         self.crawler.stats.inc_value(f"{FAULTS}/lost/not_xml")
         logger.warning("Skipped %s %s: not XML (a bot challenge page?)", kind, response.url)
         return False
