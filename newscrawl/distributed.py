@@ -595,11 +595,16 @@ class RunCoordinator:
         state.commit()  # releases the leases of pages whose stories are now safe
         # Idle with pages unsettled: a story of theirs failed in a pipeline (logged).
         state.abandon_unsettled_pages()
-        stray = self.run.held_leases() - state.held_leases()
-        if stray:  # idle, so none of it is in flight: failed requests, mostly
-            self.run.release(stray)
-        self.requeued += self.run.requeue_dead()
-        if self.run.finished():
+        try:
+            stray = self.run.held_leases() - state.held_leases()
+            if stray:  # idle, so none of it is in flight: failed requests, mostly
+                self.run.release(stray)
+            self.requeued += self.run.requeue_dead()
+            finished = self.run.finished()
+        except redis.RedisError as exc:  # not a reason to stop: look again at the next idle
+            logger.warning("Worker %s could not reach Redis (retried): %s", self.run.worker, exc)
+            raise DontCloseSpider from exc
+        if finished:
             logger.info("Run %s finished: nothing queued or in flight", self.run.run_id)
             self.run.end()
             self._set_run_stats()
