@@ -145,6 +145,18 @@ def join_run(client: redis.Redis, namespace: str, proposed: str, ttl: int) -> tu
     return run_id, bool(found[1])
 
 
+def join_current_run(url: str, namespace: str, proposed: str, worker_timeout: float) -> str:
+    """``join_run`` on the Redis at ``url``; the pointer lives twice the worker timeout
+    (heartbeats keep it alive), so a run whose workers all died is not joined for long."""
+    client = redis.Redis.from_url(url)
+    try:
+        run_id, created = join_run(client, namespace, proposed, max(2, round(worker_timeout * 2)))
+    finally:
+        client.close()
+    logger.info("%s distributed run %s (%s)", "Started" if created else "Joined", run_id, namespace)
+    return run_id
+
+
 def namespace_of(settings: BaseSettings, spider_name: str) -> str:
     namespace = str(settings.get("NEWSCRAWL_SEEN_NAMESPACE") or "newscrawl:{spider}")
     return namespace.format(spider=spider_name)
@@ -372,21 +384,14 @@ class Distributed:
         worker = settings.get("NEWSCRAWL_WORKER_ID") or new_worker_id()
         if not WORKER_ID.fullmatch(str(worker)):
             raise ValueError(f"NEWSCRAWL_WORKER_ID={worker!r}: expected w and 6 hex digits")
+        namespace = namespace_of(settings, str(self.crawler.spidercls.name))
         run_id = settings.get("NEWSCRAWL_RUN_ID")
         if not run_id:
             from newscrawl.state import new_run_id, utc_now
 
-            client = redis.Redis.from_url(url)
-            namespace = namespace_of(settings, str(self.crawler.spidercls.name))
             timeout = settings.getfloat("NEWSCRAWL_WORKER_TIMEOUT", 60.0)
-            run_id, created = join_run(
-                client, namespace, new_run_id(utc_now()), max(2, round(timeout * 2))
-            )
-            client.close()
-            logger.info(
-                "%s run %s as worker %s", "Started" if created else "Joined", run_id, worker
-            )
-        prefix = run_prefix(namespace_of(settings, str(self.crawler.spidercls.name)), run_id)
+            run_id = join_current_run(url, namespace, new_run_id(utc_now()), timeout)
+        prefix = run_prefix(namespace, run_id)
         values = {
             "NEWSCRAWL_RUN_ID": run_id,
             "NEWSCRAWL_WORKER_ID": worker,

@@ -210,7 +210,7 @@ def run(
     from scrapy.utils.project import get_project_settings
 
     from newscrawl.arguments import SpiderArgumentError
-    from newscrawl.distributed import namespace_of, new_worker_id
+    from newscrawl.distributed import join_current_run, namespace_of, new_worker_id
     from newscrawl.state import new_run_id
 
     settings = get_project_settings()
@@ -259,7 +259,7 @@ def run(
                 )
             namespace = namespace_of(settings, spider_name)
             timeout = settings.getfloat("NEWSCRAWL_WORKER_TIMEOUT", 60.0)
-            run_id = _join(redis_url, namespace, new_run_id(started), timeout)
+            run_id = join_current_run(redis_url, namespace, new_run_id(started), timeout)
             if workers == 1:
                 worker = new_worker_id()
                 _settle(process, run_id, worker, compress)
@@ -273,20 +273,6 @@ def run(
     except RunLocked as exc:
         logger.error("newscrawl run: %s; this run exits without crawling", exc)
         return EXIT_LOCKED
-
-
-def _join(redis_url: str, namespace: str, proposed: str, timeout: float) -> str:
-    import redis
-
-    from newscrawl.distributed import join_run
-
-    client = redis.Redis.from_url(redis_url)
-    try:
-        run_id, created = join_run(client, namespace, proposed, max(2, round(timeout * 2)))
-    finally:
-        client.close()
-    logger.info("%s distributed run %s (%s)", "Started" if created else "Joined", run_id, namespace)
-    return run_id
 
 
 def _settle(process: Any, run_id: str, worker: str | None, compress: bool) -> None:

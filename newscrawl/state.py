@@ -465,7 +465,6 @@ def recover_partials(
     compress: bool,
     *,
     skip_run: str | None = None,
-    only_run: str | None = None,
     only_files: set[str] | None = None,
     run: DistributedRun | None = None,
 ) -> list[tuple[Path, int]]:
@@ -481,9 +480,7 @@ def recover_partials(
         if match is None:
             logger.warning("Left alone %s: not a run file of newscrawl's", path)
             continue
-        if match["run"] == skip_run or (only_run is not None and match["run"] != only_run):
-            continue
-        if only_files is not None and path.stem not in only_files:
+        if match["run"] == skip_run or (only_files is not None and path.stem not in only_files):
             continue
         try:
             held = path.open("r+b")
