@@ -163,7 +163,7 @@ def run_demo(articles: int, output_dir: Path) -> int:
 def run_command(args: argparse.Namespace) -> int:
     import logging
 
-    from newscrawl.run import EXIT_USAGE, parse_pairs, run
+    from newscrawl.run import EXIT_USAGE, parse_pairs, run, worker_config_from_env
 
     try:
         spider_args = parse_pairs(args.spider_args, "-a")
@@ -171,6 +171,10 @@ def run_command(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"newscrawl run: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    passed = worker_config_from_env() if args.join else None
+    if passed is not None:  # a worker: its parent passed these through the environment
+        spider_args = {**passed["spider_args"], **spider_args}
+        overrides = {**passed["overrides"], **overrides}
     logging.getLogger("newscrawl").setLevel(logging.INFO)
     return run(
         args.spider,

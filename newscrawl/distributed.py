@@ -34,7 +34,8 @@ import re
 import secrets
 import time
 from collections.abc import AsyncIterator, Iterable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
+from urllib.parse import urlsplit
 from weakref import WeakKeyDictionary
 
 import redis
@@ -48,6 +49,22 @@ from scrapy_redis.dupefilter import RFPDupeFilter
 from scrapy_redis.queue import PriorityQueue
 from scrapy_redis.scheduler import Scheduler
 
+from newscrawl.ledger import new_run_id, utc_now
+
+
+class RunOutput(Protocol):
+    """What the run needs of a worker's output (the crawl state): which leases its
+    unsafe pages still hold, and a commit that makes the settled ones safe."""
+
+    def held_leases(self) -> set[str]: ...
+
+    def holds(self, lease: str) -> bool: ...
+
+    def commit(self) -> None: ...
+
+    def abandon_unsettled_pages(self) -> int: ...
+
+
 if TYPE_CHECKING:
     from scrapy import Spider
     from scrapy.crawler import Crawler
@@ -60,11 +77,26 @@ LEASE = "newscrawl_lease"  # request meta: the lease a request was taken under
 PAGE_KEY = "newscrawl_page_key"  # request meta: the article's page key (dupefilter)
 WORKER_ID = re.compile(r"w[0-9a-f]{6}")
 
-# The run named by the pointer, or a new one: (run id, created?)
+# The run named by the pointer, or a new one: (run id, 1 created / 0 joined / 2 dead).
+# A run is dead when none of its workers is alive, unless it is younger than a worker
+# timeout and has no worker yet (its first is starting). ARGV: proposed id, pointer TTL,
+# key prefix of runs, now (epoch s), worker timeout (s).
 _JOIN = """
 local current = redis.call('GET', KEYS[1])
-if current then return {current, 0} end
+if current then
+  local prefix = ARGV[3] .. current
+  for _, worker in ipairs(redis.call('SMEMBERS', prefix .. ':workers')) do
+    if redis.call('EXISTS', prefix .. ':alive:' .. worker) == 1 then return {current, 0} end
+  end
+  local created = tonumber(redis.call('GET', prefix .. ':created') or '0')
+  if redis.call('SCARD', prefix .. ':workers') == 0
+     and tonumber(ARGV[4]) - created < tonumber(ARGV[5]) then
+    return {current, 0}
+  end
+  return {current, 2}
+end
 redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+redis.call('SET', ARGV[3] .. ARGV[1] .. ':created', ARGV[4], 'EX', ARGV[2] * 50)
 return {ARGV[1], 1}
 """
 # Keep the pointer alive while the run it names goes on.
@@ -138,19 +170,58 @@ def pointer_key(namespace: str) -> str:
     return f"{namespace}:run:current"
 
 
-def join_run(client: redis.Redis, namespace: str, proposed: str, ttl: int) -> tuple[str, bool]:
-    """The run workers of ``namespace`` are in now, else ``proposed``: (run id, created)."""
-    found: Any = client.eval(_JOIN, 1, pointer_key(namespace), proposed, ttl)
-    run_id = found[0].decode() if isinstance(found[0], bytes) else str(found[0])
-    return run_id, bool(found[1])
+class RedisUnavailable(Exception):
+    """Redis could not be reached (one line, the URL's password left out)."""
+
+
+def redis_client(url: str) -> redis.Redis:
+    """A client that gives up on a dead or unreachable server instead of hanging."""
+    return redis.Redis.from_url(url, socket_connect_timeout=5, socket_timeout=30)
+
+
+def safe_url(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = f"{parts.hostname}:{parts.port}" if parts.port else str(parts.hostname)
+    return parts._replace(netloc=f"{parts.username or ''}:***@{host}").geturl()
+
+
+def join_run(
+    client: redis.Redis, namespace: str, proposed: str, ttl: int, worker_timeout: float = 60.0
+) -> tuple[str, bool]:
+    """The run workers of ``namespace`` are in now, else ``proposed``: (run id, created).
+
+    A run whose workers are all gone (stopped, killed, or cut off from Redis for longer
+    than the worker timeout) is ended first: it is never joined.
+    """
+    for _ in range(3):
+        found: Any = client.eval(
+            _JOIN, 1, pointer_key(namespace), proposed, ttl, f"{namespace}:run:",
+            time.time(), worker_timeout,
+        )  # fmt: skip
+        run_id = found[0].decode() if isinstance(found[0], bytes) else str(found[0])
+        if int(found[1]) != 2:
+            return run_id, bool(int(found[1]))
+        logger.warning(
+            "Run %s has no live worker (stopped or killed): ended; a new run starts and "
+            "publishes what it left on this machine",
+            run_id,
+        )
+        client.eval(_END_POINTER, 1, pointer_key(namespace), run_id)
+    raise RedisUnavailable(f"could not join or start a run in {namespace}")
 
 
 def join_current_run(url: str, namespace: str, proposed: str, worker_timeout: float) -> str:
     """``join_run`` on the Redis at ``url``; the pointer lives twice the worker timeout
     (heartbeats keep it alive), so a run whose workers all died is not joined for long."""
-    client = redis.Redis.from_url(url)
+    client = redis_client(url)
     try:
-        run_id, created = join_run(client, namespace, proposed, max(2, round(worker_timeout * 2)))
+        run_id, created = join_run(
+            client, namespace, proposed, max(2, round(worker_timeout * 2)), worker_timeout
+        )
+    except redis.RedisError as exc:
+        raise RedisUnavailable(f"cannot reach Redis at {safe_url(url)}: {exc}") from None
     finally:
         client.close()
     logger.info("%s distributed run %s (%s)", "Started" if created else "Joined", run_id, namespace)
@@ -193,6 +264,9 @@ class DistributedRun:
         # The seen store's fingerprint hash (same namespace): a committed story is known.
         self.fingerprints_key = f"{namespace}:fingerprints"
         self.quiet_since: float | None = None
+        self.output: RunOutput | None = None  # the worker's crawl state, once it has one
+        # Since when Redis has failed every call (None while it answers).
+        self.failing_since: float | None = None
         self._lease = client.register_script(_LEASE)
         self._transfer = client.register_script(_TRANSFER)
         self._requeue = client.register_script(_REQUEUE)
@@ -200,6 +274,20 @@ class DistributedRun:
 
     def leases_key(self, worker: str) -> str:
         return f"{self.prefix}:leases:{worker}"
+
+    def redis_failed(self, exc: redis.RedisError, now: float | None = None) -> bool:
+        """Note a failed Redis call; True once Redis has failed for longer than the
+        worker timeout (by then the other workers take this one for dead anyway)."""
+        now = time.monotonic() if now is None else now
+        if self.failing_since is None:
+            self.failing_since = now
+            logger.warning("Worker %s cannot reach Redis (retrying): %s", self.worker, exc)
+        return now - self.failing_since > self.worker_timeout
+
+    def redis_answered(self) -> None:
+        if self.failing_since is not None:
+            logger.info("Worker %s reaches Redis again", self.worker)
+        self.failing_since = None
 
     # Membership
 
@@ -351,7 +439,7 @@ def distributed_run(crawler: Crawler) -> DistributedRun | None:
         spider = crawler.spider
         name = spider.name if spider is not None else str(crawler.spidercls.name)
         run = _RUNS[crawler] = DistributedRun(
-            redis.Redis.from_url(url),
+            redis_client(url),
             namespace_of(settings, name),
             str(settings["NEWSCRAWL_RUN_ID"]),
             str(settings["NEWSCRAWL_WORKER_ID"]),
@@ -387,8 +475,6 @@ class Distributed:
         namespace = namespace_of(settings, str(self.crawler.spidercls.name))
         run_id = settings.get("NEWSCRAWL_RUN_ID")
         if not run_id:
-            from newscrawl.state import new_run_id, utc_now
-
             timeout = settings.getfloat("NEWSCRAWL_WORKER_TIMEOUT", 60.0)
             run_id = join_current_run(url, namespace, new_run_id(utc_now()), timeout)
         prefix = run_prefix(namespace, run_id)
@@ -427,7 +513,12 @@ class LeasedQueue(PriorityQueue):
         self.run.transfer(lease, -request.priority, self._encode_request(request))
 
     def pop(self, timeout: int = 0) -> Request | None:
-        found = self.run.lease()
+        try:
+            found = self.run.lease()
+        except redis.RedisError as exc:  # the coordinator decides when to give up
+            self.run.redis_failed(exc)
+            return None
+        self.run.redis_answered()
         if found is None:
             return None
         lease, data = found
@@ -519,12 +610,14 @@ class LeaseMiddleware:
             self._release(response)
 
     def _release(self, response: Response) -> None:
-        from newscrawl.state import crawl_state
-
         lease = response.meta.get(LEASE)
         run = distributed_run(self.crawler)
-        if lease is not None and run is not None and not crawl_state(self.crawler).holds(lease):
+        if lease is None or run is None or (run.output is not None and run.output.holds(lease)):
+            return
+        try:
             run.release([lease])
+        except redis.RedisError as exc:  # released at the next idle, or requeued
+            run.redis_failed(exc)
 
 
 class RunCoordinator:
@@ -574,8 +667,10 @@ class RunCoordinator:
             alive = self.run.heartbeat()
             self.requeued += self.run.requeue_dead()
         except redis.RedisError as exc:
-            logger.warning("Heartbeat of worker %s failed (retried): %s", self.run.worker, exc)
+            if self.run.redis_failed(exc):
+                self.give_up()
             return
+        self.run.redis_answered()
         if not alive and not self.stopping:
             self.stopping = True
             self._inc("presumed_dead")
@@ -594,21 +689,26 @@ class RunCoordinator:
             self.run.count_response()
 
     def spider_idle(self) -> None:
-        from newscrawl.state import crawl_state
-
-        state = crawl_state(self.crawler)
-        state.commit()  # releases the leases of pages whose stories are now safe
-        # Idle with pages unsettled: a story of theirs failed in a pipeline (logged).
-        state.abandon_unsettled_pages()
+        if self.stopping:
+            return
+        state = self.run.output
         try:
-            stray = self.run.held_leases() - state.held_leases()
+            if state is not None:
+                state.commit()  # releases the leases of pages whose stories are now safe
+                # Idle with pages unsettled: a story of theirs failed in a pipeline (logged).
+                state.abandon_unsettled_pages()
+            held = state.held_leases() if state is not None else set()
+            stray = self.run.held_leases() - held
             if stray:  # idle, so none of it is in flight: failed requests, mostly
                 self.run.release(stray)
             self.requeued += self.run.requeue_dead()
             finished = self.run.finished()
-        except redis.RedisError as exc:  # not a reason to stop: look again at the next idle
-            logger.warning("Worker %s could not reach Redis (retried): %s", self.run.worker, exc)
+        except redis.RedisError as exc:  # retried at the next idle, for a while
+            if self.run.redis_failed(exc):
+                self.give_up()
+                return
             raise DontCloseSpider from exc
+        self.run.redis_answered()
         if finished:
             logger.info("Run %s finished: nothing queued or in flight", self.run.run_id)
             self.run.end()
@@ -616,11 +716,31 @@ class RunCoordinator:
             return
         raise DontCloseSpider
 
+    def give_up(self) -> None:
+        """Redis has been unreachable for longer than the worker timeout: stop, once."""
+        if self.stopping:
+            return
+        self.stopping = True
+        reason = (
+            f"Redis unreachable for more than NEWSCRAWL_WORKER_TIMEOUT="
+            f"{self.run.worker_timeout:g} s: the worker stopped (its committed output "
+            "stays in .partial/ for the next run)"
+        )
+        logger.error("Worker %s: %s", self.run.worker, reason)
+        if self.crawler.stats is not None:
+            self.crawler.stats.set_value(f"{STAT}/redis_failed", reason)
+        engine = self.crawler.engine
+        if engine is not None:
+            deferred_from_coro(engine.close_spider_async(reason="redis_unavailable"))
+
     def spider_closed(self) -> None:
         if self.heartbeats is not None and self.heartbeats.running:
             self.heartbeats.stop()
-        self._set_run_stats()
-        self.run.leave()
+        try:
+            self._set_run_stats()
+            self.run.leave()
+        except redis.RedisError as exc:
+            logger.warning("Worker %s could not leave its run on Redis: %s", self.run.worker, exc)
 
     def _set_run_stats(self) -> None:
         stats = self.crawler.stats

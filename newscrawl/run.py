@@ -7,23 +7,36 @@ what the run did; the exit status says whether it went well, and why not.
 
 from __future__ import annotations
 
-import fcntl
-import gzip
-import hashlib
 import json
 import logging
 import os
-import shutil
+import signal
+import subprocess
+import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from newscrawl.distributed import DistributedRun
-    from newscrawl.seenstore import SeenStore
+import redis
+from scrapy.crawler import CrawlerProcess
+from scrapy.utils.project import get_project_settings
+
+from newscrawl import ledger
+from newscrawl.arguments import SpiderArgumentError
+from newscrawl.distributed import (
+    DistributedRun,
+    RedisUnavailable,
+    join_current_run,
+    namespace_of,
+    new_worker_id,
+)
+from newscrawl.faults import STAT as FAULT_STAT
+from newscrawl.ledger import RunReport, describe_file, file_id_of, final_path, new_run_id
+from newscrawl.locks import EXIT_LOCKED, LOCK_FILE, RunLocked, release_lock, run_lock
+from newscrawl.seenstore import SeenStore
+from newscrawl.state import OutputRefused, open_output, redacted
 
 logger = logging.getLogger(__name__)
 
@@ -32,7 +45,8 @@ EXIT_OK = 0
 EXIT_FAILED = 1  # the crawl ran, and a monitor failed: nothing new published
 EXIT_USAGE = 2  # bad command line or spider arguments
 EXIT_CRASHED = 3  # the crawl could not start or stopped with an error
-EXIT_LOCKED = 75  # another run of the spider holds the lock (EX_TEMPFAIL: try later)
+# EXIT_LOCKED = 75: another run of the spider holds the lock (EX_TEMPFAIL: try later)
+__all__ = ["EXIT_CRASHED", "EXIT_FAILED", "EXIT_LOCKED", "EXIT_OK", "EXIT_USAGE", "run"]
 
 COUNTED_STATS = {
     "pages_fetched": "response_received_count",
@@ -54,107 +68,16 @@ COUNTED_STATS = {
 }
 
 
-class RunLocked(Exception):
-    """Another run of the same spider is going on."""
-
-
-@contextmanager
-def run_lock(path: Path) -> Iterator[None]:
-    """Hold an exclusive lock on ``path`` for the run; raise RunLocked at once if taken.
-
-    flock locks are dropped by the kernel when the process dies, however it dies, so a
-    killed run never leaves a stale lock behind.
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle = path.open("a+")
-    try:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            handle.seek(0)
-            holder = handle.read().strip() or "another process"
-            raise RunLocked(f"another run holds {path} ({holder})") from None
-        handle.seek(0)
-        handle.truncate()
-        handle.write(f"pid {os.getpid()} since {datetime.now(timezone.utc).isoformat()}\n")
-        handle.flush()
-        yield
-    finally:
-        handle.close()
-
-
-def publish_file(partial: Path, final: Path, compress: bool = False) -> Path:
-    """Move a finished run file into place, whole: a reader never sees half of it."""
-    final.parent.mkdir(parents=True, exist_ok=True)
-    if compress:
-        final = final.with_name(final.name + ".gz")
-        temporary = final.with_name(f".{final.name}.tmp")
-        with partial.open("rb") as source, gzip.open(temporary, "wb") as target:
-            shutil.copyfileobj(source, target)
-        with temporary.open("rb") as written:
-            os.fsync(written.fileno())
-        os.replace(temporary, final)
-        partial.unlink()
-    else:
-        os.replace(partial, final)
-    return final
-
-
-def describe_file(path: Path, root: Path) -> dict[str, Any]:
-    """A published file for the manifest: where, how many lines, sha256."""
-    opener = gzip.open if path.suffix == ".gz" else open
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    with opener(path, "rb") as handle:
-        lines = sum(1 for _ in handle)
-    return {
-        "path": str(path.relative_to(root)),
-        "lines": lines,
-        "bytes": path.stat().st_size,
-        "sha256": digest,
-    }
-
-
-@dataclass
-class RunReport:
-    """What the manifest says of a run."""
-
-    run_id: str
-    spider: str
-    started_at: str
-    worker: str | None = None  # distributed mode: the worker whose file this is
-    finished_at: str = ""
-    status: str = "crashed"
-    exit_code: int = EXIT_CRASHED
-    reason: str = ""
-    counts: dict[str, int] = field(default_factory=dict)
-    files: list[dict[str, Any]] = field(default_factory=list)
-    recovered: list[dict[str, Any]] = field(default_factory=list)
-    failed_monitors: list[str] = field(default_factory=list)
-    finish_reason: str | None = None
-    # Each fault kind met: {"seen", "recovered", "repaired", "lost"} counts (see faults.py).
-    faults: dict[str, dict[str, int]] = field(default_factory=dict)
-    quarantined: dict[str, Any] | None = None
-
-    def write(self, path: Path) -> None:
-        """Write the manifest atomically (temporary file, then rename)."""
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_name(f".{path.name}.tmp")
-        temporary.write_text(json.dumps(self.__dict__, indent=2) + "\n", encoding="utf-8")
-        os.replace(temporary, path)
-
-
 def counts_from(stats: dict[str, Any]) -> dict[str, int]:
     return {name: int(stats.get(key, 0) or 0) for name, key in COUNTED_STATS.items()}
 
 
 def faults_from(stats: dict[str, Any]) -> dict[str, dict[str, int]]:
     """``newscrawl/faults/<outcome>/<kind>`` stats as {kind: {outcome: count}}."""
-    from newscrawl.faults import STAT
-
     faults: dict[str, dict[str, int]] = {}
     for key, count in stats.items():
-        if key.startswith(f"{STAT}/"):
-            outcome, _, kind = key.removeprefix(f"{STAT}/").partition("/")
+        if key.startswith(f"{FAULT_STAT}/"):
+            outcome, _, kind = key.removeprefix(f"{FAULT_STAT}/").partition("/")
             outcomes = faults.setdefault(kind, dict.fromkeys(FAULT_OUTCOMES, 0))
             outcomes[outcome] = int(count)
     return dict(sorted(faults.items()))
@@ -167,6 +90,14 @@ def verdict(stats: dict[str, Any], crashed: str | None) -> tuple[int, str, list[
     """(exit status, one-line reason, failed monitors) of a finished crawl."""
     if crashed:
         return EXIT_CRASHED, crashed, []
+    if stats.get("newscrawl/output_failed"):
+        return (
+            EXIT_CRASHED,
+            f"the output could not be written: {stats['newscrawl/output_failed']}",
+            [],
+        )
+    if stats.get("newscrawl/distributed/redis_failed"):
+        return EXIT_CRASHED, str(stats["newscrawl/distributed/redis_failed"]), []
     failed = [str(f) for f in stats.get("newscrawl/monitors/failed") or []]
     if failed:
         more = f" (and {len(failed) - 1} more)" if len(failed) > 1 else ""
@@ -206,13 +137,6 @@ def run(
     a distributed run, or ``workers`` of them in child processes; ``join`` makes this
     process a worker of the run a parent started (no lock: the parent holds it).
     """
-    from scrapy.crawler import CrawlerProcess
-    from scrapy.utils.project import get_project_settings
-
-    from newscrawl.arguments import SpiderArgumentError
-    from newscrawl.distributed import join_current_run, namespace_of, new_worker_id
-    from newscrawl.state import new_run_id
-
     settings = get_project_settings()
     settings.setdict(overrides, priority="cmdline")
     if output_dir is not None:
@@ -220,6 +144,13 @@ def run(
     if redis_url:
         settings.set("NEWSCRAWL_REDIS_URL", redis_url, priority="cmdline")
     redis_url = str(settings.get("NEWSCRAWL_REDIS_URL") or "") or None
+    from newscrawl.config import SettingsError, check_settings
+
+    try:  # before any request: a bad -s value is a usage error, not a crash midway
+        check_settings(settings)
+    except SettingsError as exc:
+        logger.error("newscrawl run: %s", exc)
+        return EXIT_USAGE
     if (workers > 1 or join) and not redis_url:
         logger.error(
             "newscrawl run: several workers share a run through Redis: "
@@ -242,15 +173,18 @@ def run(
         except SpiderArgumentError as exc:
             logger.error("newscrawl run: %s", exc)
             return EXIT_USAGE
-    if join:
-        # The parent names its workers, and publishes what killed runs left before them.
-        worker = str(settings.get("NEWSCRAWL_WORKER_ID") or new_worker_id())
-        _settle(process, join, worker, compress)
-        process.settings.set("NEWSCRAWL_RECOVER_PARTIALS", False, priority="cmdline")
-        return _crawl_and_publish(process, spider_name, spider_args, join, worker, started, root)
     spider_dir = root / spider_name
     try:
-        with run_lock(spider_dir / ".lock"):
+        if join:
+            # The parent names its workers, holds the lock and publishes what killed
+            # runs left before them.
+            worker = str(settings.get("NEWSCRAWL_WORKER_ID") or new_worker_id())
+            _settle(process, join, worker, compress)
+            process.settings.set("NEWSCRAWL_RECOVER_PARTIALS", False, priority="cmdline")
+            return _crawl_and_publish(
+                process, spider_name, spider_args, join, worker, started, root
+            )
+        with run_lock(spider_dir / LOCK_FILE, settings.getfloat("NEWSCRAWL_MAX_RUN_HOURS", 6.0)):
             if redis_url is None:
                 run_id = new_run_id(started)
                 _settle(process, run_id, None, compress)
@@ -266,13 +200,21 @@ def run(
                 return _crawl_and_publish(
                     process, spider_name, spider_args, run_id, worker, started, root
                 )
-            return _run_workers(
+            config = WorkersConfig(
                 spider_name, spider_args, overrides, output_dir, compress,
                 redis_url, namespace, run_id, workers, spider_dir,
             )  # fmt: skip
+            return _run_workers(config, process.settings)
     except RunLocked as exc:
-        logger.error("newscrawl run: %s; this run exits without crawling", exc)
-        return EXIT_LOCKED
+        level = logging.INFO if exc.exit_code == EXIT_LOCKED else logging.ERROR
+        logger.log(level, "newscrawl run: %s; this run exits without crawling", exc)
+        return exc.exit_code
+    except OutputRefused as exc:
+        logger.error("newscrawl run: %s", exc)
+        return exc.exit_code
+    except RedisUnavailable as exc:
+        logger.error("newscrawl run: %s", exc)
+        return EXIT_CRASHED
 
 
 def _settle(process: Any, run_id: str, worker: str | None, compress: bool) -> None:
@@ -291,52 +233,84 @@ def _settle(process: Any, run_id: str, worker: str | None, compress: bool) -> No
 
 # How bad a worker's exit status is, to pick the run's: the worst one wins.
 _SEVERITY = {EXIT_OK: 0, EXIT_FAILED: 1, EXIT_LOCKED: 2, EXIT_CRASHED: 3, EXIT_USAGE: 4}
+# What a worker process is given through its environment, never its command line
+# (which anyone on the machine can read with ps): the Redis URL, which may hold a
+# password, and the -a / -s values, which may too.
+WORKER_ENV = "NEWSCRAWL_WORKER_CONFIG"
 
 
-def _run_workers(
-    spider_name: str,
-    spider_args: dict[str, str],
-    overrides: dict[str, str],
-    output_dir: Path | None,
-    compress: bool,
-    redis_url: str,
-    namespace: str,
-    run_id: str,
-    workers: int,
-    spider_dir: Path,
-) -> int:
-    """Run ``workers`` workers of the run in child processes; publish what killed ones left."""
-    import signal
-    import subprocess
-    import sys
+class WorkersConfig:
+    """What ``newscrawl run --workers N`` needs to start and settle its workers."""
 
-    from newscrawl.distributed import new_worker_id
-    from newscrawl.state import recover_partials
+    def __init__(
+        self,
+        spider_name: str,
+        spider_args: dict[str, str],
+        overrides: dict[str, str],
+        output_dir: Path | None,
+        compress: bool,
+        redis_url: str,
+        namespace: str,
+        run_id: str,
+        workers: int,
+        spider_dir: Path,
+    ) -> None:
+        self.spider_name = spider_name
+        self.spider_args = spider_args
+        self.overrides = overrides
+        self.output_dir = output_dir
+        self.compress = compress
+        self.redis_url = redis_url
+        self.namespace = namespace
+        self.run_id = run_id
+        self.workers = workers
+        self.spider_dir = spider_dir
 
-    with _run_handle(redis_url, namespace, run_id) as (store, _):
+
+def worker_config_from_env() -> dict[str, Any] | None:
+    """The -a / -s values and Redis URL a parent passed to this worker, if any."""
+    found = os.environ.get(WORKER_ENV)
+    return json.loads(found) if found else None
+
+
+def _run_workers(config: WorkersConfig, settings: Any) -> int:
+    """Run the workers of the run in child processes; publish what killed ones left."""
+    run_id = config.run_id
+    with _run_handle(config.redis_url, config.namespace, run_id) as (store, _):
         # Files killed runs left, published before the workers start (they do not look).
-        recover_partials(spider_dir, store, compress, skip_run=run_id)
-    command = [sys.executable, "-m", "newscrawl.cli", "run", spider_name]
-    command += ["--join", run_id, "--redis", redis_url]
-    for name, value in spider_args.items():
-        command += ["-a", f"{name}={value}"]
-    for name, value in overrides.items():
-        command += ["-s", f"{name}={value}"]
-    if output_dir is not None:
-        command += ["--output-dir", str(output_dir)]
-    if compress:
+        spider_dir = config.spider_dir
+        ledger.output_ready(spider_dir)
+        ledger.sweep(spider_dir, published_by=run_id)
+        ledger.recover_partials(
+            spider_dir, store, config.compress, recovered_by=run_id, skip_run=run_id
+        )
+        ledger.check_store(spider_dir, store, redacted(config.redis_url))
+    command = [sys.executable, "-m", "newscrawl.cli", "run", config.spider_name]
+    command += ["--join", run_id]
+    if config.output_dir is not None:
+        command += ["--output-dir", str(config.output_dir)]
+    if config.compress:
         command.append("--gzip")
-    names = [new_worker_id() for _ in range(workers)]
+    names = [new_worker_id() for _ in range(config.workers)]
+    secrets_env = {
+        WORKER_ENV: json.dumps({"spider_args": config.spider_args, "overrides": config.overrides}),
+        "NEWSCRAWL_REDIS_URL": config.redis_url,
+    }
     # Their own sessions: a Ctrl-C reaches this process only, which passes it on once
     # (Scrapy takes a second signal as "stop now, uncleanly").
     children = [
-        subprocess.Popen([*command, "-s", f"NEWSCRAWL_WORKER_ID={name}"], start_new_session=True)
+        subprocess.Popen(
+            [*command, "-s", f"NEWSCRAWL_WORKER_ID={name}", "-s",
+             f"NEWSCRAWL_LOCK_HELD_BY={os.getpid()}"],
+            start_new_session=True,
+            env={**os.environ, **secrets_env},
+        )
         for name in names
-    ]
+    ]  # fmt: skip
     logger.info(
         "Run %s: %d workers started (%s)",
         run_id,
-        workers,
+        config.workers,
         ", ".join(f"{name} pid {child.pid}" for name, child in zip(names, children, strict=True)),
     )
 
@@ -360,14 +334,14 @@ def _run_workers(
                 name, child.pid, run_id, -code,
             )  # fmt: skip
     if killed:
-        _recover_workers(spider_dir, redis_url, namespace, run_id, killed, compress)
+        _recover_workers(config, killed)
     statuses = [EXIT_CRASHED if code < 0 else code for code in codes]
     worst = max(statuses, key=lambda status: _SEVERITY.get(status, 3))
     logger.log(
         logging.INFO if worst == EXIT_OK else logging.ERROR,
         "Run %s: %d workers ended with exit statuses %s",
         run_id,
-        workers,
+        config.workers,
         ", ".join(str(code) for code in statuses),
     )
     return worst
@@ -379,55 +353,40 @@ def _run_handle(
 ) -> Iterator[tuple[SeenStore, DistributedRun]]:
     """The seen store, and a handle on the run, alive while it is used (so a story it
     keeps while recovering is not taken over meanwhile)."""
-    import redis
-
-    from newscrawl.distributed import DistributedRun, new_worker_id
     from newscrawl.seenstore import open_store
 
-    store = open_store(redis_url, default_path=Path("."), namespace=namespace)
+    try:
+        store = open_store(redis_url, default_path=Path("."), namespace=namespace)
+    except redis.RedisError as exc:
+        raise RedisUnavailable(f"cannot reach Redis at {redacted(redis_url)}: {exc}") from None
     client = redis.Redis.from_url(redis_url)
     run = DistributedRun(client, namespace, run_id, new_worker_id())
-    run.register()
     try:
+        run.register()
         yield store, run
     finally:
-        run.leave()
+        try:
+            run.leave()
+        except redis.RedisError:
+            logger.warning("Could not leave run %s on Redis", run_id)
         client.close()
         store.close()
 
 
-def _recover_workers(
-    spider_dir: Path,
-    redis_url: str,
-    namespace: str,
-    run_id: str,
-    killed: list[str],
-    compress: bool,
-) -> None:
-    """Publish the files of this run's killed workers, each with a manifest."""
-    from newscrawl.state import file_id_of, final_path, recover_partials
-
-    files = {file_id_of(run_id, worker): worker for worker in killed}
-    with _run_handle(redis_url, namespace, run_id) as (store, run):
+def _recover_workers(config: WorkersConfig, killed: list[str]) -> None:
+    """Publish the files of this run's killed workers, each listed in a manifest."""
+    files = {file_id_of(config.run_id, worker) for worker in killed}
+    with _run_handle(config.redis_url, config.namespace, config.run_id) as (store, run):
         for worker in killed:  # gone: their claims may be taken over now
             run.leave(worker)
-        recovered = recover_partials(spider_dir, store, compress, only_files=set(files), run=run)
-    root = spider_dir.parent
-    for final, _count in recovered:
-        file_id = final.name.split(".jsonl")[0]
-        manifest = final_path(spider_dir, file_id).with_name(f"{file_id}.manifest.json")
-        if manifest.exists():  # the worker wrote its own before it was killed
-            continue
-        report = RunReport(
-            run_id=run_id,
-            spider=spider_dir.name,
-            started_at="",
-            finished_at=datetime.now(timezone.utc).isoformat(),
-            worker=files[file_id],
-            reason="the worker was killed; the stories it had written were published",
+        ledger.recover_partials(
+            config.spider_dir,
+            store,
+            config.compress,
+            recovered_by=config.run_id,
+            only_files=files,
+            run=run,
         )
-        report.files.append(describe_file(final, root))
-        report.write(manifest)
 
 
 def _crawl_and_publish(
@@ -439,12 +398,21 @@ def _crawl_and_publish(
     started: datetime,
     root: Path,
 ) -> int:
-    from newscrawl.state import PARTIAL, file_id_of, final_path
-
     file_id = file_id_of(run_id, worker)
+    spider_dir = root / spider_name
     report = RunReport(
         run_id=run_id, spider=spider_name, started_at=started.isoformat(), worker=worker
     )
+    # The output made safe before any request: a refusal is one line and an exit status.
+    store, recovered = open_output(
+        process.settings,
+        spider_name,
+        run_id,
+        recover=process.settings.getbool("NEWSCRAWL_RECOVER_PARTIALS", True),
+    )
+    store.close()
+    for found in recovered:
+        report.recovered.append(describe_file(found.path, root))
     crawler = process.create_crawler(spider_name)
     crashed: str | None = None
     try:
@@ -465,19 +433,23 @@ def _crawl_and_publish(
         report.quarantined = describe_file(Path(quarantine), root)
     report.exit_code, report.reason, report.failed_monitors = verdict(stats, crashed)
     report.status = {EXIT_OK: "ok", EXIT_FAILED: "failed"}.get(report.exit_code, "crashed")
-    for path in stats.get("newscrawl/recovered/paths") or []:
-        report.recovered.append(describe_file(Path(path), root))
-    spider_dir = root / spider_name
-    partial = spider_dir / PARTIAL / f"{file_id}.jsonl"
-    if report.exit_code == EXIT_OK and partial.exists():
-        final = publish_file(
-            partial,
-            final_path(spider_dir, file_id),
-            compress=bool(crawler.settings.getbool("NEWSCRAWL_COMPRESS")),
-        )
-        report.files.append(describe_file(final, root))
-    manifest = final_path(spider_dir, file_id).with_name(f"{file_id}.manifest.json")
-    report.write(manifest)
+    partial = ledger.partial_path(spider_dir, file_id)
+    manifest = ledger.manifest_path(spider_dir, file_id)
+    try:
+        if report.exit_code == EXIT_OK and partial.exists():
+            final = ledger.publish(
+                partial,
+                final_path(spider_dir, file_id),
+                compress=bool(crawler.settings.getbool("NEWSCRAWL_COMPRESS")),
+            )
+            report.files.append(describe_file(final, root))
+        report.write(manifest)
+    except ledger.OutputError as exc:
+        # What was fsynced and committed stays in .partial/: the next run publishes it.
+        logger.error("Run %s failed: the output could not be written: %s", run_id, exc)
+        return EXIT_CRASHED
+    finally:
+        release_lock(spider_dir / LOCK_FILE)
     name = f"{run_id} (worker {worker})" if worker else run_id
     if report.exit_code == EXIT_OK:
         written = report.files[0]["path"] if report.files else "no new story"

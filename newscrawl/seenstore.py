@@ -381,15 +381,32 @@ class RedisSeenStore(SeenStore):
         self.redis.close()
 
 
-def open_store(url: str, *, default_path: Path, namespace: str) -> SeenStore:
-    """The store a setting names: ``""`` or ``sqlite:///path``, or ``redis://host:port/db``."""
+def open_store(
+    url: str, *, default_path: Path, namespace: str, base: Path | None = None
+) -> SeenStore:
+    """The store a setting names: ``""`` or ``sqlite:///path``, or ``redis://host:port/db``.
+
+    A relative SQLite path (``sqlite:///seen.sqlite3``, ``sqlite:///state/seen.sqlite3``)
+    is relative to ``base``, the output folder, never to the working directory: the same
+    setting names the same store wherever the crawl is started from. An absolute one is
+    written with four slashes (``sqlite:////var/lib/newscrawl/seen.sqlite3``).
+    """
     if not url:
         return SqliteSeenStore(default_path)
     scheme = urlsplit(url).scheme
     if scheme == "sqlite":
-        return SqliteSeenStore(url.removeprefix("sqlite://").removeprefix("/") or default_path)
+        rest = url.removeprefix("sqlite://")
+        if not rest.startswith("/") or rest == "/":
+            raise ValueError(
+                f"NEWSCRAWL_SEEN_STORE={url!r}: expected sqlite:///PATH (relative to the "
+                "output folder) or sqlite:////ABSOLUTE/PATH"
+            )
+        path = Path(rest[1:])
+        if not path.is_absolute() and base is not None:
+            path = base / path
+        return SqliteSeenStore(path)
     if scheme in ("redis", "rediss", "unix"):
         return RedisSeenStore(url, namespace)
     raise ValueError(
-        f"NEWSCRAWL_SEEN_STORE: unknown store {url!r} (use sqlite:///PATH or redis://)"
+        f"NEWSCRAWL_SEEN_STORE={url!r}: unknown store (use sqlite:///PATH or redis://HOST)"
     )

@@ -100,6 +100,9 @@ EXTENSIONS = {
     "scrapy.extensions.logstats.LogStats": None,
     "newscrawl.extensions.ProgressLog": 500,
     "spidermon.contrib.scrapy.extensions.Spidermon": 500,
+    # The crawl's memory (seen store, dedup decisions, pages in flight): the stages
+    # above take it from the crawler (newscrawl/state.py).
+    "newscrawl.state.CrawlState": 0,
 }
 
 # Run monitors (newscrawl/monitors.py): a run that fails one publishes nothing new and

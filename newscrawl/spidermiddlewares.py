@@ -21,7 +21,7 @@ from scrapy.http import Response
 from newscrawl.distributed import LEASE, PAGE_KEY
 from newscrawl.page import PageRecord
 from newscrawl.sites import SiteProfile
-from newscrawl.state import crawl_state, page_key
+from newscrawl.state import CrawlState, page_key
 from newscrawl.stories import stories_from_page
 
 if TYPE_CHECKING:
@@ -44,6 +44,7 @@ class StorySplitMiddleware:
         self.crawler = crawler
         self.stats = crawler.stats
         self.emit_pages = crawler.settings.getbool("NEWSCRAWL_EMIT_PAGES")
+        self.state = CrawlState.of(crawler)
         crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
 
     @classmethod
@@ -84,7 +85,7 @@ class StorySplitMiddleware:
             logger.warning("No story on %s: %s", page.url, reasons)
         # The page counts as fetched (and its lease is released, in distributed mode)
         # once each of its stories is written or known.
-        crawl_state(self.crawler).page_opened(
+        self.state.page_opened(
             page_key(site, page.url), len(found.stories), page.fetched_at, page.listed, lease
         )
         return list(found.stories)
@@ -128,6 +129,7 @@ class ArticleRequestFilter:
         hours = crawler.settings.getfloat("NEWSCRAWL_REFETCH_AFTER_HOURS", 24.0)
         self.refetch_after = timedelta(hours=hours)
         self.requested: set[str] = set()
+        self.state = CrawlState.of(crawler)
         self.skipped: set[str] = set()
 
     @classmethod
@@ -153,7 +155,7 @@ class ArticleRequestFilter:
         key = page_key(site, request.url)
         listed = request.meta.get("newscrawl_listed")
         if listed:
-            crawl_state(self.crawler).note_listing(key, listed)
+            self.state.note_listing(key, listed)
         if key in self.requested:
             return False
         if self.incremental and not self.changed(request, site):
@@ -169,7 +171,7 @@ class ArticleRequestFilter:
 
     def changed(self, request: Request, site: SiteProfile) -> bool:
         """Should an article page be fetched (again)?"""
-        before = crawl_state(self.crawler).fetched_pages([page_key(site, request.url)])
+        before = self.state.fetched_pages([page_key(site, request.url)])
         if not before:
             return True
         page = next(iter(before.values()))

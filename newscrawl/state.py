@@ -1,81 +1,60 @@
-"""The crawl's memory: the seen store, this run's decisions, and the run's output file.
+"""The crawl's memory: the seen store, this run's dedup decisions, pages in flight.
 
-One object per crawl (``crawl_state(crawler)``), shared by the stages that need it:
-the split middleware opens pages, the article-request filter asks what was fetched
-before, the dedup pipeline decides, the export pipeline writes and commits.
+``CrawlState`` is a Scrapy extension, one per crawl; the stages that need it take it in
+their ``from_crawler`` (``CrawlState.of(crawler)``): the split middleware opens pages,
+the article-request filter asks what was fetched before, the dedup pipeline decides,
+the export pipeline writes and commits. The run's output file itself, its recovery and
+its publication belong to the ledger (``newscrawl/ledger.py``), whose invariant this
+class keeps by the order of its calls: a story is recorded as seen only in the store
+transaction that commits the bytes of the run file holding its record (written and
+fsynced first), and a page is recorded as fetched only once every story it gave is
+written or known.
 
-The rule that keeps a killed run from losing or duplicating a story: a story is
-recorded as seen only after its record is safely in the output file (written and
-fsynced), in one store transaction per batch. A page is recorded as fetched only after
-every story it gave is written or known. At start, output left by a killed run is read
-back: its stories are recorded as seen and the file is published, so nothing in it is
-lost and nothing in it is emitted again.
+Before the first page, ``open_output`` takes the spider's lock (every entry point that
+writes the output takes the same one), checks that the output folder can be written,
+opens the seen store, finishes what killed runs left (``ledger.sweep`` and
+``ledger.recover_partials``) and refuses a store that is behind the published files.
 """
 
 from __future__ import annotations
 
-import fcntl
 import json
 import logging
-import os
-import re
-import secrets
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
-from weakref import WeakKeyDictionary
 
+import redis
 from datasketch import MinHash
+from scrapy.utils.defer import deferred_from_coro
 
+from newscrawl import ledger
 from newscrawl.distributed import DistributedRun, distributed_run
 from newscrawl.identity import clean_url, fingerprint, story_key
+from newscrawl.ledger import (
+    OutputError,
+    Recovered,
+    RunFile,
+    StoreBehind,
+    file_id_of,
+    new_run_id,
+    utc_now,
+)
+from newscrawl.locks import LOCK_FILE, RunLocked, hold_lock, release_lock
 from newscrawl.neardup import NearDuplicateIndex
-from newscrawl.run import publish_file
 from newscrawl.seenstore import Commit, PageState, SeenStore, StoryState, open_store
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
+    from scrapy.settings import BaseSettings
+    from typing_extensions import Self
 
     from newscrawl.sites import SiteProfile
 
 logger = logging.getLogger(__name__)
 STAT = "newscrawl"
-PARTIAL = ".partial"
-_STATES: WeakKeyDictionary[Crawler, CrawlState] = WeakKeyDictionary()
-
-
-def crawl_state(crawler: Crawler) -> CrawlState:
-    """The crawl's state, created on first use."""
-    state = _STATES.get(crawler)
-    if state is None:
-        state = _STATES[crawler] = CrawlState(crawler)
-    return state
-
-
-RUN_ID = re.compile(r"\d{8}T\d{6}Z-[0-9a-f]{6}")
-# A run file's name: the run id, and in distributed mode the worker that wrote it.
-FILE_ID = re.compile(rf"(?P<run>{RUN_ID.pattern})(?:\.(?P<worker>w[0-9a-f]{{6}}))?")
-
-
-def new_run_id(started: datetime) -> str:
-    return f"{started:%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
-
-
-def final_path(spider_dir: Path, file_id: str) -> Path:
-    """Where a run file is published: dated by the run's start (UTC)."""
-    day = datetime.strptime(file_id[:16], "%Y%m%dT%H%M%SZ")
-    return spider_dir / f"{day:%Y}" / f"{day:%m}" / f"{day:%d}" / f"{file_id}.jsonl"
-
-
-def file_id_of(run_id: str, worker: str | None) -> str:
-    """A run file's name (without .jsonl): ``<run-id>``, or ``<run-id>.<worker>``."""
-    return f"{run_id}.{worker}" if worker else run_id
-
-
-def utc_now() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 def page_key(site: SiteProfile, url: str) -> str:
@@ -84,6 +63,89 @@ def page_key(site: SiteProfile, url: str) -> str:
     if article_id is not None:
         return f"{site.name}:{urlsplit(url).netloc}/{article_id}"
     return f"{site.name}:{clean_url(url)}"
+
+
+class OutputRefused(Exception):
+    """The crawl must not start: the output is not safe to write. One line, and the
+    exit status of ``newscrawl run`` for it."""
+
+    def __init__(self, message: str, exit_code: int = 3) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+def output_dir_of(settings: BaseSettings) -> Path:
+    return Path(settings.get("NEWSCRAWL_OUTPUT_DIR") or "output")
+
+
+def store_of(settings: BaseSettings, spider_name: str) -> SeenStore:
+    """The seen store the settings name; OutputRefused when it cannot be opened."""
+    # In distributed mode the store is on the run's Redis (the add-on says so too).
+    url = str(settings.get("NEWSCRAWL_SEEN_STORE") or settings.get("NEWSCRAWL_REDIS_URL") or "")
+    namespace = str(settings.get("NEWSCRAWL_SEEN_NAMESPACE") or "newscrawl:{spider}")
+    output = output_dir_of(settings)
+    try:
+        return open_store(
+            url,
+            default_path=output / spider_name / ".state" / "seen.sqlite3",
+            namespace=namespace.format(spider=spider_name),
+            base=output,
+        )
+    except ValueError as exc:
+        raise OutputRefused(str(exc), exit_code=2) from None
+    except redis.RedisError as exc:
+        raise OutputRefused(
+            f"cannot reach the seen store at {redacted(url)}: {exc}", exit_code=3
+        ) from None
+    except OSError as exc:
+        raise OutputRefused(f"cannot open the seen store: {exc}") from None
+
+
+def redacted(url: str) -> str:
+    """A store or Redis URL fit for a log line: its password left out."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = f"{parts.username or ''}:***@{parts.hostname}" + (
+        f":{parts.port}" if parts.port else ""
+    )
+    return parts._replace(netloc=netloc).geturl()
+
+
+def open_output(
+    settings: BaseSettings, spider_name: str, run_id: str, *, recover: bool = True
+) -> tuple[SeenStore, list[Recovered]]:
+    """Make the output safe to write (see the module docstring); the open seen store and
+    the files recovered from killed runs. OutputRefused says why not."""
+    spider_dir = output_dir_of(settings) / spider_name
+    if not settings.get("NEWSCRAWL_LOCK_HELD_BY"):  # a worker: its parent holds the lock
+        try:
+            hold_lock(spider_dir / LOCK_FILE, settings.getfloat("NEWSCRAWL_MAX_RUN_HOURS", 6.0))
+        except RunLocked as exc:
+            raise OutputRefused(str(exc), exit_code=exc.exit_code) from None
+    try:
+        ledger.output_ready(spider_dir)
+        store = store_of(settings, spider_name)
+    except OutputError as exc:
+        raise OutputRefused(f"the output folder cannot be written: {exc}") from None
+    try:
+        recovered: list[Recovered] = []
+        if recover:
+            ledger.sweep(spider_dir, published_by=run_id)
+            compress = settings.getbool("NEWSCRAWL_COMPRESS")
+            # This run's other files are its live workers' (the run's parent recovers them).
+            recovered = ledger.recover_partials(
+                spider_dir, store, compress, recovered_by=run_id, skip_run=run_id
+            )
+        where = str(settings.get("NEWSCRAWL_SEEN_STORE") or settings.get("NEWSCRAWL_REDIS_URL"))
+        ledger.check_store(spider_dir, store, redacted(where) if where else "in .state/")
+    except (StoreBehind, OutputError) as exc:
+        store.close()
+        raise OutputRefused(str(exc)) from None
+    except BaseException:
+        store.close()
+        raise
+    return store, recovered
 
 
 @dataclass
@@ -103,15 +165,14 @@ class _Page:
 
 
 class CrawlState:
-    """See the module docstring. Opened lazily on first use, closed at spider close."""
+    """See the module docstring. Opened on first use, closed at spider close."""
 
     def __init__(self, crawler: Crawler) -> None:
         settings = crawler.settings
         self.crawler = crawler
         self.stats = crawler.stats
-        self.output_dir = Path(settings.get("NEWSCRAWL_OUTPUT_DIR") or "output")
-        self.store_url = str(settings.get("NEWSCRAWL_SEEN_STORE") or "")
-        self.namespace = str(settings.get("NEWSCRAWL_SEEN_NAMESPACE") or "newscrawl:{spider}")
+        self.settings = settings
+        self.output_dir = output_dir_of(settings)
         self.commit_every = max(1, settings.getint("NEWSCRAWL_COMMIT_EVERY", 100))
         self.drop_near = settings.getbool("NEWSCRAWL_DROP_NEAR_DUPLICATES")
         self.publish_on_close = settings.getbool("NEWSCRAWL_PUBLISH_ON_CLOSE", True)
@@ -125,9 +186,12 @@ class CrawlState:
         self.worker = settings.get("NEWSCRAWL_WORKER_ID") or None
         self.file_id = file_id_of(self.run_id, self.worker)
         self.run: DistributedRun | None = distributed_run(crawler)
+        if self.run is not None:
+            self.run.output = self
         self.safe_leases: list[str] = []  # of settled pages: released after the next commit
         self.recover_partials = settings.getbool("NEWSCRAWL_RECOVER_PARTIALS", True)
         self._store: SeenStore | None = None
+        self._locked: Path | None = None  # the lock this crawl took (released at close)
         # This run's decisions not yet in the store, visible to later decisions.
         self.overlay_stories: dict[str, StoryState] = {}
         self.overlay_fingerprints: dict[str, str] = {}
@@ -137,15 +201,28 @@ class CrawlState:
         self.pages: dict[str, _Page] = {}  # page key -> stories still in flight
         self.listings: dict[str, dict[str, str]] = {}  # page key -> {source: listed time}
         self.done_pages: dict[str, PageState] = {}  # fetched and settled in this run
-        self.out: Any = None  # the run's output file, opened on the first record
+        self.out: RunFile | None = None  # the run's output file, opened on the first record
         self.written: list[dict[str, Any]] = []  # written since the last commit
+        self.failed: str | None = None  # why the output could not be written, once it cannot
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        return cls(crawler)
+
+    @staticmethod
+    def of(crawler: Crawler) -> CrawlState:
+        """The crawl's state (the extension in EXTENSIONS)."""
+        state = crawler.get_extension(CrawlState)
+        if state is None:
+            raise RuntimeError("newscrawl.state.CrawlState is not in EXTENSIONS")
+        return state
 
     # Paths
 
     @property
     def spider_name(self) -> str:
         spider = self.crawler.spider
-        return spider.name if spider is not None else "crawl"
+        return spider.name if spider is not None else str(self.crawler.spidercls.name)
 
     @property
     def spider_dir(self) -> Path:
@@ -153,7 +230,7 @@ class CrawlState:
 
     @property
     def partial_path(self) -> Path:
-        return self.spider_dir / PARTIAL / f"{self.file_id}.jsonl"
+        return ledger.partial_path(self.spider_dir, self.file_id)
 
     # The store
 
@@ -164,12 +241,19 @@ class CrawlState:
     @property
     def store(self) -> SeenStore:
         if self._store is None:
-            self._store = open_store(
-                self.store_url,
-                default_path=self.spider_dir / ".state" / "seen.sqlite3",
-                namespace=self.namespace.format(spider=self.spider_name),
+            lock = self.spider_dir / LOCK_FILE
+            self._store, recovered = open_output(
+                self.settings, self.spider_name, self.run_id, recover=self.recover_partials
             )
-            self._recover()
+            if not self.settings.get("NEWSCRAWL_LOCK_HELD_BY"):
+                self._locked = lock
+            for found in recovered:
+                if self.stats is not None:
+                    paths = self.stats.get_value(f"{STAT}/recovered/paths") or []
+                    self.stats.set_value(f"{STAT}/recovered/paths", [*paths, str(found.path)])
+                self._inc("recovered/files")
+                self._inc("recovered/stories", found.stories)
+                self._inc("recovered/quarantined", found.quarantined)
             self._load_window()
         return self._store
 
@@ -188,21 +272,6 @@ class CrawlState:
             self.near.add(key, minhash, datetime.fromisoformat(seen))
         if len(self.near):
             logger.info("Near-duplicate window: %d recent stories loaded", len(self.near))
-
-    def _recover(self) -> None:
-        """Publish output left by killed runs, recording its stories as seen first."""
-        assert self._store is not None
-        if not self.recover_partials:  # a worker of `newscrawl run --workers`: the parent does
-            return
-        # This run's other files are its live workers' (the run's parent recovers them).
-        for final, count in recover_partials(
-            self.spider_dir, self._store, self.compress, skip_run=self.run_id
-        ):
-            if self.stats is not None:
-                paths = self.stats.get_value(f"{STAT}/recovered/paths") or []
-                self.stats.set_value(f"{STAT}/recovered/paths", [*paths, str(final)])
-            self._inc("recovered/files")
-            self._inc("recovered/stories", count)
 
     # Pages in flight
 
@@ -369,31 +438,57 @@ class CrawlState:
 
     # Output
 
-    def write(self, record: dict[str, Any], page_key: str | None) -> None:
-        """Append a record to the run's output; committed in batches after fsync."""
+    def write(self, record: dict[str, Any], page_key: str | None) -> bool:
+        """Append a record to the run's output; committed in batches after fsync. False
+        once the output cannot be written (the crawl is being stopped)."""
+        if self.failed is not None:
+            return False
         if self.out is None:
             self._open_output()
-        self.out.write(json.dumps(record, ensure_ascii=False) + "\n")
+        assert self.out is not None
+        try:
+            self.out.write(json.dumps(record, ensure_ascii=False) + "\n")
+        except OutputError as exc:
+            self._fail(exc)
+            return False
         self.written.append({"key": record["key"], "page": page_key})
         if len(self.written) >= self.commit_every:
             self.commit()
+        return self.failed is None
 
     def _open_output(self) -> None:
-        self.partial_path.parent.mkdir(parents=True, exist_ok=True)
-        # Locked before it has its name: no other run ever takes it for a killed run's.
-        opening = self.partial_path.with_name(f".{self.partial_path.name}.opening")
-        self.out = opening.open("a", encoding="utf-8")
-        fcntl.flock(self.out, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        os.replace(opening, self.partial_path)
+        self.out = RunFile(self.partial_path)
         # Recovery keeps what was committed from a file; the rest it checks line by line.
         self.store.commit(Commit(files={self.file_id: 0}))
 
+    def _fail(self, exc: OutputError) -> None:
+        """The output cannot be written: stop the crawl now, not page by page."""
+        if self.failed is not None:
+            return
+        self.failed = str(exc)
+        if self.stats is not None:
+            self.stats.set_value(f"{STAT}/output_failed", self.failed)
+        logger.error("Stopping the crawl: %s", self.failed)
+        # What was written and not committed is not recorded as seen: a later run
+        # fetches those pages again.
+        for entry in self.written:
+            self.unsynced.pop(entry["key"], None)
+            self.story_failed(entry["page"])
+        self.written.clear()
+        engine = self.crawler.engine
+        if engine is not None and engine.running:
+            deferred_from_coro(engine.close_spider_async(reason="output_failed"))
+
     def commit(self) -> None:
         """Make written records durable, then record them (and finished pages) as seen."""
-        if self.out is not None and self.written:
-            self.out.flush()
-            os.fsync(self.out.fileno())
-            self.ready.files[self.file_id] = self.out.tell()
+        if self.out is not None and self.written and self.failed is None:
+            try:
+                synced = self.out.sync()
+            except OutputError as exc:
+                self._fail(exc)
+            else:
+                if synced is not None:
+                    self.ready.files[self.file_id] = synced
         for entry in self.written:
             state = self.unsynced.pop(entry["key"], None)
             if state is not None:
@@ -403,6 +498,7 @@ class CrawlState:
         self.written.clear()
         if self.ready:
             self.store.commit(self.ready)
+            ledger.crash_point("commit.stored")
             self._inc("seen_store/commits")
             self._forget(self.ready)
             self.ready = Commit()
@@ -428,141 +524,28 @@ class CrawlState:
         """Commit what is left; publish the output file when the run ended well."""
         final = None
         try:
-            self.commit()
+            if self._store is not None:
+                self.commit()
             if self.out is not None:
                 self.out.close()
-                if publish and self.publish_on_close:
-                    target = final_path(self.spider_dir, self.file_id)
-                    final = publish_file(self.partial_path, target, self.compress)
-                elif not publish:
+                if publish and self.publish_on_close and self.failed is None:
+                    target = ledger.final_path(self.spider_dir, self.file_id)
+                    final = ledger.publish(self.partial_path, target, self.compress)
+                    ledger.list_in_manifest(self.spider_dir, final, self.run_id)
+                elif not publish or self.failed is not None:
                     logger.warning(
                         "Run did not end well: its output stays in %s; the next run publishes it",
                         self.partial_path,
                     )
         finally:
+            self.out = None
             if self._store is not None:
                 self._store.close()
+            if self._locked is not None:
+                release_lock(self._locked)
+                self._locked = None
         return final
 
     def _inc(self, name: str, count: int = 1) -> None:
         if self.stats is not None:
             self.stats.inc_value(f"{STAT}/{name}", count)
-
-
-def _state_of(record: dict[str, Any]) -> StoryState:
-    return StoryState(
-        key=record["key"],
-        fingerprint=record["fingerprint"],
-        version=int(record["version"]),
-        first_seen=record["first_seen"],
-        last_seen=record["last_seen"],
-    )
-
-
-def recover_partials(
-    spider_dir: Path,
-    store: SeenStore,
-    compress: bool,
-    *,
-    skip_run: str | None = None,
-    only_files: set[str] | None = None,
-    run: DistributedRun | None = None,
-) -> list[tuple[Path, int]]:
-    """Publish the run files killed runs (or workers) left in ``.partial/``.
-
-    Their stories are recorded as seen first. What a file's writer had committed is
-    kept as it is; a line written after its last commit is dropped when the story is
-    known by now (another worker wrote it meanwhile). Returns (published file, stories).
-    """
-    recovered = []
-    for path in sorted((spider_dir / PARTIAL).glob("*.jsonl")):
-        match = FILE_ID.fullmatch(path.stem)
-        if match is None:
-            logger.warning("Left alone %s: not a run file of newscrawl's", path)
-            continue
-        if match["run"] == skip_run or (only_files is not None and path.stem not in only_files):
-            continue
-        try:
-            held = path.open("r+b")
-        except FileNotFoundError:  # published by another recovery meanwhile
-            continue
-        with held:
-            try:  # held for the whole recovery: two recoveries never take the same file
-                fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                logger.warning("Left alone %s: a run still writes it", path)
-                continue
-            if not path.exists():
-                continue
-            records, rewritten = _recover_file(path, store, run, match["worker"])
-            try:
-                final = publish_file(path, final_path(spider_dir, path.stem), compress)
-            finally:
-                if rewritten is not None:
-                    rewritten.close()
-        logger.warning(
-            "Recovered %d stories left by an interrupted run: published %s", len(records), final
-        )
-        recovered.append((final, len(records)))
-    return recovered
-
-
-def _recover_file(
-    path: Path, store: SeenStore, run: DistributedRun | None, writer: str | None
-) -> tuple[list[dict[str, Any]], Any]:
-    """Cut a killed writer's file down to the records that are its to publish (a torn
-    last line, corrupt lines and stories written by others go) and record them as seen.
-    Returns them, and the locked handle of the rewritten file (to close once published)."""
-    data = path.read_bytes()
-    whole = data[: data.rfind(b"\n") + 1]
-    committed = store.committed_bytes([path.stem]).get(path.stem)
-    kept: list[bytes] = []
-    records: list[dict[str, Any]] = []
-    offset = 0
-    for line in whole.splitlines(keepends=True):
-        start, offset = offset, offset + len(line)
-        try:
-            record = json.loads(line)
-        except ValueError:
-            continue  # a corrupt line: nothing to recover from it
-        if not isinstance(record, dict) or "key" not in record or "fingerprint" not in record:
-            continue
-        if committed is not None and start >= committed and _taken(record, store, run, writer):
-            continue
-        kept.append(line)
-        records.append(record)
-    cut = b"".join(kept)
-    rewritten = None
-    if cut != data:
-        # Written aside, then renamed over it: a kill here leaves the old file or the new.
-        temporary = path.with_name(f".{path.name}.recovering")
-        rewritten = temporary.open("wb")
-        fcntl.flock(rewritten, fcntl.LOCK_EX)  # locked before it takes the file's name
-        rewritten.write(cut)
-        rewritten.flush()
-        os.fsync(rewritten.fileno())
-        os.replace(temporary, path)
-    batch = Commit()
-    known = store.stories([r["key"] for r in records])
-    for record in records:
-        state = _state_of(record)
-        if known.get(state.key) is None or known[state.key].version < state.version:
-            batch.stories.append(state)
-            known[state.key] = state
-        batch.fingerprints[state.fingerprint] = state.key
-    store.commit(batch)
-    return records, rewritten
-
-
-def _taken(
-    record: dict[str, Any], store: SeenStore, run: DistributedRun | None, writer: str | None
-) -> bool:
-    """Has another writer than the file's (``writer``) written, or is one writing, this
-    story since?"""
-    print_ = str(record["fingerprint"])
-    if store.owners([print_]):
-        return True
-    if run is None:
-        return False
-    holder = run.claim_holder(print_, str(record["key"]))
-    return holder is not None and holder[0] != writer

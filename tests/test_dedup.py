@@ -23,7 +23,7 @@ from scrapy.utils.defer import deferred_f_from_coro_f
 
 from newscrawl.cli import mirror_process
 from newscrawl.spiders.arabnews import ArabNewsSpider
-from newscrawl.state import PARTIAL
+from newscrawl.ledger import PARTIAL
 from tests.conftest import Mirror
 from tests.crawling import crawl, project_settings
 

@@ -28,8 +28,9 @@ from newscrawl.distributed import DistributedRun, join_run, new_worker_id
 from newscrawl.run import EXIT_CRASHED, EXIT_OK, EXIT_USAGE
 from newscrawl.seenstore import Commit, SqliteSeenStore, StoryState
 from newscrawl.spiders.arabnews import ArabNewsSpider
-from newscrawl.state import PARTIAL, recover_partials
+from newscrawl.ledger import PARTIAL, recover_partials
 from tests.conftest import Mirror
+from tests.records import SEEN, print_of, story_line
 from tests.crawling import crawl, project_settings
 from tests.test_crawl import listed_paths
 from tests.test_dedup import ARTICLE_PATH, published, served_stories, text_of
@@ -319,26 +320,24 @@ def test_recovery_drops_a_line_another_writer_committed_after_the_last_commit(
 ) -> None:
     spider_dir = tmp_path / "arabnews"
     (spider_dir / PARTIAL).mkdir(parents=True)
-    lines = [
-        {"key": f"site:{n}", "fingerprint": f"print-{n}", "version": 1,
-         "first_seen": "2025-03-01T00:00:00+00:00", "last_seen": "2025-03-01T00:00:00+00:00"}
-        for n in range(3)
-    ]  # fmt: skip
+    lines = [story_line(n) for n in range(3)]
     data = [(json.dumps(line) + "\n").encode() for line in lines]
     file_id = "20261124T000000Z-abcdef.w000001"
     (spider_dir / PARTIAL / f"{file_id}.jsonl").write_bytes(b"".join(data) + b'{"torn')
     store = SqliteSeenStore(tmp_path / "seen.sqlite3")
     # The dead writer committed its first line; another writer has since written the third.
-    state = StoryState(
-        "site:2", "print-2", 1, "2025-03-01T00:00:00+00:00", "2025-03-01T00:00:00+00:00"
-    )
+    state = StoryState("site:2", print_of(2), 1, SEEN, SEEN)
     store.commit(
-        Commit(files={file_id: len(data[0])}, stories=[state], fingerprints={"print-2": "site:2"})
+        Commit(files={file_id: len(data[0])}, stories=[state], fingerprints={print_of(2): "site:2"})
     )
-    [(final, count)] = recover_partials(spider_dir, store, compress=False)
-    assert count == 2
-    assert final.read_bytes() == data[0] + data[1]
-    assert store.owners(["print-0", "print-1"]) == {"print-0": "site:0", "print-1": "site:1"}
+    [found] = recover_partials(spider_dir, store, compress=False, recovered_by="test")
+    assert found.stories == 2
+    assert found.path.read_bytes() == data[0] + data[1]
+    assert store.owners([print_of(0), print_of(1)]) == {print_of(0): "site:0", print_of(1): "site:1"}
+    # Run again (a second recovery after a kill): the same published file, listed once.
+    assert recover_partials(spider_dir, store, compress=False, recovered_by="test") == []
+    manifest = json.loads(found.path.with_name(f"{file_id}.manifest.json").read_text())
+    assert [f["lines"] for f in manifest["files"]] == [2]
 
 
 def test_the_shared_dupefilter_knows_articles_by_page_key_and_lets_redirects_through(

@@ -19,7 +19,7 @@ import pytest
 from newscrawl.cli import mirror_process
 from newscrawl.dataset import latest_versions, run_files
 from newscrawl.run import EXIT_FAILED, EXIT_LOCKED, EXIT_OK, EXIT_USAGE
-from newscrawl.state import PARTIAL
+from newscrawl.ledger import PARTIAL
 from tests.conftest import Mirror
 from tests.test_dedup import served_stories, text_of, wait_for_lines
 
@@ -106,8 +106,11 @@ def test_a_killed_run_leaves_no_partial_file_for_readers_and_the_next_run_comple
 
     code, log = finish(newscrawl_run(run_mirror.base_url, tmp_path, *FAST))
     assert code == EXIT_OK, log[-3000:]
-    [manifest] = manifests(tmp_path)
+    killed, manifest = manifests(tmp_path)
     assert len(manifest["recovered"]) == 1
+    # The killed run's file has a manifest of its own, naming the run that published it.
+    assert killed["status"] == "crashed" and killed["published_by"] == manifest["run_id"]
+    assert [f["path"] for f in killed["files"]] == [r["path"] for r in manifest["recovered"]]
     records = [
         json.loads(line)
         for path in run_files(tmp_path / "arabnews")

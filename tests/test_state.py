@@ -11,8 +11,10 @@ from scrapy.utils.test import get_crawler
 
 from newscrawl.run import EXIT_CRASHED, EXIT_FAILED, EXIT_OK, verdict
 from newscrawl.spiders.arabnews import ArabNewsSpider
-from newscrawl.state import PARTIAL, CrawlState
+from newscrawl.ledger import PARTIAL
+from newscrawl.state import CrawlState
 from tests.crawling import project_settings
+from tests.records import story_line
 
 
 def new_state(output: Path) -> CrawlState:
@@ -63,9 +65,7 @@ def test_recovery_leaves_a_partial_file_that_a_live_run_holds(tmp_path: Path) ->
     partial = tmp_path / "arabnews" / PARTIAL
     partial.mkdir(parents=True)
     live = partial / "20250301T100000Z-aaaaaa.jsonl"
-    live.write_text(json.dumps({"key": "k", "fingerprint": "0" * 32, "version": 1,
-                                "first_seen": "2025-03-01T10:00:00+00:00",
-                                "last_seen": "2025-03-01T10:00:00+00:00"}) + "\n")  # fmt: skip
+    live.write_text(json.dumps(story_line(1)) + "\n")
     stray = partial / "nightly.jsonl"
     stray.write_text("{}\n")
     with live.open("a") as handle:

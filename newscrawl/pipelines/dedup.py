@@ -15,7 +15,7 @@ from itemadapter import ItemAdapter
 from scrapy.exceptions import DropItem
 
 from newscrawl.schema import StoryRecord
-from newscrawl.state import crawl_state
+from newscrawl.state import CrawlState
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 class DedupPipeline:
     def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
-        self.state = crawl_state(crawler)
+        self.state = CrawlState.of(crawler)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:

@@ -12,12 +12,15 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
+import redis
 from itemadapter import ItemAdapter
 from scrapy import signals
+from scrapy.exceptions import DropItem
 
+from newscrawl.ledger import OutputError
 from newscrawl.schema import StoryRecord
 from newscrawl.sites import SiteProfile
-from newscrawl.state import crawl_state, page_key
+from newscrawl.state import CrawlState, page_key
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -29,7 +32,7 @@ logger = logging.getLogger(__name__)
 class ExportPipeline:
     def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
-        self.state = crawl_state(crawler)
+        self.state = CrawlState.of(crawler)
         crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
         crawler.signals.connect(self.item_dropped, signal=signals.item_dropped)
         crawler.signals.connect(self.item_error, signal=signals.item_error)
@@ -47,7 +50,10 @@ class ExportPipeline:
             return item
         site = getattr(self.crawler.spider, "site", None)
         page = page_key(site, item.page_url) if isinstance(site, SiteProfile) else None
-        self.state.write(ItemAdapter(item).asdict(), page)
+        if not self.state.write(ItemAdapter(item).asdict(), page):
+            # The output cannot be written (the crawl is stopping, logged once): the
+            # story is not recorded as seen, so a later run writes it.
+            raise DropItem(f"not written: {self.state.failed}", log_level="DEBUG")
         if self.crawler.stats is not None:
             self.crawler.stats.inc_value("newscrawl/exported")
         return item
@@ -70,12 +76,20 @@ class ExportPipeline:
     def close_spider(self) -> None:
         # The last batch is made durable here, before the spider_closed signal, so the
         # run monitors (which run on that signal) judge a run whose output is committed.
-        self.state.commit()
-        if self.crawler.stats is not None:
+        try:
+            self.state.commit()
+        except redis.RedisError as exc:  # the store is gone: what is not committed waits
+            logger.error("The last batch could not be recorded in the seen store: %s", exc)
+            return
+        if self.crawler.stats is not None and self.state.failed is None:
             self.crawler.stats.set_value("newscrawl/committed", True)
 
     def spider_closed(self, reason: str) -> None:
-        final = self.state.close(publish=reason == "finished")
+        try:
+            final = self.state.close(publish=reason == "finished")
+        except (OutputError, redis.RedisError) as exc:
+            logger.error("The run file could not be published: %s (the next run does)", exc)
+            return
         if final is not None:
             logger.info("Output: %s", final)
             if self.crawler.stats is not None:

@@ -24,7 +24,7 @@ from scrapy import signals
 from scrapy.exceptions import DropItem
 
 from newscrawl.schema import STORY_SCHEMA, StoryRecord
-from newscrawl.state import crawl_state
+from newscrawl.state import CrawlState
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -122,7 +122,7 @@ class QuarantinePipeline:
 
     def keep(self, record: dict[str, Any], reason: str, errors: list[str]) -> None:
         if self.out is None:
-            state = crawl_state(self.crawler)
+            state = CrawlState.of(self.crawler)
             self.path = state.spider_dir / FOLDER / f"{state.file_id}.jsonl"
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self.out = self.path.open("a", encoding="utf-8")
