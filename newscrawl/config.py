@@ -167,9 +167,7 @@ class NewscrawlSettings(BaseModel):
     NEWSCRAWL_MIN_UPDATED_COVERAGE: Share = defaults.NEWSCRAWL_MIN_UPDATED_COVERAGE
     NEWSCRAWL_MAX_LOST_PAGES: Share = defaults.NEWSCRAWL_MAX_LOST_PAGES
     # Distributed mode
-    NEWSCRAWL_REDIS_URL: Annotated[str, BeforeValidator(_redis_url)] = (
-        defaults.NEWSCRAWL_REDIS_URL
-    )
+    NEWSCRAWL_REDIS_URL: Annotated[str, BeforeValidator(_redis_url)] = defaults.NEWSCRAWL_REDIS_URL
     NEWSCRAWL_WORKER_TIMEOUT: Seconds = defaults.NEWSCRAWL_WORKER_TIMEOUT
     NEWSCRAWL_IDLE_CLOSE: Delay = defaults.NEWSCRAWL_IDLE_CLOSE
     NEWSCRAWL_DISTRIBUTED_POLL: Seconds = defaults.NEWSCRAWL_DISTRIBUTED_POLL
@@ -231,11 +229,17 @@ def expected(field: FieldInfo) -> str | None:
     return words
 
 
+def _given(settings: BaseSettings, name: str, value: Any) -> str:
+    """``-s NAME='value'`` for a value from the command line, else ``NAME='value'``."""
+    option = "-s " if settings.getpriority(name) == SETTINGS_PRIORITIES["cmdline"] else ""
+    return f"{option}{name}={value!r}"
+
+
 def check_settings(settings: BaseSettings) -> NewscrawlSettings:
     """Validate a crawl's settings; raise SettingsError with a one-line message.
 
-    ``-s NAME='value': must be ...`` for a value given on the command line, else
-    ``NAME='value'`` (from settings.py or the environment).
+    Each bad one is named as given (``-s NAME='value'`` from the command line, else
+    ``NAME='value'``: settings.py or the environment), with what it must be.
     """
     fields = NewscrawlSettings.model_fields
     given = {name: settings.get(name) for name in fields if settings.get(name) is not None}
@@ -246,15 +250,15 @@ def check_settings(settings: BaseSettings) -> NewscrawlSettings:
         for error in exc.errors():
             name = str(error["loc"][0])
             words = expected(fields[name])
-            reason = f"must be {words}" if words else str(error["msg"]).removeprefix("Value error, ")
-            option = "-s " if settings.getpriority(name) == SETTINGS_PRIORITIES["cmdline"] else ""
-            problems.append(f"{option}{name}={given[name]!r}: {reason}")
+            said = str(error["msg"]).removeprefix("Value error, ")
+            reason = f"must be {words}" if words else said
+            problems.append(f"{_given(settings, name, given[name])}: {reason}")
         raise SettingsError("bad setting: " + "; ".join(problems)) from None
     if checked.NEWSCRAWL_REDIS_URL and checked.NEWSCRAWL_SEEN_STORE.startswith("sqlite"):
         name = "NEWSCRAWL_SEEN_STORE"
-        option = "-s " if settings.getpriority(name) == SETTINGS_PRIORITIES["cmdline"] else ""
         raise SettingsError(
-            f"bad setting: {option}{name}={checked.NEWSCRAWL_SEEN_STORE!r}: must be empty in "
-            "distributed mode (NEWSCRAWL_REDIS_URL is set: the seen store is on that Redis)"
+            f"bad setting: {_given(settings, name, checked.NEWSCRAWL_SEEN_STORE)}: must be "
+            "empty in distributed mode (NEWSCRAWL_REDIS_URL is set: the seen store is on that "
+            "Redis)"
         )
     return checked
