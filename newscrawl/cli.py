@@ -188,6 +188,53 @@ def run_command(args: argparse.Namespace) -> int:
     )
 
 
+def seen_command(args: argparse.Namespace) -> int:
+    """``newscrawl seen rebuild SPIDER``: the seen store derived from the published files."""
+    from scrapy.spiderloader import SpiderLoader
+    from scrapy.utils.project import get_project_settings
+
+    from newscrawl.ledger import published_files, rebuild_store
+    from newscrawl.locks import LOCK_FILE, RunLocked, run_lock
+    from newscrawl.run import parse_pairs
+    from newscrawl.sites import SiteProfile
+    from newscrawl.state import OutputRefused, page_key, store_of
+
+    try:
+        overrides = parse_pairs(args.settings, "-s")
+    except ValueError as exc:
+        print(f"newscrawl seen: {exc}", file=sys.stderr)
+        return 2
+    settings = get_project_settings()
+    settings.setdict(overrides, priority="cmdline")
+    if args.output_dir is not None:
+        settings.set("NEWSCRAWL_OUTPUT_DIR", str(args.output_dir), priority="cmdline")
+    spider_dir = Path(settings.get("NEWSCRAWL_OUTPUT_DIR") or "output") / args.spider
+    if not published_files(spider_dir):
+        print(f"newscrawl seen: no published files in {spider_dir}", file=sys.stderr)
+        return 2
+    try:
+        spidercls = SpiderLoader.from_settings(settings).load(args.spider)
+    except KeyError:
+        spidercls = None
+    site = getattr(spidercls, "site", None)
+    key_of = (lambda url: page_key(site, url)) if isinstance(site, SiteProfile) else None
+    try:
+        with run_lock(spider_dir / LOCK_FILE, settings.getfloat("NEWSCRAWL_MAX_RUN_HOURS", 6.0)):
+            store = store_of(settings, args.spider)
+            try:
+                files, records = rebuild_store(spider_dir, store, key_of)
+            finally:
+                store.close()
+    except RunLocked as exc:
+        print(f"newscrawl seen: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except OutputRefused as exc:
+        print(f"newscrawl seen: {exc}", file=sys.stderr)
+        return exc.exit_code
+    print(f"seen store rebuilt from {files} published files ({records} records)")
+    return 0
+
+
 def dataset_command(args: argparse.Namespace) -> int:
     from newscrawl.dataset import build
 
@@ -262,6 +309,14 @@ def build_parser() -> argparse.ArgumentParser:
     dataset.add_argument("--output-dir", type=Path, default=Path("output"), help="default: output")
     dataset.add_argument("--out", type=Path, help="JSON Lines snapshot to write")
     dataset.add_argument("--parquet", type=Path, help="Parquet snapshot to write (pyarrow)")
+    seen = commands.add_parser("seen", help="the seen store: rebuild it from the published files")
+    seen.add_argument("action", choices=["rebuild"], help="rebuild: derive it from the output")
+    seen.add_argument("spider", help="spider name, e.g. arabnews")
+    seen.add_argument("--output-dir", type=Path, help="default: NEWSCRAWL_OUTPUT_DIR (output)")
+    seen.add_argument(
+        "-s", dest="settings", action="append", default=[], metavar="NAME=VALUE",
+        help="setting, e.g. NEWSCRAWL_SEEN_STORE=redis://... (as scrapy crawl -s)",
+    )  # fmt: skip
     demo = commands.add_parser("demo", help="crawl a local mirror site, offline")
     demo.add_argument("--articles", type=_positive_int, default=200, help="default: 200")
     demo.add_argument(
@@ -283,6 +338,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_command(args)
     if args.command == "dataset":
         return dataset_command(args)
+    if args.command == "seen":
+        return seen_command(args)
     if args.command == "split":
         return run_split(args.path, args.fetched_at, args.url, args.site)
     if args.command == "demo":

@@ -27,6 +27,7 @@ kill a real run at an exact step rather than at a guessed time.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import fcntl
 import gzip
@@ -38,13 +39,13 @@ import re
 import secrets
 import shutil
 import signal
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
-from newscrawl.seenstore import Commit, SeenStore, StoryState
+from newscrawl.seenstore import Commit, PageState, SeenStore, StoryState
 
 if TYPE_CHECKING:
     from newscrawl.distributed import DistributedRun
@@ -613,7 +614,40 @@ def output_ready(spider_dir: Path) -> None:
         except OSError as exc:
             raise output_error(exc, folder) from exc
         finally:
-            try:
+            with contextlib.suppress(OSError):
                 probe.unlink(missing_ok=True)
-            except OSError:
-                pass
+
+
+def rebuild_store(
+    spider_dir: Path, store: SeenStore, page_key: Callable[[str], str] | None = None
+) -> tuple[int, int]:
+    """Derive the seen store from the published files (after it was lost or emptied):
+    every story at its newest version with all its fingerprints, its near-duplicate
+    sketch, and the pages its records came from (``page_key`` names them). Merging into
+    a store that knows more loses nothing (a version never goes back). Returns (files,
+    records) read."""
+    from newscrawl.neardup import NearDuplicateIndex
+
+    files: set[Path] = set()
+    records = 0
+    batch = Commit()
+    pages: dict[str, str] = {}
+    for path, record in iter_published(spider_dir):
+        files.add(path)
+        if record_faults(record) is not None:
+            continue
+        state = _state_of(record)
+        sketch = NearDuplicateIndex.sketch([record["title"], *record["body"]])
+        state.sketch = NearDuplicateIndex.to_bytes(sketch) if sketch is not None else None
+        batch.stories.append(state)
+        batch.fingerprints[state.fingerprint] = state.key
+        if page_key is not None:
+            key = page_key(str(record["page_url"]))
+            pages[key] = max(pages.get(key, ""), str(record["fetched_at"]))
+        records += 1
+        if len(batch.stories) >= 500:
+            store.commit(batch)
+            batch = Commit()
+    batch.pages = [PageState(key, fetched_at) for key, fetched_at in pages.items()]
+    store.commit(batch)
+    return len(files), records

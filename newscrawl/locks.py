@@ -9,6 +9,7 @@ the lock is older than NEWSCRAWL_MAX_RUN_HOURS.
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import os
 from collections.abc import Iterator
@@ -44,8 +45,16 @@ def hold_lock(path: Path, max_run_hours: float) -> None:
         handle, holders = _held[key]
         _held[key] = (handle, holders + 1)
         return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle = path.open("a+")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle = path.open("a+")
+    except OSError as exc:
+        name = errno.errorcode.get(exc.errno or 0, "error")
+        raise RunLocked(
+            f"the output folder cannot be written: cannot take the lock {path}: "
+            f"{exc.strerror or exc} ({name})",
+            exit_code=EXIT_CRASHED,
+        ) from None
     try:
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:

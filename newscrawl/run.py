@@ -445,9 +445,12 @@ def _crawl_and_publish(
             report.files.append(describe_file(final, root))
         report.write(manifest)
     except ledger.OutputError as exc:
-        # What was fsynced and committed stays in .partial/: the next run publishes it.
-        logger.error("Run %s failed: the output could not be written: %s", run_id, exc)
-        return EXIT_CRASHED
+        # What was fsynced and committed stays in .partial/ (or is published already):
+        # the next run publishes it and writes its manifest.
+        logger.warning("Run %s: %s", run_id, exc)
+        if report.exit_code == EXIT_OK:
+            report.exit_code = EXIT_CRASHED
+            report.reason = f"the output could not be written: {exc}"
     finally:
         release_lock(spider_dir / LOCK_FILE)
     name = f"{run_id} (worker {worker})" if worker else run_id

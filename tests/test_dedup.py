@@ -22,8 +22,8 @@ import pytest
 from scrapy.utils.defer import deferred_f_from_coro_f
 
 from newscrawl.cli import mirror_process
-from newscrawl.spiders.arabnews import ArabNewsSpider
 from newscrawl.ledger import PARTIAL
+from newscrawl.spiders.arabnews import ArabNewsSpider
 from tests.conftest import Mirror
 from tests.crawling import crawl, project_settings
 

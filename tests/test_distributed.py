@@ -25,13 +25,13 @@ from scrapy.utils.defer import deferred_f_from_coro_f
 from newscrawl.cli import mirror_process
 from newscrawl.dataset import run_files
 from newscrawl.distributed import DistributedRun, join_run, new_worker_id
+from newscrawl.ledger import PARTIAL, recover_partials
 from newscrawl.run import EXIT_CRASHED, EXIT_OK, EXIT_USAGE
 from newscrawl.seenstore import Commit, SqliteSeenStore, StoryState
 from newscrawl.spiders.arabnews import ArabNewsSpider
-from newscrawl.ledger import PARTIAL, recover_partials
 from tests.conftest import Mirror
-from tests.records import SEEN, print_of, story_line
 from tests.crawling import crawl, project_settings
+from tests.records import SEEN, print_of, story_line
 from tests.test_crawl import listed_paths
 from tests.test_dedup import ARTICLE_PATH, published, served_stories, text_of
 
@@ -333,7 +333,10 @@ def test_recovery_drops_a_line_another_writer_committed_after_the_last_commit(
     [found] = recover_partials(spider_dir, store, compress=False, recovered_by="test")
     assert found.stories == 2
     assert found.path.read_bytes() == data[0] + data[1]
-    assert store.owners([print_of(0), print_of(1)]) == {print_of(0): "site:0", print_of(1): "site:1"}
+    assert store.owners([print_of(0), print_of(1)]) == {
+        print_of(0): "site:0",
+        print_of(1): "site:1",
+    }
     # Run again (a second recovery after a kill): the same published file, listed once.
     assert recover_partials(spider_dir, store, compress=False, recovered_by="test") == []
     manifest = json.loads(found.path.with_name(f"{file_id}.manifest.json").read_text())

@@ -18,8 +18,8 @@ import pytest
 
 from newscrawl.cli import mirror_process
 from newscrawl.dataset import latest_versions, run_files
-from newscrawl.run import EXIT_FAILED, EXIT_LOCKED, EXIT_OK, EXIT_USAGE
 from newscrawl.ledger import PARTIAL
+from newscrawl.run import EXIT_FAILED, EXIT_LOCKED, EXIT_OK, EXIT_USAGE
 from tests.conftest import Mirror
 from tests.test_dedup import served_stories, text_of, wait_for_lines
 
@@ -109,7 +109,8 @@ def test_a_killed_run_leaves_no_partial_file_for_readers_and_the_next_run_comple
     killed, manifest = manifests(tmp_path)
     assert len(manifest["recovered"]) == 1
     # The killed run's file has a manifest of its own, naming the run that published it.
-    assert killed["status"] == "crashed" and killed["published_by"] == manifest["run_id"]
+    assert killed["status"] == "crashed"
+    assert killed["published_by"] == manifest["run_id"]
     assert [f["path"] for f in killed["files"]] == [r["path"] for r in manifest["recovered"]]
     records = [
         json.loads(line)

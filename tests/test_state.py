@@ -9,9 +9,9 @@ from typing import Any
 
 from scrapy.utils.test import get_crawler
 
+from newscrawl.ledger import PARTIAL
 from newscrawl.run import EXIT_CRASHED, EXIT_FAILED, EXIT_OK, verdict
 from newscrawl.spiders.arabnews import ArabNewsSpider
-from newscrawl.ledger import PARTIAL
 from newscrawl.state import CrawlState
 from tests.crawling import project_settings
 from tests.records import story_line

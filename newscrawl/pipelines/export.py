@@ -51,8 +51,9 @@ class ExportPipeline:
         site = getattr(self.crawler.spider, "site", None)
         page = page_key(site, item.page_url) if isinstance(site, SiteProfile) else None
         if not self.state.write(ItemAdapter(item).asdict(), page):
-            # The output cannot be written (the crawl is stopping, logged once): the
-            # story is not recorded as seen, so a later run writes it.
+            # The output cannot be written (the crawl is stopping, logged once): neither
+            # the story nor its page is recorded, so a later run fetches and writes it.
+            self.state.story_failed(page)
             raise DropItem(f"not written: {self.state.failed}", log_level="DEBUG")
         if self.crawler.stats is not None:
             self.crawler.stats.inc_value("newscrawl/exported")
