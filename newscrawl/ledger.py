@@ -89,7 +89,9 @@ CRASH_POINTS = (
 _crash_hits: dict[str, int] = {}
 
 
-def crash_point(name: str) -> None:
+def crash_point(name: str, unflushed: IO[str] | None = None) -> None:
+    """Die here if NEWSCRAWL_CRASH_AT says so; ``unflushed`` is flushed to the OS first
+    (the worst case for recovery: the bytes are in the file, the store knows nothing)."""
     wanted = os.environ.get("NEWSCRAWL_CRASH_AT")
     if not wanted:
         return
@@ -98,6 +100,8 @@ def crash_point(name: str) -> None:
         return
     _crash_hits[name] = _crash_hits.get(name, 0) + 1
     if _crash_hits[name] >= int(nth or 1):
+        if unflushed is not None:
+            unflushed.flush()
         os.kill(os.getpid(), signal.SIGKILL)
 
 
@@ -195,7 +199,7 @@ class RunFile:
         except OSError as exc:
             raise output_error(exc, self.path) from exc
         self.lines += 1
-        crash_point("write.line")
+        crash_point("write.line", self.out)
 
     def _open(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)

@@ -28,6 +28,8 @@ from urllib.parse import urlsplit
 
 import redis
 from datasketch import MinHash
+from scrapy import signals
+from scrapy.exceptions import DropItem
 from scrapy.utils.defer import deferred_from_coro
 
 from newscrawl import ledger
@@ -44,6 +46,7 @@ from newscrawl.ledger import (
 )
 from newscrawl.locks import LOCK_FILE, RunLocked, hold_lock, release_lock
 from newscrawl.neardup import NearDuplicateIndex
+from newscrawl.schema import StoryRecord
 from newscrawl.seenstore import Commit, PageState, SeenStore, StoryState, open_store
 
 if TYPE_CHECKING:
@@ -148,6 +151,13 @@ def open_output(
     return store, recovered
 
 
+class DeferredStory(DropItem):
+    """A story held back by dedup until the crawl is idle (see flush_deferred)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, log_level="DEBUG")
+
+
 @dataclass
 class Decision:
     """What dedup made of one story record."""
@@ -204,10 +214,15 @@ class CrawlState:
         self.out: RunFile | None = None  # the run's output file, opened on the first record
         self.written: list[dict[str, Any]] = []  # written since the last commit
         self.failed: str | None = None  # why the output could not be written, once it cannot
+        # New stories known only by a hash of their text, with their pages' keys: held
+        # until the crawl is idle, when their own pages may have given them site ids.
+        self.deferred: list[tuple[dict[str, Any], str | None]] = []
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
-        return cls(crawler)
+        state = cls(crawler)
+        crawler.signals.connect(state.spider_idle, signal=signals.spider_idle)
+        return state
 
     @staticmethod
     def of(crawler: Crawler) -> CrawlState:
@@ -316,7 +331,8 @@ class CrawlState:
 
     def abandon_unsettled_pages(self) -> int:
         """Pages still unsettled when nothing is in flight (a story of theirs failed):
-        let them go like ``story_failed``; how many."""
+        let them go like ``story_failed``; how many. Held-back stories go out first."""
+        self.flush_deferred()
         stuck = list(self.pages)
         for key in stuck:
             self.story_failed(key)
@@ -435,6 +451,55 @@ class CrawlState:
             state.last_seen = seen_at
             self.overlay_stories[key] = state
             self.ready.stories.append(state)
+
+    # Stories held back
+
+    def should_defer(self, record: dict[str, Any]) -> bool:
+        """A new story whose only key is a hash of its text: its own page may still come."""
+        key = story_key(record)
+        if ":sha256:" not in key or self.failed is not None:
+            return False
+        print_ = fingerprint(record)
+        return print_ not in self.overlay_fingerprints and not self.store.owners([print_])
+
+    def defer(self, record: dict[str, Any], page_key: str | None) -> None:
+        self.deferred.append((record, page_key))
+        self._inc("dedup/deferred")
+
+    def flush_deferred(self) -> int:
+        """Decide and write the held-back stories (the crawl is idle); how many written.
+
+        They passed every stage before dedup already; the ones written are sent as
+        scraped items, so feeds (``-o``) and item counts see them like the others.
+        """
+        held, self.deferred = self.deferred, []
+        written = 0
+        for record, page in held:
+            decision = self.decide(record)
+            self._inc(f"dedup/{decision.reason}")
+            if not decision.emit:
+                self.story_dropped(page)
+                continue
+            record.update(decision.fields)
+            if not self.write(record, page):
+                self.story_failed(page)
+                continue
+            written += 1
+            self._inc("exported")
+            if self.crawler.spider is not None:
+                self.crawler.signals.send_catch_log(
+                    signals.item_scraped,
+                    item=StoryRecord(**record),
+                    response=None,
+                    spider=self.crawler.spider,
+                )
+        if written:
+            self.commit()
+        return written
+
+    def spider_idle(self) -> None:
+        if self.deferred:
+            self.flush_deferred()
 
     # Output
 

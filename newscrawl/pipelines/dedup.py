@@ -5,6 +5,11 @@
 * the same key with a changed fingerprint: emitted as version 2, 3, ...;
 * close to another story's text (MinHash LSH): marked ``duplicate_of``, and dropped
   only when NEWSCRAWL_DROP_NEAR_DUPLICATES is on.
+
+A new story known only by a hash of its text (appended to another page without a link
+of its own) is held back until the crawl is idle: its own page, if the crawl reaches it,
+gives it the site's id, so a story's key does not depend on which page came first. What
+is still new then is written under the hash key (``CrawlState.flush_deferred``).
 """
 
 from __future__ import annotations
@@ -15,7 +20,8 @@ from itemadapter import ItemAdapter
 from scrapy.exceptions import DropItem
 
 from newscrawl.schema import StoryRecord
-from newscrawl.state import CrawlState
+from newscrawl.state import CrawlState, DeferredStory, page_key
+from newscrawl.sites import SiteProfile
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -34,7 +40,13 @@ class DedupPipeline:
     def process_item(self, item: Any) -> Any:
         if not isinstance(item, StoryRecord):
             return item
-        decision = self.state.decide(ItemAdapter(item).asdict())
+        record = ItemAdapter(item).asdict()
+        if self.state.should_defer(record):
+            site = getattr(self.crawler.spider, "site", None)
+            page = page_key(site, item.page_url) if isinstance(site, SiteProfile) else None
+            self.state.defer(record, page)
+            raise DeferredStory(f"held until the crawl is idle: {item.title[:60]!r}")
+        decision = self.state.decide(record)
         stats = self.crawler.stats
         if stats is not None:
             stats.inc_value(f"newscrawl/dedup/{decision.reason}")

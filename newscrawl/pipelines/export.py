@@ -20,7 +20,7 @@ from scrapy.exceptions import DropItem
 from newscrawl.ledger import OutputError
 from newscrawl.schema import StoryRecord
 from newscrawl.sites import SiteProfile
-from newscrawl.state import CrawlState, page_key
+from newscrawl.state import CrawlState, DeferredStory, page_key
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -59,9 +59,10 @@ class ExportPipeline:
             self.crawler.stats.inc_value("newscrawl/exported")
         return item
 
-    def item_dropped(self, item: Any) -> None:
-        """A story dropped by any stage (duplicate, invalid) settles its page too."""
-        if isinstance(item, StoryRecord):
+    def item_dropped(self, item: Any, exception: BaseException) -> None:
+        """A story dropped by any stage (duplicate, invalid) settles its page too; one
+        held back by dedup settles it when it is written or dropped later."""
+        if isinstance(item, StoryRecord) and not isinstance(exception, DeferredStory):
             site = getattr(self.crawler.spider, "site", None)
             if isinstance(site, SiteProfile):
                 self.state.story_dropped(page_key(site, item.page_url))
