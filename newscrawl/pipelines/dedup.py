@@ -20,8 +20,8 @@ from itemadapter import ItemAdapter
 from scrapy.exceptions import DropItem
 
 from newscrawl.schema import StoryRecord
-from newscrawl.state import CrawlState, DeferredStory, page_key
 from newscrawl.sites import SiteProfile
+from newscrawl.state import CrawlState, DeferredStory, page_key
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
