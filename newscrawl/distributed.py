@@ -556,11 +556,15 @@ class RedisScheduler(Scheduler):
             logger.info("Run %s: %d requests already queued", run.run_id, queued)
 
     def enqueue_request(self, request: Request) -> bool:
-        if not request.dont_filter and self.df.request_seen(request):
+        try:
+            if not request.dont_filter and self.df.request_seen(request):
+                return False
+            self.queue.push(request)
+        except redis.RedisError as exc:  # the coordinator decides when to give up
+            self.queue.run.redis_failed(exc)
             return False
         if self.stats:
             self.stats.inc_value("scheduler/enqueued/redis")
-        self.queue.push(request)
         return True
 
     def next_request(self) -> Request | None:
@@ -686,7 +690,10 @@ class RunCoordinator:
 
     def response_received(self, response: Response) -> None:
         if 200 <= response.status < 300 or response.status == 304:  # a page, not an error
-            self.run.count_response()
+            try:
+                self.run.count_response()
+            except redis.RedisError as exc:
+                self.run.redis_failed(exc)
 
     def spider_idle(self) -> None:
         if self.stopping:

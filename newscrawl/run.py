@@ -96,6 +96,8 @@ def verdict(stats: dict[str, Any], crashed: str | None) -> tuple[int, str, list[
             f"the output could not be written: {stats['newscrawl/output_failed']}",
             [],
         )
+    if stats.get("newscrawl/store_failed"):
+        return EXIT_CRASHED, str(stats["newscrawl/store_failed"]), []
     if stats.get("newscrawl/distributed/redis_failed"):
         return EXIT_CRASHED, str(stats["newscrawl/distributed/redis_failed"]), []
     failed = [str(f) for f in stats.get("newscrawl/monitors/failed") or []]

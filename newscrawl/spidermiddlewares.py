@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
+import redis
 from scrapy import Request, signals
 from scrapy.http import Response
 
@@ -158,7 +159,12 @@ class ArticleRequestFilter:
             self.state.note_listing(key, listed)
         if key in self.requested:
             return False
-        if self.incremental and not self.changed(request, site):
+        try:
+            unchanged = self.incremental and not self.changed(request, site)
+        except redis.RedisError as exc:  # the crawl stops (one line); nothing is lost
+            self.state.store_failed(exc, None)
+            return False
+        if unchanged:
             # Not marked as requested: a later listing may still say it changed.
             if key not in self.skipped:
                 self.skipped.add(key)

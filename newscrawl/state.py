@@ -544,6 +544,20 @@ class CrawlState:
         if engine is not None and engine.running:
             deferred_from_coro(engine.close_spider_async(reason="output_failed"))
 
+    def store_failed(self, exc: Exception, page_key: str | None) -> None:
+        """The seen store cannot be reached: the story and its page are not recorded (a
+        later run fetches them), and the crawl stops now, with one line."""
+        self.story_failed(page_key)
+        if self.failed is not None:
+            return
+        self.failed = f"the seen store could not be reached: {exc}"
+        if self.stats is not None:
+            self.stats.set_value(f"{STAT}/store_failed", self.failed)
+        logger.error("Stopping the crawl: %s", self.failed)
+        engine = self.crawler.engine
+        if engine is not None and engine.running:
+            deferred_from_coro(engine.close_spider_async(reason="store_unavailable"))
+
     def commit(self) -> None:
         """Make written records durable, then record them (and finished pages) as seen."""
         if self.out is not None and self.written and self.failed is None:
@@ -562,7 +576,11 @@ class CrawlState:
             self._story_settled(entry["page"])
         self.written.clear()
         if self.ready:
-            self.store.commit(self.ready)
+            try:
+                self.store.commit(self.ready)
+            except redis.RedisError as exc:  # kept in self.ready: retried at the next commit
+                self.store_failed(exc, None)
+                return
             ledger.crash_point("commit.stored")
             self._inc("seen_store/commits")
             self._forget(self.ready)

@@ -10,6 +10,7 @@ import threading
 import urllib.request
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -76,10 +77,10 @@ def redis_server_binary() -> str:
     return str(Path(next(iter(spec.submodule_search_locations))) / "bin" / "redis-server")
 
 
-@pytest.fixture(scope="session")
-def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A real Redis server for the test session, on a unix socket (no port to clash)."""
-    folder = tmp_path_factory.mktemp("redis")
+@contextmanager
+def redis_server(folder: Path, *options: str) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """A real Redis server on a unix socket in ``folder`` (no port to clash); yields its
+    socket path and process."""
     socket_path = folder / "redis.sock"
     command = [
         redis_server_binary(),
@@ -88,6 +89,7 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         "--save", "",
         "--appendonly", "no",
         "--dir", str(folder),
+        *options,
     ]  # fmt: skip
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     assert process.stdout is not None
@@ -100,17 +102,24 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         raise RuntimeError(f"redis-server did not start: {b''.join(seen)!r}")
     # Keep reading what it logs, so a full pipe never blocks the server.
     threading.Thread(target=process.stdout.read, daemon=True).start()
-    url = f"unix://{socket_path}"
-    client = redis.Redis.from_url(url)
-    assert client.ping()
-    client.close()
     try:
-        yield url
+        yield str(socket_path), process
     finally:
-        process.terminate()
-        process.wait(timeout=10)
-        if process.stdout is not None:
-            process.stdout.close()
+        if process.poll() is None:
+            process.terminate()
+            process.wait(timeout=10)
+        process.stdout.close()
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real Redis server for the test session."""
+    with redis_server(tmp_path_factory.mktemp("redis")) as (socket_path, _):
+        url = f"unix://{socket_path}"
+        client = redis.Redis.from_url(url)
+        assert client.ping()
+        client.close()
+        yield url
 
 
 @pytest.fixture(params=["sqlite", "redis"])

@@ -92,7 +92,7 @@ async def test_a_storys_key_does_not_depend_on_which_page_came_first(
 ) -> None:
     # Depth first, then breadth first, one request at a time: the appended copies of a
     # story are met before its own page in one order and after it in the other.
-    orders = [
+    orders: list[dict[str, Any]] = [
         {"DEPTH_PRIORITY": 0},
         {
             "DEPTH_PRIORITY": 1,

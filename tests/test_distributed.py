@@ -29,7 +29,7 @@ from newscrawl.ledger import PARTIAL, recover_partials
 from newscrawl.run import EXIT_CRASHED, EXIT_OK, EXIT_USAGE
 from newscrawl.seenstore import Commit, SqliteSeenStore, StoryState
 from newscrawl.spiders.arabnews import ArabNewsSpider
-from tests.conftest import Mirror
+from tests.conftest import Mirror, redis_server
 from tests.crawling import crawl, project_settings
 from tests.records import SEEN, print_of, story_line
 from tests.test_crawl import listed_paths
@@ -396,11 +396,16 @@ def test_a_stopped_run_shuts_down_cleanly_and_the_next_run_publishes_its_stories
     keys = client.keys(f"{prefix}:run:*")
     assert keys
     assert all(0 < client.ttl(key) <= 24 * 3600 for key in keys)
-    client.delete(f"{prefix}:run:current")  # a stopped run is not joined again
+    pointer: Any = client.get(f"{prefix}:run:current")
+    assert pointer is not None  # the pointer still names the stopped run...
+    stopped = bytes(pointer)
 
     process = workers_run(own_mirror, tmp_path, redis_url, namespace, 2)
     _, log = process.communicate(timeout=300)
     assert process.returncode == EXIT_OK, log[-3000:]
+    # ... which the next run, started at once, ends instead of joining it.
+    assert f"Run {stopped.decode()} has no live worker" in log
+    assert f"Joined distributed run {stopped.decode()}" not in log
     assert_every_story_once(own_mirror, tmp_path)
 
 
@@ -469,3 +474,52 @@ async def test_a_worker_taken_for_dead_stops(
     assert crawler.stats is not None
     assert crawler.stats.get_value("finish_reason") == "presumed_dead"
     assert crawler.stats.get_value("newscrawl/distributed/presumed_dead") == 1
+
+
+def test_a_lost_redis_stops_the_run_with_one_line_and_frees_the_lock(
+    own_mirror: Mirror, tmp_path: Path
+) -> None:
+    folder = tmp_path / "redis"
+    folder.mkdir()
+    with redis_server(folder, "--requirepass", "s3cret-pw") as (socket_path, server):
+        url = f"unix://:s3cret-pw@{socket_path}"
+        process = workers_run(own_mirror, tmp_path, url, "lost:{spider}", 2)
+        partial = tmp_path / "arabnews" / PARTIAL
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:  # until both workers are writing stories
+            if len([p for p in partial.glob("*.w*.jsonl") if p.stat().st_size]) >= 2:
+                break
+            time.sleep(0.05)
+        else:
+            raise AssertionError("the two workers did not both start writing")
+        # The password reaches the workers through their environment, never their
+        # command line (which anyone on the machine can read).
+        workers = children_of(process.pid)
+        assert len(workers) == 2
+        for pid in workers:
+            assert b"s3cret-pw" not in Path(f"/proc/{pid}/cmdline").read_bytes()
+        server.kill()
+        server.wait()
+        _, log = process.communicate(timeout=120)
+    assert process.returncode == EXIT_CRASHED, log[-3000:]
+    # Whichever notices first: a story's dedup, or the heartbeats after the timeout.
+    stopped = ("the seen store could not be reached", "Redis unreachable for more than")
+    assert any(reason in log for reason in stopped), log[-3000:]
+    assert log.count("Traceback") <= 2, log[-5000:]  # spidermon's report of each worker
+    assert "s3cret-pw" not in log
+    # The lock is free: a run without Redis goes ahead (and publishes what was left).
+    command = [sys.executable, "-m", "newscrawl.cli", "run", "arabnews", *PACED]
+    command += ["-a", f"base_url={own_mirror.base_url}", "--output-dir", str(tmp_path)]
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == EXIT_OK, done.stderr[-3000:]
+    assert_every_story_once(own_mirror, tmp_path)
+
+
+def test_an_unreachable_redis_is_one_line_and_exit_3(own_mirror: Mirror, tmp_path: Path) -> None:
+    url = f"unix://:pw@{tmp_path}/no-such.sock"
+    process = workers_run(own_mirror, tmp_path, url, "none:{spider}", 2)
+    _, log = process.communicate(timeout=120)
+    assert process.returncode == EXIT_CRASHED, log[-3000:]
+    assert "newscrawl run: cannot reach Redis at unix://:***@" in log
+    assert "Traceback" not in log
+    assert not (tmp_path / "arabnews" / "2026").exists()

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+import redis
 from itemadapter import ItemAdapter
 from scrapy.exceptions import DropItem
 
@@ -41,12 +42,16 @@ class DedupPipeline:
         if not isinstance(item, StoryRecord):
             return item
         record = ItemAdapter(item).asdict()
-        if self.state.should_defer(record):
-            site = getattr(self.crawler.spider, "site", None)
-            page = page_key(site, item.page_url) if isinstance(site, SiteProfile) else None
-            self.state.defer(record, page)
-            raise DeferredStory(f"held until the crawl is idle: {item.title[:60]!r}")
-        decision = self.state.decide(record)
+        site = getattr(self.crawler.spider, "site", None)
+        page = page_key(site, item.page_url) if isinstance(site, SiteProfile) else None
+        try:
+            if self.state.should_defer(record):
+                self.state.defer(record, page)
+                raise DeferredStory(f"held until the crawl is idle: {item.title[:60]!r}")
+            decision = self.state.decide(record)
+        except redis.RedisError as exc:
+            self.state.store_failed(exc, page)
+            raise DropItem(f"seen store unreachable: {exc}", log_level="DEBUG") from None
         stats = self.crawler.stats
         if stats is not None:
             stats.inc_value(f"newscrawl/dedup/{decision.reason}")
