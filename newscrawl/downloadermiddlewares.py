@@ -14,10 +14,12 @@ from urllib.parse import urlsplit
 from protego import Protego
 from scrapy import Request, Spider
 from scrapy.core.downloader.handlers.http11 import HTTP11DownloadHandler
+from scrapy.downloadermiddlewares.offsite import OffsiteMiddleware as ScrapyOffsiteMiddleware
 from scrapy.downloadermiddlewares.retry import get_retry_request
 from scrapy.exceptions import IgnoreRequest, NotConfigured
 from scrapy.http import Response, TextResponse, XmlResponse
 from scrapy.utils.asyncio import sleep
+from scrapy.utils.httpobj import urlparse_cached
 from scrapy.utils.misc import load_object
 
 from newscrawl.faults import (
@@ -192,6 +194,45 @@ class RobotsCrawlDelayMiddleware:
         logger.info("robots.txt of %s asks for Crawl-delay %ss: honoured", key, delay)
 
 
+def on_site(spider: Spider | None, url: str, host: str | None = None) -> bool:
+    """Is ``url`` on the crawled site? The spider's ``on_site`` judges (scheme, host and
+    port, for news spiders); another spider's ``allowed_domains`` (host names), if any."""
+    judge = getattr(spider, "on_site", None)
+    if judge is not None:
+        return bool(judge(url))
+    allowed = getattr(spider, "allowed_domains", None) or []
+    host = host if host is not None else (urlsplit(url).hostname or "").lower()
+    return not allowed or any(host == d or host.endswith("." + d) for d in allowed)
+
+
+class OffsiteMiddleware(ScrapyOffsiteMiddleware):
+    """Scrapy's offsite filter, with on-site meaning the same scheme, host and port.
+
+    Scrapy's compares host names only, so a server on another port of the same host (or
+    plain http on an https site) passed for the site. Requests with ``dont_filter`` are
+    filtered too: a redirect keeps the ``dont_filter`` of the feed or listing request it
+    came from. Counted as Scrapy counts them: ``offsite/filtered``, ``offsite/domains``
+    (here, each other ``host:port``).
+    """
+
+    def should_follow(self, request: Request, spider: Spider) -> bool:
+        if getattr(spider, "on_site", None) is None:
+            return super().should_follow(request, spider)
+        return on_site(spider, request.url)
+
+    def process_request(self, request: Request, spider: Spider | None = None) -> None:
+        assert self.crawler.spider is not None
+        if request.meta.get("allow_offsite") or self.should_follow(request, self.crawler.spider):
+            return
+        where = urlparse_cached(request).netloc
+        if where not in self.domains_seen:
+            self.domains_seen.add(where)
+            logger.debug("Filtered a request to another site (%s): %s", where, request)
+            self.stats.inc_value("offsite/domains")
+        self.stats.inc_value("offsite/filtered")
+        raise IgnoreRequest(f"Filtered offsite request to {where!r}")
+
+
 def _count(crawler: Crawler, outcome: str, kind: str) -> None:
     if crawler.stats is not None:
         crawler.stats.inc_value(f"{STAT}/{outcome}/{kind}")
@@ -244,9 +285,7 @@ class FaultObserver:
         if target in chain:
             note_fault(self.crawler, request, "redirect_loop")
             raise PageFault("redirect_loop", f"{request.url} redirects back to {target}")
-        spider = self.crawler.spider
-        allowed = getattr(spider, "allowed_domains", None) or []
-        if allowed and not any(host == d or host.endswith("." + d) for d in allowed):
+        if not on_site(self.crawler.spider, target, host):
             note_fault(self.crawler, request, "offsite_redirect")
             raise PageFault("offsite_redirect", f"{request.url} redirects off the site to {target}")
 

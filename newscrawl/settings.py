@@ -60,6 +60,9 @@ RETRY_BACKOFF_BASE = 1.0
 RETRY_BACKOFF_MAX = 60.0
 
 DOWNLOADER_MIDDLEWARES = {
+    # Off the site means another scheme, host or port (Scrapy's compares host names only).
+    "scrapy.downloadermiddlewares.offsite.OffsiteMiddleware": None,
+    "newscrawl.downloadermiddlewares.OffsiteMiddleware": 50,
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "newscrawl.downloadermiddlewares.BackoffRetryMiddleware": 550,
     "newscrawl.downloadermiddlewares.RobotsCrawlDelayMiddleware": 120,

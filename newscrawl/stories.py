@@ -15,7 +15,7 @@ from typing import Any
 from newscrawl.clean import clean_lines, clean_optional, clean_text
 from newscrawl.page import Block, PageRecord
 from newscrawl.schema import StoryRecord
-from newscrawl.sites import SiteProfile
+from newscrawl.sites import SiteProfile, origin
 from newscrawl.split import Split, StoryParts, normalize, split_blocks
 from newscrawl.timestamps import (
     Anchor,
@@ -73,14 +73,25 @@ def _is_page_story(page: PageRecord, title: str) -> bool:
     )
 
 
+def _on_page_origin(url: str, page: PageRecord) -> bool:
+    """Is ``url`` on the page's own site (scheme, host and port)? A page on another site
+    cannot name a story's URL, or through it the story's id. A page read from a file
+    (``newscrawl split`` without ``--url``) has no site to hold its links to."""
+    home = origin(page.url)
+    return home is None or origin(url) == home
+
+
 def _story_url(parts: StoryParts, is_head: bool, page: PageRecord, site: SiteProfile) -> str | None:
+    canonical = page.canonical_url
+    if canonical and not _on_page_origin(canonical, page):
+        canonical = None  # a canonical URL on another site is never the story's
     if is_head:
-        return page.canonical_url or page.url
-    own = {site.article_id(u) for u in (page.url, page.canonical_url) if u}
+        return canonical or page.url
+    own = {site.article_id(u) for u in (page.url, canonical) if u}
     for href in parts.links:
         url = site.article_url(href)
         # An appended story is never the page's own article (a widget links to that).
-        if url is not None and site.article_id(url) not in own:
+        if url is not None and _on_page_origin(url, page) and site.article_id(url) not in own:
             return url
     return None
 

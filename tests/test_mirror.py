@@ -545,3 +545,49 @@ def test_cli_rejects_negative_numbers(
         main(argv)
     assert exit_info.value.code == 2
     assert message in capsys.readouterr().err
+
+
+def test_other_site_is_linked_listed_redirected_to_and_named_canonical(
+    site: MirrorSite, server: MirrorServer
+) -> None:
+    other = "http://127.0.0.1:9"
+    with MirrorServer(site, clock=SERVER_NOW.timestamp, other_site=other) as pointing:
+        plan = json.loads(fetch(f"{pointing.base_url}/_mirror/other-site.json").text)
+        newest = [article.nid for article in site.newest(2)]
+        assert plan == {
+            "base_url": other,
+            "redirected": newest[0],
+            "canonical": newest[1],
+            "listed": newest[1],
+        }
+        redirected = site.article(plan["redirected"])
+        canonical = site.article(plan["canonical"])
+        assert redirected is not None
+        assert canonical is not None
+        moved = fetch(f"{pointing.base_url}{redirected.path}")
+        assert moved.status == 302
+        assert moved.headers["location"] == f"{other}{redirected.path}"
+        page = fetch(f"{pointing.base_url}{canonical.path}").text
+        assert f'<link rel="canonical" href="{other}{canonical.path}">' in page
+        assert f'<meta property="og:url" content="{other}{canonical.path}">' in page
+        linked = site.page_stories(canonical.nid)[-1]
+        assert f'<a href="{other}{linked.path}">Partner site</a>' in page
+        rss = fetch(f"{pointing.base_url}/rss.xml").text
+        elsewhere = [link for link in re.findall(r"<link>([^<?]+)", rss) if other in link]
+        assert elsewhere == [f"{other}{canonical.path}"]
+        sitemap = fetch(f"{pointing.base_url}/sitemap.xml?page=1").text
+        assert re.findall(r"<loc>([^<]+)</loc>", sitemap).count(f"{other}{canonical.path}") == 1
+    # Without the option, none of it.
+    assert json.loads(fetch(f"{server.base_url}/_mirror/other-site.json").text) == {}
+    assert "Partner site" not in fetch(f"{server.base_url}{canonical.path}").text
+    assert fetch(f"{server.base_url}{redirected.path}").status == 200
+
+
+def test_cli_other_site_takes_a_base_url() -> None:
+    from newscrawl.mirror.server import build_parser
+
+    parsed = build_parser().parse_args(["--other-site", "http://127.0.0.1:8081/"])
+    assert parsed.other_site == "http://127.0.0.1:8081"
+    for bad in ("127.0.0.1:8081", "ftp://h", "http://h/path"):
+        with pytest.raises(SystemExit):
+            build_parser().parse_args(["--other-site", bad])

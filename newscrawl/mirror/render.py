@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import random
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from html import escape
 from urllib.parse import urlsplit
@@ -57,6 +58,32 @@ def alias_base_url(base_url: str) -> str:
     return f"{parts.scheme}://{alias}:{parts.port}"
 
 
+@dataclass(frozen=True)
+class OtherSite:
+    """Another site on this host (another port), and how the mirror points at it, to
+    check a crawler stays on its own site: every article page links there, the feed and
+    the sitemap list one article there, one article redirects (302) there and one page
+    names its canonical URL there."""
+
+    base_url: str
+    redirected: int  # the nid whose page redirects to the same path there
+    canonical: int  # the nid whose page gives its canonical URL (and og:url) there
+    listed: int  # the nid the feed and the sitemap list there too
+
+    @classmethod
+    def plan(cls, site: MirrorSite, base_url: str) -> OtherSite:
+        newest = site.newest(2)
+        return cls(
+            base_url=base_url.rstrip("/"),
+            redirected=newest[0].nid,
+            canonical=newest[-1].nid,
+            listed=newest[-1].nid,
+        )
+
+    def url(self, article: Article) -> str:
+        return f"{self.base_url}{article.path}"
+
+
 def _text(value: str) -> str:
     return escape(value, quote=True)
 
@@ -75,8 +102,10 @@ def _header() -> str:
     )
 
 
-def _footer(base_url: str, linked: Article) -> str:
+def _footer(base_url: str, linked: Article, other_site: OtherSite | None = None) -> str:
     offsite = "".join(f'<li><a href="{url}">{label}</a></li>' for url, label in _OFFSITE_LINKS)
+    if other_site is not None:
+        offsite += f'<li><a href="{other_site.url(linked)}">Partner site</a></li>'
     return (
         '<footer class="site-footer">\n'
         f"<ul>{offsite}"
@@ -88,19 +117,21 @@ def _footer(base_url: str, linked: Article) -> str:
     )
 
 
-def _document(head: str, content: str, base_url: str, linked: Article) -> str:
+def _document(
+    head: str, content: str, base_url: str, linked: Article, other_site: OtherSite | None = None
+) -> str:
     return (
         '<!DOCTYPE html>\n<html lang="en" dir="ltr">\n<head>\n'
         '<meta charset="utf-8">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1.0">\n'
         f"{head}\n</head>\n<body>\n{_header()}\n"
         f'<main><div class="region-content">\n{content}\n</div></main>\n'
-        f"{_footer(base_url, linked)}\n</body>\n</html>\n"
+        f"{_footer(base_url, linked, other_site)}\n</body>\n</html>\n"
     )
 
 
-def _article_head(article: Article, base_url: str) -> str:
-    url = f"{base_url}{article.path}"
+def _article_head(article: Article, base_url: str, canonical_base: str | None = None) -> str:
+    url = f"{canonical_base or base_url}{article.path}"
     description = article.summary[0] if article.summary else article.body[0]
     published = isoformat_utc(article.published_at)
     modified = isoformat_utc(article.updated_at)
@@ -194,7 +225,13 @@ def _story(
     return lines
 
 
-def render_article_page(site: MirrorSite, nid: int, base_url: str, rendered_at: datetime) -> str:
+def render_article_page(
+    site: MirrorSite,
+    nid: int,
+    base_url: str,
+    rendered_at: datetime,
+    other_site: OtherSite | None = None,
+) -> str:
     """The full page at ``/node/<nid>/<section>``: the article plus its appended stories."""
     layout = site.layout(nid)
     stories = site.page_stories(nid)
@@ -213,7 +250,9 @@ def render_article_page(site: MirrorSite, nid: int, base_url: str, rendered_at: 
             lines.insert(0, _STORY_SEPARATOR)
         blocks.append("\n".join(lines))
     linked = stories[-1]
-    return _document(_article_head(stories[0], base_url), "\n".join(blocks), base_url, linked)
+    elsewhere = other_site.base_url if other_site and other_site.canonical == nid else None
+    head = _article_head(stories[0], base_url, elsewhere)
+    return _document(head, "\n".join(blocks), base_url, linked, other_site)
 
 
 def render_amp_page(article: Article, base_url: str) -> str:
@@ -291,14 +330,18 @@ def _rss_tracked(site: MirrorSite, nid: int) -> bool:
     return random.Random(f"{site.seed}:{nid}:rss").random() < 0.3
 
 
-def render_rss(site: MirrorSite, base_url: str) -> str:
+def render_rss(site: MirrorSite, base_url: str, other_site: OtherSite | None = None) -> str:
     """RSS 2.0 with the newest crawlable stories; pubDate in ISO form like the real feed."""
     allowed = [
         article for article in site.newest(len(site)) if not site.robots_blocked(article.nid)
     ]
+    entries = [(f"{base_url}{article.path}", article) for article in allowed[:RSS_ITEMS]]
+    if other_site is not None:
+        listed = site.article(other_site.listed)
+        assert listed is not None  # the plan's nids come from the site itself
+        entries.append((other_site.url(listed), listed))
     items: list[str] = []
-    for article in allowed[:RSS_ITEMS]:
-        link = f"{base_url}{article.path}"
+    for link, article in entries:
         if _rss_tracked(site, article.nid):
             link += "?utm_source=rss&utm_medium=feed"
         items.append(
@@ -344,19 +387,26 @@ def render_sitemap_index(site: MirrorSite, base_url: str) -> str:
     )
 
 
-def render_sitemap_page(site: MirrorSite, page: int, base_url: str) -> str | None:
+def render_sitemap_page(
+    site: MirrorSite, page: int, base_url: str, other_site: OtherSite | None = None
+) -> str | None:
     """One page of the sitemap, or None when the page number is out of range."""
     if not 1 <= page <= sitemap_page_count(site):
         return None
     start = (page - 1) * SITEMAP_PAGE_SIZE
-    entries: list[str] = []
+    listed: list[tuple[str, Article]] = []
     for nid in _sitemap_nids(site)[start : start + SITEMAP_PAGE_SIZE]:
         article = site.article(nid)
         assert article is not None  # sitemap nids come from the site itself
-        entries.append(
-            f"<url><loc>{base_url}{article.path}</loc>"
-            f"<lastmod>{isoformat_utc(article.updated_at)}</lastmod></url>"
-        )
+        listed.append((f"{base_url}{article.path}", article))
+    if other_site is not None and page == 1:
+        elsewhere = site.article(other_site.listed)
+        assert elsewhere is not None
+        listed.append((other_site.url(elsewhere), elsewhere))
+    entries = [
+        f"<url><loc>{url}</loc><lastmod>{isoformat_utc(article.updated_at)}</lastmod></url>"
+        for url, article in listed
+    ]
     return (
         '<?xml version="1.0" encoding="UTF-8"?>\n'
         '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">\n'

@@ -9,6 +9,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable, Iterable
+from dataclasses import asdict
 from datetime import datetime, timezone
 from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -32,6 +33,7 @@ from newscrawl.mirror.faults import (
 )
 from newscrawl.mirror.render import (
     LISTING_PAGES,
+    OtherSite,
     alias_base_url,
     render_amp_page,
     render_article_page,
@@ -226,11 +228,9 @@ class _MirrorHandler(BaseHTTPRequestHandler):
             robots = render_robots(site, base_url, mirror.crawl_delay)
             return _Response(200, robots, "text/plain; charset=utf-8")
         if path == "/rss.xml":
+            rss = render_rss(site, base_url, mirror.other_site)
             return self._with_fault(
-                path,
-                lambda: _Response(
-                    200, render_rss(site, base_url), "application/rss+xml; charset=utf-8"
-                ),
+                path, lambda: _Response(200, rss, "application/rss+xml; charset=utf-8")
             )
         if path == "/sitemap.xml":
             return self._sitemap(url.query)
@@ -242,6 +242,9 @@ class _MirrorHandler(BaseHTTPRequestHandler):
             return _json_response(mirror.requests())
         if path == "/_mirror/faults.json":
             return _json_response(mirror.fault_plan())
+        if path == "/_mirror/other-site.json":
+            other = mirror.other_site
+            return _json_response(asdict(other) if other is not None else {})
         return self._not_found()
 
     def _not_found(self) -> _Response:
@@ -260,6 +263,11 @@ class _MirrorHandler(BaseHTTPRequestHandler):
             location = f"{base_url}{article.path}"
             body = f'<html><body><a href="{location}">Moved</a></body></html>'
             return _Response(301, body, headers={"Location": location})
+        other = self.mirror.other_site
+        if other is not None and nid == other.redirected:
+            location = other.url(article)  # the same host, another port: another site
+            body = f'<html><body><a href="{location}">Found</a></body></html>'
+            return _Response(302, body, headers={"Location": location})
 
         headers: dict[str, str] = {}
         age = site.cached_age(nid)
@@ -272,7 +280,9 @@ class _MirrorHandler(BaseHTTPRequestHandler):
         return self._with_fault(
             article.path,
             lambda: _Response(
-                200, render_article_page(site, nid, base_url, rendered_at), headers=headers
+                200,
+                render_article_page(site, nid, base_url, rendered_at, self.mirror.other_site),
+                headers=headers,
             ),
         )
 
@@ -287,7 +297,7 @@ class _MirrorHandler(BaseHTTPRequestHandler):
         if not pages[0].isdigit():
             return self._not_found()
         page = int(pages[0])
-        sitemap = render_sitemap_page(site, page, base_url)
+        sitemap = render_sitemap_page(site, page, base_url, self.mirror.other_site)
         if sitemap is None:
             return self._not_found()
         return self._with_fault(
@@ -419,9 +429,12 @@ class MirrorServer:
         clock: Callable[[], float] = time.time,
         faults: FaultPlan | None = None,
         outage: int | None = None,
+        other_site: str | None = None,
     ) -> None:
         self.site = site
         self.faults = faults
+        # Another site on this host (another port) the pages point at (see OtherSite).
+        self.other_site = OtherSite.plan(site, other_site) if other_site else None
         # Every page answers this status (robots.txt and /_mirror/ excepted): a site down.
         self.outage = outage
         # Set while stopping, so stalled and streaming fault responses give up at once.
@@ -572,12 +585,25 @@ def build_parser() -> argparse.ArgumentParser:
         "--fault-seed", type=_count(0, "fault seed"), default=1, help="fault plan seed (1)"
     )
     parser.add_argument(
+        "--other-site",
+        type=_base_url,
+        metavar="URL",
+        help="another site (e.g. another port of this host) that pages link and redirect to",
+    )
+    parser.add_argument(
         "--outage",
         type=_server_error,
         metavar="STATUS",
         help="every page answers STATUS (5xx), robots.txt excepted: a site that is down",
     )
     return parser
+
+
+def _base_url(text: str) -> str:
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.path not in ("", "/"):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a base URL like http://127.0.0.1:8081")
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 def _server_error(text: str) -> int:
@@ -607,7 +633,13 @@ def main(argv: list[str] | None = None) -> int:
     try:
         faults = FaultPlan(args.faults, args.fault_seed) if args.faults > 0 else None
         with MirrorServer(
-            site, args.host, args.port, args.crawl_delay, faults=faults, outage=args.outage
+            site,
+            args.host,
+            args.port,
+            args.crawl_delay,
+            faults=faults,
+            outage=args.outage,
+            other_site=args.other_site,
         ) as server:
             print(server.base_url, flush=True)
             signal.sigwait(stop_signals)

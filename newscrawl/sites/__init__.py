@@ -12,6 +12,24 @@ from urllib.parse import urljoin, urlsplit, urlunsplit
 
 from newscrawl.split import DEFAULT_HINTS, SplitHints
 
+# Where a URL is served from: (scheme, host, port). Two URLs are on one site only when
+# all three agree: another port of the same host is another server, another site.
+Origin = tuple[str, str, int]
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def origin(url: str) -> Origin | None:
+    """The (scheme, host, port) of an http(s) URL, default port filled in; else None."""
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError:  # a port that is no number, a bracket left open
+        return None
+    scheme = parts.scheme.lower()
+    if scheme not in _DEFAULT_PORTS or not parts.hostname:
+        return None
+    return scheme, parts.hostname.lower(), port or _DEFAULT_PORTS[scheme]
+
 
 @dataclass(frozen=True)
 class Selectors:

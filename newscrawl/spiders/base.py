@@ -22,7 +22,7 @@ from newscrawl.faults import META as FAULTS_META
 from newscrawl.faults import STAT as FAULTS
 from newscrawl.faults import PageFault, failure_kind
 from newscrawl.page import PageRecord, build_page_record, parse_page_html
-from newscrawl.sites import SiteProfile
+from newscrawl.sites import Origin, SiteProfile, origin
 
 logger = logging.getLogger(__name__)
 
@@ -58,8 +58,24 @@ class NewsSpider(Spider):
         self.arguments = self.check_arguments(kwargs)
         super().__init__(*args)
         self.base_url = self.arguments.base_url or self.site.base_url
-        host = urlsplit(self.base_url).hostname or ""
+        parts = urlsplit(self.base_url)
+        host = parts.hostname or ""
         self.allowed_domains = [host, *self.site.extra_hosts]
+        # On the site means the base URL's scheme, host and port (the site's extra hosts
+        # under the same scheme and port): see on_site.
+        port = f":{parts.port}" if parts.port else ""
+        netlocs = [parts.netloc, *(extra + port for extra in self.site.extra_hosts)]
+        self.origins: frozenset[Origin] = frozenset(
+            found for netloc in netlocs if (found := origin(f"{parts.scheme}://{netloc}/"))
+        )
+
+    def on_site(self, url: str) -> bool:
+        """Is ``url`` on the site crawled: the same scheme, host and port as its base URL?
+
+        Links, feed and sitemap entries and redirects elsewhere are not followed, and
+        another port of the same host is elsewhere (the downloader middlewares ask here).
+        """
+        return origin(url) in self.origins
 
     async def start(self) -> AsyncIterator[Any]:
         callbacks = {
@@ -102,6 +118,9 @@ class NewsSpider(Spider):
         entries = [(entry["loc"], entry.get("lastmod")) for entry in sitemap if entry.get("loc")]
         if sitemap.type == "sitemapindex":
             for loc, _ in entries:
+                if not self.on_site(response.urljoin(loc)):
+                    self._offsite(loc, "sitemaps")
+                    continue
                 yield response.follow(
                     loc, callback=self.parse_sitemap, errback=self.download_failed, priority=10
                 )
@@ -172,11 +191,19 @@ class NewsSpider(Spider):
             url = self.site.article_url(response.urljoin(link.strip()))
             if url is None:
                 continue
+            if not self.on_site(url):
+                self._offsite(url, source)
+                continue
             self.crawler.stats.inc_value(f"{STAT}/discovered/{source}")
             meta: dict[str, Any] = {"newscrawl_source": source}
             if listed_time and source in LISTED_SOURCES:
                 meta["newscrawl_listed"] = {"source": LISTED_SOURCES[source], "time": listed_time}
             yield Request(url, callback=self.parse_article, errback=self.download_failed, meta=meta)
+
+    def _offsite(self, url: str, source: str) -> None:
+        """A link (feed or sitemap entry) to another site: counted by source, not followed."""
+        self.crawler.stats.inc_value(f"{STAT}/offsite/{source}")
+        logger.debug("Not followed (another site than %s): %s", self.base_url, url)
 
     def download_failed(self, failure: Failure) -> None:
         """One log line per page that could not be read (retries already spent), and the
