@@ -302,7 +302,8 @@ class ContentGuard:
     An empty body, a body that is no HTML where an article was asked for, or a bot
     challenge page becomes a PageFault (the request's errback counts the page as lost,
     with the reason); a body whose charset label is wrong is re-read in the encoding it
-    is really in (the site's ``encodings``); a page that came in on a retry counts as
+    is really in (the site's ``encodings``), and a UTF-8 body with bytes that are no
+    UTF-8 is read with U+FFFD in their place; a page that came in on a retry counts as
     recovered under the first fault it met.
     """
 
@@ -344,14 +345,20 @@ class ContentGuard:
         repaired = repair_charset(response.body, response.encoding, candidates)
         if repaired is None:
             return response
-        text, encoding = repaired
-        note_fault(self.crawler, request, "charset")
-        _count(self.crawler, "repaired", "charset")
-        logger.info(
-            "Charset of %s is %s, not the %s it says: read as %s",
-            response.url, encoding, response.encoding, encoding,
-        )  # fmt: skip
-        return response.replace(body=text.encode("utf-8"), encoding="utf-8")
+        note_fault(self.crawler, request, repaired.kind)
+        if repaired.kind == "charset":
+            _count(self.crawler, "repaired", "charset")
+            logger.info(
+                "Charset of %s is %s, not the %s it says: read as %s",
+                response.url, repaired.encoding, response.encoding, repaired.encoding,
+            )  # fmt: skip
+        else:  # never guessed into another charset: that would publish them as mojibake
+            logger.info(
+                "Some bytes of %s are not the UTF-8 it is in: read as U+FFFD (the stories "
+                "they fall in are quarantined)",
+                response.url,
+            )
+        return response.replace(body=repaired.text.encode("utf-8"), encoding="utf-8")
 
 
 class CountedResetsHTTP11DownloadHandler(HTTP11DownloadHandler):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from typing import NamedTuple
 
 from scrapy.exceptions import IgnoreRequest
 
@@ -118,32 +119,62 @@ def looks_like_challenge(body: bytes) -> bool:
 _LATIN = ("latin-1", "latin1", "iso-8859-1", "iso8859-1", "cp1252", "windows-1252", "ascii")
 
 
-def repair_charset(body: bytes, declared: str, candidates: Sequence[str]) -> tuple[str, str] | None:
-    """(text, encoding) when ``body`` is not in its ``declared`` encoding; else None.
+class CharsetRepair(NamedTuple):
+    """A body read otherwise than its label says, and the fault that made it so."""
 
-    A body that does not decode as the utf-8 it claims is read in the most plausible of
-    ``candidates`` (charset-normalizer judges); a body labelled latin-1 that is valid
-    utf-8 with non-ASCII bytes in it is utf-8 (the reverse mistake).
+    text: str
+    encoding: str
+    # "charset": the label is wrong (the text is read in the body's real encoding);
+    # "invalid_utf8": the label is right, but some bytes are no UTF-8 (each read as U+FFFD).
+    kind: str
+
+
+def repair_charset(body: bytes, declared: str, candidates: Sequence[str]) -> CharsetRepair | None:
+    """How to read a ``body`` that is not in its ``declared`` encoding; None when it is.
+
+    A body that does not decode as the utf-8 it claims is either UTF-8 with some bytes
+    broken (it has valid multi-byte characters, more than broken ones): read as UTF-8,
+    each broken byte run a U+FFFD, which the quarantine catches; or in another encoding
+    altogether: read in the most plausible of ``candidates`` (charset-normalizer judges).
+    Reading broken UTF-8 as cp1252 would publish the broken bytes as mojibake (ÿþÃ().
+    A body labelled latin-1 that is valid utf-8 with non-ASCII bytes in it is utf-8 (the
+    reverse mistake).
     """
     codec = declared.lower().replace("_", "-")
     if codec in ("utf-8", "utf8"):
         try:
             body.decode("utf-8")
         except UnicodeDecodeError:
-            return _best_guess(body, candidates)
+            return _broken_utf8(body) or _best_guess(body, candidates)
         return None
     if codec in _LATIN and not body.isascii():
         try:
-            return body.decode("utf-8"), "utf-8"
+            return CharsetRepair(body.decode("utf-8"), "utf-8", "charset")
         except UnicodeDecodeError:
             return None
     return None
 
 
-def _best_guess(body: bytes, candidates: Sequence[str]) -> tuple[str, str] | None:
+def _broken_utf8(body: bytes) -> CharsetRepair | None:
+    """The body read as UTF-8 with U+FFFD for its broken bytes, when it is UTF-8 at heart.
+
+    A page in a legacy encoding (cp1256, latin-1) almost never holds a valid multi-byte
+    UTF-8 sequence, and breaks UTF-8 at nearly every non-ASCII letter; a UTF-8 page with
+    a few bad bytes is the other way round.
+    """
+    text = body.decode("utf-8", errors="replace")
+    replaced = text.count("\ufffd")
+    broken = replaced - body.count("\ufffd".encode())  # U+FFFD the page itself held
+    whole = len(text) - len(text.encode("ascii", errors="ignore")) - replaced
+    if whole <= broken:
+        return None
+    return CharsetRepair(text, "utf-8", "invalid_utf8")
+
+
+def _best_guess(body: bytes, candidates: Sequence[str]) -> CharsetRepair | None:
     from charset_normalizer import from_bytes
 
     best = from_bytes(body, cp_isolation=list(candidates)).best()
     if best is None:
         return None
-    return str(best), str(best.encoding)
+    return CharsetRepair(str(best), str(best.encoding), "charset")

@@ -19,7 +19,7 @@ from scrapy.utils.test import get_crawler
 
 from newscrawl.cli import mirror_process
 from newscrawl.faults import PageFault, failure_kind, looks_like_challenge, repair_charset
-from newscrawl.mirror.faults import CHALLENGE_PAGE, mislabelled_page
+from newscrawl.mirror.faults import CHALLENGE_PAGE, INVALID_UTF8, mislabelled_page
 from newscrawl.pipelines.quarantine import QuarantinePipeline, text_faults
 from newscrawl.run import EXIT_FAILED, EXIT_OK
 from newscrawl.schema import StoryRecord
@@ -30,7 +30,7 @@ from tests.test_dedup import served_stories, text_of
 
 ROOT = Path(__file__).resolve().parent.parent
 # A plan in which every page fault the mirror knows strikes some crawlable article.
-ARTICLES, CONTENT_SEED, FAULT_SEED = 100, 8, 11
+ARTICLES, CONTENT_SEED, FAULT_SEED = 100, 8, 16
 ARTICLE = re.compile(r"/node/\d+/[a-z-]+")
 # What the crawler calls each of the mirror's faults.
 KIND = {
@@ -44,6 +44,7 @@ KIND = {
     "charset-cp1256": "charset",
     "charset-latin1-as-utf8": "charset",
     "charset-utf8-as-latin1": "charset",
+    "invalid-utf8": "invalid_utf8",
     "challenge": "challenge",
     "redirect-loop": "redirect_loop",
     "redirect-offsite": "offsite_redirect",
@@ -71,6 +72,15 @@ def only_manifest(output: Path) -> dict[str, Any]:
     [path] = output.glob("arabnews/2*/*/*/*.manifest.json")
     manifest: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
     return manifest
+
+
+def pages_with(log: list[dict[str, Any]], fault: str) -> set[int]:
+    """The article pages (nids) the mirror served with ``fault``."""
+    return {
+        int(entry["path"].split("/")[2])
+        for entry in log
+        if ARTICLE.fullmatch(entry["path"]) and entry["status"] == 200 and entry["fault"] == fault
+    }
 
 
 def published(output: Path) -> list[dict[str, Any]]:
@@ -102,14 +112,15 @@ def faulty_run(
 def test_a_site_with_30_percent_faulty_pages_is_crawled_successfully(
     faulty_run: tuple[int, str, Path, list[dict[str, Any]]],
 ) -> None:
-    code, log, output, _ = faulty_run
+    code, log, output, served = faulty_run
     assert code == EXIT_OK, log[-3000:]
     manifest = only_manifest(output)
     assert manifest["status"] == "ok"
     assert manifest["counts"]["pages_lost"] > 0  # the permanent faults cost pages
-    # Every page whose charset was repaired was read right: nothing had to be kept aside.
-    assert manifest["counts"]["stories_quarantined"] == 0
-    assert manifest["quarantined"] is None
+    # Every page whose charset was repaired was read right: only the story each page
+    # with bytes that are no UTF-8 holds them in was kept aside.
+    assert manifest["counts"]["stories_quarantined"] == len(pages_with(served, "invalid-utf8"))
+    assert manifest["quarantined"] is not None
 
 
 def test_every_story_of_every_page_served_whole_is_written_once(
@@ -124,6 +135,10 @@ def test_every_story_of_every_page_served_whole_is_written_once(
         and (entry["fault"] is None or entry["fault"] in REPAIRED)
     }
     expected = served_stories(faulty_mirror, whole)
+    # A page with bytes that are no UTF-8 in its own story gives the stories after it.
+    broken = pages_with(log, "invalid-utf8")
+    around = served_stories(faulty_mirror, broken)
+    expected = {**{n: s for n, s in around.items() if n not in broken}, **expected}
     records = published(output)
     assert Counter(text_of(r) for r in records) == Counter(text_of(s) for s in expected.values())
     assert len({r["key"] for r in records}) == len(records)
@@ -139,6 +154,8 @@ def test_no_record_holds_challenge_text_or_mojibake(
         for text in texts:
             assert "\ufffd" not in text
             assert not is_bad(text), text
+            for legacy in ("cp1252", "cp1256"):  # what broken UTF-8 guessed as either gives
+                assert INVALID_UTF8.decode(legacy, errors="ignore") not in text, text
             assert not looks_like_challenge(text.encode()), text
             assert "Just a moment" not in text
 
@@ -162,6 +179,10 @@ def test_each_fault_is_counted_under_its_own_name(
         elif name in REPAIRED:
             counts["seen"] += 1
             counts["repaired"] += 1
+        elif name == "invalid-utf8":  # read, U+FFFD for the bytes: its story quarantined
+            counts["seen"] += 1
+            counts["lost"] += 0
+            counts["repaired"] += 0
         else:  # permanent: the page is lost; a truncated body is retried first
             counts["seen"] += RETRIES + 1 if name == "truncated" else 1
             counts["lost"] += 1
@@ -212,12 +233,56 @@ def test_a_mislabelled_charset_is_read_in_the_encoding_it_is_in(encoding: str, l
     body = mislabelled_page(page, encoding)
     repaired = repair_charset(body, label, ("cp1256", "cp1252"))
     assert repaired is not None
-    text, _ = repaired
+    assert repaired.kind == "charset"
+    text = repaired.text
     # latin-1 has no curly quotes: the page writes them as character references.
     assert "she said at the café" in text
     assert ("“Quoted,”" in text) != ("&#8220;Quoted,&#8221;" in text)
     assert "\ufffd" not in text
     assert repair_charset(page.encode("utf-8"), "utf-8", ("cp1256",)) is None  # right label
+
+
+def test_bytes_that_are_no_utf8_put_their_story_in_quarantine_not_in_the_output(
+    faulty_mirror: Mirror, faulty_run: tuple[int, str, Path, list[dict[str, Any]]]
+) -> None:
+    _, _, output, log = faulty_run
+    broken = pages_with(log, "invalid-utf8")
+    assert broken
+    truth = {article["nid"]: article for article in faulty_mirror.truth()}
+    [path] = output.glob("arabnews/quarantine/*.jsonl")
+    kept = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    records = published(output)
+    for nid in broken:
+        story = truth[nid]
+        [line] = [k for k in kept if f"/node/{nid}/" in k["record"]["page_url"]]
+        assert line["reason"] == "broken-text"
+        assert line["errors"][0].startswith("replacement character in")
+        record = line["record"]
+        assert record["title"] == story["title"]
+        # Read as UTF-8, each broken byte run one U+FFFD; nothing around them lost.
+        assert record["body"][0].replace("\ufffd\ufffd\ufffd( ", "") == story["body"][0]
+        assert record["body"][1:] == story["body"][1:]
+        assert not [
+            r for r in records if f"/node/{nid}/" in r["page_url"] and r["title"] == story["title"]
+        ]
+    assert len(kept) == len(broken)
+
+
+def test_bytes_that_are_no_utf8_in_a_utf8_page_are_read_as_replacement_characters() -> None:
+    page = "<html><body><p>“Quoted,” she said at the café — it’s done.</p>".encode()
+    body = page + b"<p>The deal " + INVALID_UTF8 + b" was signed.</p></body></html>"
+    repaired = repair_charset(body, "utf-8", ("cp1256", "cp1252"))
+    assert repaired is not None
+    assert repaired.kind == "invalid_utf8"
+    assert repaired.encoding == "utf-8"
+    assert "“Quoted,” she said at the café — it’s done." in repaired.text
+    assert "The deal \ufffd\ufffd\ufffd( was signed." in repaired.text
+    # A page in a legacy encoding breaks UTF-8 at each of its letters: still repaired.
+    legacy = mislabelled_page(page.decode() + "<p>صورة من الرياض، الرياض؟</p>", "cp1256")
+    guessed = repair_charset(legacy, "utf-8", ("cp1256", "cp1252"))
+    assert guessed is not None
+    assert (guessed.kind, guessed.encoding) == ("charset", "cp1256")
+    assert "صورة من الرياض، الرياض؟" in guessed.text
 
 
 def test_a_site_that_loses_too_many_pages_fails_the_run_naming_them(

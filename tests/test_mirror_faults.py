@@ -12,7 +12,13 @@ from urllib.parse import urlsplit
 import pytest
 
 from newscrawl.mirror import FEED_FAULTS, PAGE_FAULTS, FaultPlan, MirrorServer, MirrorSite
-from newscrawl.mirror.faults import ARABIC_CAPTION, HUGE_BYTES, NESTING_DEPTH, TRANSIENT_FAULTS
+from newscrawl.mirror.faults import (
+    ARABIC_CAPTION,
+    HUGE_BYTES,
+    INVALID_UTF8,
+    NESTING_DEPTH,
+    TRANSIENT_FAULTS,
+)
 from newscrawl.mirror.server import build_parser
 
 STARTED_AT = datetime(2025, 2, 6, 9, 0, 0, tzinfo=timezone.utc)
@@ -261,6 +267,22 @@ def test_charset_utf8_is_labelled_latin1(faulty: MirrorServer) -> None:
     assert reply.headers["content-type"] == "text/html; charset=iso-8859-1"
     assert ARABIC_CAPTION in reply.body.decode("utf-8")
     assert ARABIC_CAPTION not in reply.body.decode("latin-1")  # what the label makes of it
+
+
+def test_invalid_utf8_breaks_the_first_paragraph_of_a_utf8_page(
+    faulty: MirrorServer, plain: MirrorServer
+) -> None:
+    path = paths_with(faulty, "invalid-utf8")[0]
+    reply = request(faulty, path)
+    assert reply.status == 200
+    assert reply.headers["content-type"] == "text/html; charset=utf-8"
+    with pytest.raises(UnicodeDecodeError):
+        reply.body.decode("utf-8")
+    assert reply.body.count(INVALID_UTF8) == 1
+    # Taken out again, the page is the plain one; the bytes lie in the first paragraph.
+    assert page(faulty, path).replace(INVALID_UTF8 + b" ", b"") == page(plain, path)
+    first = reply.body.split(b'<div class="entry-content"><p>', 1)[1].split(b"</p>", 1)[0]
+    assert INVALID_UTF8 in first
 
 
 def test_outage_answers_every_page_with_its_status(site: MirrorSite) -> None:

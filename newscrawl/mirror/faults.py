@@ -28,6 +28,7 @@ PERMANENT_FAULTS = (
     "charset-cp1256",
     "charset-latin1-as-utf8",
     "charset-utf8-as-latin1",
+    "invalid-utf8",
     "challenge",
     "redirect-loop",
     "redirect-offsite",
@@ -143,6 +144,21 @@ def mislabelled_page(page: str, encoding: str) -> bytes:
     # The header's label is the only one (a meta charset would give the parser the truth).
     page = page.replace('<meta charset="utf-8">\n', "", 1)
     return page.encode(encoding, errors="xmlcharrefreplace")
+
+
+# Never UTF-8: a UTF-16 byte-order mark's two bytes, then a lead byte whose continuation
+# is missing (what a CMS leaves when it pastes bytes of another encoding into a story).
+INVALID_UTF8 = b"\xff\xfe\xc3("
+_FIRST_PARAGRAPH = '<div class="entry-content"><p>'
+
+
+def invalid_utf8_page(page: str) -> bytes:
+    """The page in UTF-8, as labelled, but with bytes that are no UTF-8 in the middle of
+    its first story's first paragraph; the rest of the page is whole."""
+    start = page.index(_FIRST_PARAGRAPH) + len(_FIRST_PARAGRAPH)
+    end = page.index("</p>", start)
+    cut = page.rfind(" ", start, (start + end) // 2) + 1 or start
+    return page[:cut].encode("utf-8") + INVALID_UTF8 + b" " + page[cut:].encode("utf-8")
 
 
 def nested_page(page: str) -> str:

@@ -28,6 +28,7 @@ from newscrawl.mirror.faults import (
     binary_body,
     error_page,
     huge_page,
+    invalid_utf8_page,
     mislabelled_page,
     nested_page,
 )
@@ -362,6 +363,8 @@ class _MirrorHandler(BaseHTTPRequestHandler):
             elif name == "charset-utf8-as-latin1":
                 response.body = mislabelled_page(page, "utf-8")
                 response.content_type = "text/html; charset=iso-8859-1"
+            elif name == "invalid-utf8":
+                response.body = invalid_utf8_page(page)
             elif name == "nested":
                 response.body = nested_page(page).encode("utf-8")
             else:
