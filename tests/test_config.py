@@ -105,7 +105,7 @@ def test_newscrawl_defaults_pass_and_every_newscrawl_setting_is_declared() -> No
     checked = check_settings(project_settings())
     declared = set(NewscrawlSettings.model_fields)
     ours = {name for name in vars(newscrawl.settings) if name.startswith("NEWSCRAWL_")}
-    assert ours <= declared
+    assert ours <= declared, f"declare {sorted(ours - declared)} in newscrawl/config.py"
     for name in declared & set(vars(newscrawl.settings)):
         assert getattr(checked, name) == getattr(newscrawl.settings, name), name
     # And the model's own defaults are settings.py's.
@@ -131,6 +131,7 @@ def test_newscrawl_defaults_pass_and_every_newscrawl_setting_is_declared() -> No
         ("NEWSCRAWL_WORKER_TIMEOUT", ["0.5", 60], ["0", "-5"]),
         ("NEWSCRAWL_IDLE_CLOSE", ["0", "5"], ["-1"]),
         ("NEWSCRAWL_DISTRIBUTED_POLL", ["0.1"], ["0"]),
+        ("NEWSCRAWL_MAX_RUN_HOURS", ["0.5", 6], ["0", "-1", "six"]),
         ("NEWSCRAWL_INCREMENTAL", ["True", "false", "1", "0", 0, True],
          ["yes", "on", "2", " true"]),
         ("NEWSCRAWL_EMIT_PAGES", ["False"], ["nope"]),
