@@ -116,33 +116,31 @@ def run_split(path: Path, fetched_at: datetime | None, url: str | None, site_nam
 
 def run_demo(articles: int, output_dir: Path) -> int:
     """Start the mirror, crawl it in this process, print where the output went."""
-    import tempfile
-
     from scrapy.crawler import CrawlerProcess
     from scrapy.utils.project import get_project_settings
 
+    # A fresh output folder (and seen store) each time: every demo shows a whole first
+    # crawl, and no demo's store is ever taken for one behind another demo's output.
+    root = output_dir / f"{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}"
     settings = get_project_settings()
-    with tempfile.TemporaryDirectory(prefix="newscrawl-demo-") as state_dir:
-        settings.setdict(
-            {
-                # Our own server on this machine: no need to be gentle with it.
-                "AUTOTHROTTLE_ENABLED": False,
-                "DOWNLOAD_DELAY": 0,
-                "LOG_LEVEL": "WARNING",
-                "NEWSCRAWL_OUTPUT_DIR": str(output_dir),
-                # A fresh seen store each time: every demo shows a whole first crawl.
-                "NEWSCRAWL_SEEN_STORE": f"sqlite:///{state_dir}/seen.sqlite3",
-            },
-            priority="cmdline",
-        )
-        with mirror_process(articles) as base_url:
-            print(f"mirror site: {base_url} ({articles} articles)", flush=True)
-            process = CrawlerProcess(settings)
-            crawler = process.create_crawler("arabnews")
-            clock = time.monotonic()
-            process.crawl(crawler, base_url=base_url)
-            process.start()
-            elapsed = time.monotonic() - clock
+    settings.setdict(
+        {
+            # Our own server on this machine: no need to be gentle with it.
+            "AUTOTHROTTLE_ENABLED": False,
+            "DOWNLOAD_DELAY": 0,
+            "LOG_LEVEL": "WARNING",
+            "NEWSCRAWL_OUTPUT_DIR": str(root),
+        },
+        priority="cmdline",
+    )
+    with mirror_process(articles) as base_url:
+        print(f"mirror site: {base_url} ({articles} articles)", flush=True)
+        process = CrawlerProcess(settings)
+        crawler = process.create_crawler("arabnews")
+        clock = time.monotonic()
+        process.crawl(crawler, base_url=base_url)
+        process.start()
+        elapsed = time.monotonic() - clock
     stats: dict[str, Any] = crawler.stats.get_stats() if crawler.stats else {}
     output = stats.get("newscrawl/output")
     records = len(Path(output).read_text(encoding="utf-8").splitlines()) if output else 0

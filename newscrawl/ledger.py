@@ -45,7 +45,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
+from newscrawl.neardup import NearDuplicateIndex
 from newscrawl.seenstore import Commit, PageState, SeenStore, StoryState
+from newscrawl.validation import record_faults
 
 if TYPE_CHECKING:
     from newscrawl.distributed import DistributedRun
@@ -389,31 +391,6 @@ def _state_of(record: dict[str, Any]) -> StoryState:
     )
 
 
-def record_faults(record: Any) -> tuple[str, list[str]] | None:
-    """(reason, details) when a line read back from a run file cannot be published."""
-    from jsonschema import Draft202012Validator
-
-    from newscrawl.pipelines.quarantine import text_faults
-    from newscrawl.schema import STORY_SCHEMA
-
-    if not isinstance(record, dict):
-        return "malformed", ["not a JSON object"]
-    try:
-        _state_of(record)
-    except (KeyError, TypeError, ValueError) as exc:
-        return "malformed", [f"no usable key, fingerprint or version: {exc!r}"]
-    validator = Draft202012Validator(
-        STORY_SCHEMA, format_checker=Draft202012Validator.FORMAT_CHECKER
-    )
-    errors = [
-        f"{'/'.join(str(p) for p in error.absolute_path) or '(record)'}: {error.message}"
-        for error in validator.iter_errors(record)
-    ]
-    if errors:
-        return "invalid", errors
-    return text_faults(record)
-
-
 def recover_partials(
     spider_dir: Path,
     store: SeenStore,
@@ -630,8 +607,6 @@ def rebuild_store(
     sketch, and the pages its records came from (``page_key`` names them). Merging into
     a store that knows more loses nothing (a version never goes back). Returns (files,
     records) read."""
-    from newscrawl.neardup import NearDuplicateIndex
-
     files: set[Path] = set()
     records = 0
     batch = Commit()

@@ -15,6 +15,7 @@ import subprocess
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -31,12 +32,13 @@ from newscrawl.distributed import (
     join_current_run,
     namespace_of,
     new_worker_id,
+    safe_url,
 )
 from newscrawl.faults import STAT as FAULT_STAT
 from newscrawl.ledger import RunReport, describe_file, file_id_of, final_path, new_run_id
 from newscrawl.locks import EXIT_LOCKED, LOCK_FILE, RunLocked, release_lock, run_lock
-from newscrawl.seenstore import SeenStore
-from newscrawl.state import OutputRefused, open_output, redacted
+from newscrawl.seenstore import SeenStore, open_store
+from newscrawl.state import OutputRefused, open_output
 
 logger = logging.getLogger(__name__)
 
@@ -241,32 +243,20 @@ _SEVERITY = {EXIT_OK: 0, EXIT_FAILED: 1, EXIT_LOCKED: 2, EXIT_CRASHED: 3, EXIT_U
 WORKER_ENV = "NEWSCRAWL_WORKER_CONFIG"
 
 
+@dataclass(frozen=True)
 class WorkersConfig:
     """What ``newscrawl run --workers N`` needs to start and settle its workers."""
 
-    def __init__(
-        self,
-        spider_name: str,
-        spider_args: dict[str, str],
-        overrides: dict[str, str],
-        output_dir: Path | None,
-        compress: bool,
-        redis_url: str,
-        namespace: str,
-        run_id: str,
-        workers: int,
-        spider_dir: Path,
-    ) -> None:
-        self.spider_name = spider_name
-        self.spider_args = spider_args
-        self.overrides = overrides
-        self.output_dir = output_dir
-        self.compress = compress
-        self.redis_url = redis_url
-        self.namespace = namespace
-        self.run_id = run_id
-        self.workers = workers
-        self.spider_dir = spider_dir
+    spider_name: str
+    spider_args: dict[str, str]
+    overrides: dict[str, str]
+    output_dir: Path | None
+    compress: bool
+    redis_url: str
+    namespace: str
+    run_id: str
+    workers: int
+    spider_dir: Path
 
 
 def worker_config_from_env() -> dict[str, Any] | None:
@@ -286,7 +276,7 @@ def _run_workers(config: WorkersConfig, settings: Any) -> int:
         ledger.recover_partials(
             spider_dir, store, config.compress, recovered_by=run_id, skip_run=run_id
         )
-        ledger.check_store(spider_dir, store, redacted(config.redis_url))
+        ledger.check_store(spider_dir, store, safe_url(config.redis_url))
     command = [sys.executable, "-m", "newscrawl.cli", "run", config.spider_name]
     command += ["--join", run_id]
     if config.output_dir is not None:
@@ -355,12 +345,10 @@ def _run_handle(
 ) -> Iterator[tuple[SeenStore, DistributedRun]]:
     """The seen store, and a handle on the run, alive while it is used (so a story it
     keeps while recovering is not taken over meanwhile)."""
-    from newscrawl.seenstore import open_store
-
     try:
         store = open_store(redis_url, default_path=Path("."), namespace=namespace)
     except redis.RedisError as exc:
-        raise RedisUnavailable(f"cannot reach Redis at {redacted(redis_url)}: {exc}") from None
+        raise RedisUnavailable(f"cannot reach Redis at {safe_url(redis_url)}: {exc}") from None
     client = redis.Redis.from_url(redis_url)
     run = DistributedRun(client, namespace, run_id, new_worker_id())
     try:

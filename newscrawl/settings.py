@@ -135,6 +135,8 @@ NEWSCRAWL_COMMIT_EVERY = 100
 NEWSCRAWL_PUBLISH_ON_CLOSE = True
 # Publish run files gzip-compressed (<run-id>.jsonl.gz).
 NEWSCRAWL_COMPRESS = False
+# Hours a run may hold the spider's lock before the next run reports it as hung (exit 3).
+NEWSCRAWL_MAX_RUN_HOURS = 6.0
 # Extra Scrapy feeds (-o/-O add one); the export stage above is the main output.
 FEEDS: dict[str, dict[str, str]] = {}
 FEED_EXPORT_ENCODING = "utf-8"
@@ -143,7 +145,8 @@ FEED_STORE_EMPTY = False
 
 # Dedup and incremental crawling
 # Where seen stories and pages are kept: "" = SQLite in output/<spider>/.state/, or
-# sqlite:///PATH, or redis://HOST:PORT/DB (shared by distributed workers).
+# sqlite:///PATH (relative to NEWSCRAWL_OUTPUT_DIR; sqlite:////PATH for an absolute
+# one), or redis://HOST:PORT/DB (shared by distributed workers).
 NEWSCRAWL_SEEN_STORE = ""
 # Key prefix in Redis; {spider} is the spider's name.
 NEWSCRAWL_SEEN_NAMESPACE = "newscrawl:{spider}"
@@ -171,6 +174,8 @@ NEWSCRAWL_DISTRIBUTED_POLL = 1.0
 # This process's run and worker ids; set by `newscrawl run`, else made up (or joined).
 NEWSCRAWL_RUN_ID = ""
 NEWSCRAWL_WORKER_ID = ""
+# Set by `newscrawl run --workers` for its workers: the pid of the parent holding the lock.
+NEWSCRAWL_LOCK_HELD_BY = ""
 ADDONS = {"newscrawl.distributed.Distributed": 0}
 
 # Logging

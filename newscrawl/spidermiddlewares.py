@@ -86,7 +86,7 @@ class StorySplitMiddleware:
             logger.warning("No story on %s: %s", page.url, reasons)
         # The page counts as fetched (and its lease is released, in distributed mode)
         # once each of its stories is written or known.
-        self.state.page_opened(
+        self.state.pages.page_opened(
             page_key(site, page.url), len(found.stories), page.fetched_at, page.listed, lease
         )
         return list(found.stories)
@@ -156,7 +156,7 @@ class ArticleRequestFilter:
         key = page_key(site, request.url)
         listed = request.meta.get("newscrawl_listed")
         if listed:
-            self.state.note_listing(key, listed)
+            self.state.pages.note_listing(key, listed)
         if key in self.requested:
             return False
         try:

@@ -1,9 +1,10 @@
-"""The crawl's memory: the seen store, this run's dedup decisions, pages in flight.
+"""The crawl's memory: the seen store and this run's dedup decisions.
 
 ``CrawlState`` is a Scrapy extension, one per crawl; the stages that need it take it in
 their ``from_crawler`` (``CrawlState.of(crawler)``): the split middleware opens pages,
 the article-request filter asks what was fetched before, the dedup pipeline decides,
-the export pipeline writes and commits. The run's output file itself, its recovery and
+the export pipeline writes and commits. Which pages may be recorded as fetched is the
+page tracker's bookkeeping (``newscrawl/tracking.py``). The run's output file, its recovery and
 its publication belong to the ledger (``newscrawl/ledger.py``), whose invariant this
 class keeps by the order of its calls: a story is recorded as seen only in the store
 transaction that commits the bytes of the run file holding its record (written and
@@ -33,7 +34,7 @@ from scrapy.exceptions import DropItem
 from scrapy.utils.defer import deferred_from_coro
 
 from newscrawl import ledger
-from newscrawl.distributed import DistributedRun, distributed_run
+from newscrawl.distributed import DistributedRun, distributed_run, safe_url
 from newscrawl.identity import clean_url, fingerprint, story_key
 from newscrawl.ledger import (
     OutputError,
@@ -48,6 +49,7 @@ from newscrawl.locks import LOCK_FILE, RunLocked, hold_lock, release_lock
 from newscrawl.neardup import NearDuplicateIndex
 from newscrawl.schema import StoryRecord
 from newscrawl.seenstore import Commit, PageState, SeenStore, StoryState, open_store
+from newscrawl.tracking import PageTracker
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -98,21 +100,10 @@ def store_of(settings: BaseSettings, spider_name: str) -> SeenStore:
         raise OutputRefused(str(exc), exit_code=2) from None
     except redis.RedisError as exc:
         raise OutputRefused(
-            f"cannot reach the seen store at {redacted(url)}: {exc}", exit_code=3
+            f"cannot reach the seen store at {safe_url(url)}: {exc}", exit_code=3
         ) from None
     except OSError as exc:
         raise OutputRefused(f"cannot open the seen store: {exc}") from None
-
-
-def redacted(url: str) -> str:
-    """A store or Redis URL fit for a log line: its password left out."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = f"{parts.username or ''}:***@{parts.hostname}" + (
-        f":{parts.port}" if parts.port else ""
-    )
-    return parts._replace(netloc=netloc).geturl()
 
 
 def open_output(
@@ -141,7 +132,7 @@ def open_output(
                 spider_dir, store, compress, recovered_by=run_id, skip_run=run_id
             )
         where = str(settings.get("NEWSCRAWL_SEEN_STORE") or settings.get("NEWSCRAWL_REDIS_URL"))
-        ledger.check_store(spider_dir, store, redacted(where) if where else "in .state/")
+        ledger.check_store(spider_dir, store, safe_url(where) if where else "in .state/")
     except (StoreBehind, OutputError) as exc:
         store.close()
         raise OutputRefused(str(exc)) from None
@@ -165,13 +156,6 @@ class Decision:
     emit: bool
     reason: str  # new | version | duplicate | same-content-other-key
     fields: dict[str, Any] = field(default_factory=dict)  # added to an emitted record
-
-
-@dataclass
-class _Page:
-    state: PageState
-    remaining: int  # stories not yet written or known
-    lease: str | None = None  # distributed mode: released once the page is safe
 
 
 class CrawlState:
@@ -198,7 +182,6 @@ class CrawlState:
         self.run: DistributedRun | None = distributed_run(crawler)
         if self.run is not None:
             self.run.output = self
-        self.safe_leases: list[str] = []  # of settled pages: released after the next commit
         self.recover_partials = settings.getbool("NEWSCRAWL_RECOVER_PARTIALS", True)
         self._store: SeenStore | None = None
         self._locked: Path | None = None  # the lock this crawl took (released at close)
@@ -208,9 +191,7 @@ class CrawlState:
         self.overlay_aliases: dict[str, str] = {}
         self.unsynced: dict[str, StoryState] = {}  # emitted, not yet safely written
         self.ready = Commit()  # may be committed now
-        self.pages: dict[str, _Page] = {}  # page key -> stories still in flight
-        self.listings: dict[str, dict[str, str]] = {}  # page key -> {source: listed time}
-        self.done_pages: dict[str, PageState] = {}  # fetched and settled in this run
+        self.pages = PageTracker()
         self.out: RunFile | None = None  # the run's output file, opened on the first record
         self.written: list[dict[str, Any]] = []  # written since the last commit
         self.failed: str | None = None  # why the output could not be written, once it cannot
@@ -288,87 +269,29 @@ class CrawlState:
         if len(self.near):
             logger.info("Near-duplicate window: %d recent stories loaded", len(self.near))
 
-    # Pages in flight
-
-    def note_listing(self, key: str, listed: dict[str, str]) -> None:
-        """Remember what a feed or sitemap said of a page (before or after its fetch)."""
-        listings = self.listings.setdefault(key, {})
-        if listings.get(listed["source"]) == listed["time"]:
-            return
-        listings[listed["source"]] = listed["time"]
-        done = self.done_pages.get(key)
-        if done is not None:  # fetched already: record the listing with it
-            done.listings = json.dumps(listings, sort_keys=True)
-            self.ready.pages.append(done)
-
-    def page_opened(
-        self,
-        key: str,
-        stories: int,
-        fetched_at: str,
-        listed: dict[str, str] | None,
-        lease: str | None = None,
-    ) -> None:
-        if listed:
-            self.listings.setdefault(key, {})[listed["source"]] = listed["time"]
-        earlier = self.pages.get(key)
-        if earlier is not None and earlier.lease is not None:
-            self.safe_leases.append(earlier.lease)  # a refetch replaces it
-        self.pages[key] = _Page(PageState(key, fetched_at), stories, lease)
-        if stories == 0:
-            self._page_done(key)
-
-    def story_dropped(self, page_key: str | None) -> None:
-        """A story of the page was dropped (a duplicate, or invalid): it is settled."""
-        self._story_settled(page_key)
-
-    def story_failed(self, page_key: str | None) -> None:
-        """A story of the page failed in a pipeline: the page is not recorded as fetched
-        (a later run reads it again); its lease is released (it is no longer in flight)."""
-        page = self.pages.pop(page_key or "", None)
-        if page is not None and page.lease is not None:
-            self.safe_leases.append(page.lease)
+    # Pages in flight (the tracker's bookkeeping; what needs the crawl is here)
 
     def abandon_unsettled_pages(self) -> int:
         """Pages still unsettled when nothing is in flight (a story of theirs failed):
         let them go like ``story_failed``; how many. Held-back stories go out first."""
         self.flush_deferred()
-        stuck = list(self.pages)
+        stuck = list(self.pages.in_flight)
         for key in stuck:
-            self.story_failed(key)
+            self.pages.story_failed(key)
         if stuck:
             self._inc("pages/unsettled", len(stuck))
             logger.warning("%d pages had a story fail in a pipeline: not recorded", len(stuck))
             self.commit()
         return len(stuck)
 
-    def _story_settled(self, page_key: str | None) -> None:
-        page = self.pages.get(page_key or "")
-        if page is not None:
-            page.remaining -= 1
-            if page.remaining <= 0:
-                self._page_done(page_key or "")
-
-    def _page_done(self, key: str) -> None:
-        page = self.pages.pop(key)
-        if page.lease is not None:
-            self.safe_leases.append(page.lease)
-        state = page.state
-        listings = self.listings.get(key)
-        state.listings = json.dumps(listings, sort_keys=True) if listings else None
-        self.done_pages[key] = state
-        self.ready.pages.append(state)
-
     def fetched_pages(self, keys: list[str]) -> dict[str, PageState]:
         return self.store.pages(keys)
 
     def held_leases(self) -> set[str]:
-        """Leases of pages whose stories are not all safe yet (distributed mode)."""
-        held = {page.lease for page in self.pages.values() if page.lease is not None}
-        return held | set(self.safe_leases)
+        return self.pages.held_leases()
 
     def holds(self, lease: str) -> bool:
-        return lease in self.held_leases()
+        return lease in self.pages.held_leases()
 
     # Dedup
 
@@ -478,11 +401,11 @@ class CrawlState:
             decision = self.decide(record)
             self._inc(f"dedup/{decision.reason}")
             if not decision.emit:
-                self.story_dropped(page)
+                self.pages.story_settled(page)
                 continue
             record.update(decision.fields)
             if not self.write(record, page):
-                self.story_failed(page)
+                self.pages.story_failed(page)
                 continue
             written += 1
             self._inc("exported")
@@ -538,7 +461,7 @@ class CrawlState:
         # fetches those pages again.
         for entry in self.written:
             self.unsynced.pop(entry["key"], None)
-            self.story_failed(entry["page"])
+            self.pages.story_failed(entry["page"])
         self.written.clear()
         engine = self.crawler.engine
         if engine is not None and engine.running:
@@ -547,7 +470,7 @@ class CrawlState:
     def store_failed(self, exc: Exception, page_key: str | None) -> None:
         """The seen store cannot be reached: the story and its page are not recorded (a
         later run fetches them), and the crawl stops now, with one line."""
-        self.story_failed(page_key)
+        self.pages.story_failed(page_key)
         if self.failed is not None:
             return
         self.failed = f"the seen store could not be reached: {exc}"
@@ -573,8 +496,9 @@ class CrawlState:
             if state is not None:
                 self.ready.stories.append(state)
                 self.ready.fingerprints[state.fingerprint] = state.key
-            self._story_settled(entry["page"])
+            self.pages.story_settled(entry["page"])
         self.written.clear()
+        self.ready.pages += self.pages.take_settled()
         if self.ready:
             try:
                 self.store.commit(self.ready)
@@ -585,9 +509,9 @@ class CrawlState:
             self._inc("seen_store/commits")
             self._forget(self.ready)
             self.ready = Commit()
-        if self.safe_leases and self.run is not None:
-            self.run.release(self.safe_leases)
-        self.safe_leases.clear()
+        leases = self.pages.take_safe_leases()
+        if leases and self.run is not None:
+            self.run.release(leases)
 
     def _forget(self, committed: Commit) -> None:
         """What the store now holds need not be kept in memory too (long runs)."""
@@ -599,9 +523,7 @@ class CrawlState:
                 self.overlay_fingerprints.pop(print_, None)
         for alias in committed.aliases:
             self.overlay_aliases.pop(alias, None)
-        for page in committed.pages:
-            self.done_pages.pop(page.key, None)
-            self.listings.pop(page.key, None)
+        self.pages.forget(committed.pages)
 
     def close(self, publish: bool) -> Path | None:
         """Commit what is left; publish the output file when the run ended well."""

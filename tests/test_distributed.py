@@ -92,6 +92,16 @@ def children_of(pid: int) -> list[int]:
     return found
 
 
+def wait_until_both_write(partial: Path) -> None:
+    """Block until two workers' files in ``partial`` hold stories (or fail after a while)."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if len([p for p in partial.glob("2026*-*.w*.jsonl") if p.stat().st_size]) >= 2:
+            return
+        time.sleep(0.05)
+    raise AssertionError("the two workers did not both start writing")
+
+
 def assert_every_story_once(mirror: Mirror, output: Path) -> list[dict[str, Any]]:
     records = published(output)
     expected = served_stories(mirror)
@@ -372,13 +382,7 @@ def test_a_stopped_run_shuts_down_cleanly_and_the_next_run_publishes_its_stories
         (stale / f"20261101T000000Z-00aa00.{worker}.jsonl").write_text("", encoding="utf-8")
     process = workers_run(own_mirror, tmp_path, redis_url, namespace, 2, own_group=True)
     try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:  # until both workers are writing stories
-            if len([p for p in stale.glob("2026*-*.w*.jsonl") if p.stat().st_size]) >= 2:
-                break
-            time.sleep(0.05)
-        else:
-            raise AssertionError("the two workers did not both start writing")
+        wait_until_both_write(stale)
         # Ctrl-C in a terminal: SIGINT to the whole foreground process group.
         os.killpg(process.pid, signal.SIGINT)
         _, log = process.communicate(timeout=120)
@@ -484,14 +488,7 @@ def test_a_lost_redis_stops_the_run_with_one_line_and_frees_the_lock(
     with redis_server(folder, "--requirepass", "s3cret-pw") as (socket_path, server):
         url = f"unix://:s3cret-pw@{socket_path}"
         process = workers_run(own_mirror, tmp_path, url, "lost:{spider}", 2)
-        partial = tmp_path / "arabnews" / PARTIAL
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:  # until both workers are writing stories
-            if len([p for p in partial.glob("*.w*.jsonl") if p.stat().st_size]) >= 2:
-                break
-            time.sleep(0.05)
-        else:
-            raise AssertionError("the two workers did not both start writing")
+        wait_until_both_write(tmp_path / "arabnews" / PARTIAL)
         # The password reaches the workers through their environment, never their
         # command line (which anyone on the machine can read).
         workers = children_of(process.pid)

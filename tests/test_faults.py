@@ -20,10 +20,11 @@ from scrapy.utils.test import get_crawler
 from newscrawl.cli import mirror_process
 from newscrawl.faults import PageFault, failure_kind, looks_like_challenge, repair_charset
 from newscrawl.mirror.faults import CHALLENGE_PAGE, INVALID_UTF8, mislabelled_page
-from newscrawl.pipelines.quarantine import QuarantinePipeline, text_faults
+from newscrawl.pipelines.quarantine import QuarantinePipeline
 from newscrawl.run import EXIT_FAILED, EXIT_OK
 from newscrawl.schema import StoryRecord
 from newscrawl.spiders.arabnews import ArabNewsSpider
+from newscrawl.validation import text_faults
 from tests.conftest import Mirror
 from tests.crawling import project_settings
 from tests.test_dedup import served_stories, text_of

@@ -17,6 +17,7 @@ import subprocess
 import sys
 from collections import Counter
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -232,18 +233,25 @@ def test_a_lock_held_too_long_is_a_failure_naming_its_holder(
     assert "is it hung?" in log
 
 
-@pytest.fixture
-def small_disk(tmp_path: Path) -> Iterator[Path]:
-    """A 12 KiB file system of its own (tmpfs), for a full disk."""
+@contextmanager
+def tmpfs(mount: Path, options: str) -> Iterator[Path]:
+    """A file system of its own at ``mount`` (a full or read-only disk); needs root,
+    as root ignores file modes (CI and this project's machines run as root)."""
     if os.geteuid() != 0:
-        pytest.skip("mounting a small tmpfs needs root")
-    mount = tmp_path / "disk"
+        pytest.skip("mounting a tmpfs needs root")
     mount.mkdir()
-    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=12k", "tmpfs", str(mount)], check=True)
+    subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(mount)], check=True)
     try:
         yield mount
     finally:
         subprocess.run(["umount", "-l", str(mount)], check=True)
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A 12 KiB disk: full after a few stories."""
+    with tmpfs(tmp_path / "disk", "size=12k") as mount:
+        yield mount
 
 
 def test_a_full_disk_stops_the_run_early_and_the_next_run_completes_it(
@@ -271,16 +279,9 @@ def test_a_full_disk_stops_the_run_early_and_the_next_run_completes_it(
 def test_a_read_only_output_folder_fails_before_any_request(
     small_mirror: Mirror, tmp_path: Path
 ) -> None:
-    if os.geteuid() != 0:
-        pytest.skip("a read-only mount needs root (root ignores file modes)")
-    mount = tmp_path / "ro"
-    mount.mkdir()
-    subprocess.run(["mount", "-t", "tmpfs", "-o", "ro,size=1m", "tmpfs", str(mount)], check=True)
-    try:
+    with tmpfs(tmp_path / "ro", "ro,size=1m") as mount:
         small_mirror.reset_log()
         code, log = newscrawl_run(small_mirror, mount)
-    finally:
-        subprocess.run(["umount", "-l", str(mount)], check=True)
     assert code == EXIT_CRASHED, log[-3000:]
     assert "Read-only file system (EROFS)" in log
     assert "Traceback" not in log

@@ -39,11 +39,11 @@ def record(n: int) -> dict[str, Any]:
 
 def test_a_page_whose_stories_were_all_dropped_counts_as_fetched(tmp_path: Path) -> None:
     state = new_state(tmp_path)
-    state.page_opened("arabnews:p/1", 2, "2025-03-01T10:00:00+00:00", None)
-    state.story_dropped("arabnews:p/1")  # a duplicate
-    assert [p.key for p in state.ready.pages] == []
-    state.story_dropped("arabnews:p/1")  # invalid
-    assert [p.key for p in state.ready.pages] == ["arabnews:p/1"]
+    state.pages.page_opened("arabnews:p/1", 2, "2025-03-01T10:00:00+00:00", None)
+    state.pages.story_settled("arabnews:p/1")  # a duplicate
+    assert [p.key for p in state.pages.settled] == []
+    state.pages.story_settled("arabnews:p/1")  # invalid
+    assert [p.key for p in state.pages.settled] == ["arabnews:p/1"]
     state.close(publish=False)
 
 

@@ -53,7 +53,7 @@ class ExportPipeline:
         if not self.state.write(ItemAdapter(item).asdict(), page):
             # The output cannot be written (the crawl is stopping, logged once): neither
             # the story nor its page is recorded, so a later run fetches and writes it.
-            self.state.story_failed(page)
+            self.state.pages.story_failed(page)
             raise DropItem(f"not written: {self.state.failed}", log_level="DEBUG")
         if self.crawler.stats is not None:
             self.crawler.stats.inc_value("newscrawl/exported")
@@ -65,7 +65,7 @@ class ExportPipeline:
         if isinstance(item, StoryRecord) and not isinstance(exception, DeferredStory):
             site = getattr(self.crawler.spider, "site", None)
             if isinstance(site, SiteProfile):
-                self.state.story_dropped(page_key(site, item.page_url))
+                self.state.pages.story_settled(page_key(site, item.page_url))
 
     def item_error(self, item: Any) -> None:
         """A story a pipeline failed on (Scrapy logs the error): its page is not recorded
@@ -73,7 +73,7 @@ class ExportPipeline:
         if isinstance(item, StoryRecord):
             site = getattr(self.crawler.spider, "site", None)
             if isinstance(site, SiteProfile):
-                self.state.story_failed(page_key(site, item.page_url))
+                self.state.pages.story_failed(page_key(site, item.page_url))
 
     def close_spider(self) -> None:
         # The last batch is made durable here, before the spider_closed signal, so the

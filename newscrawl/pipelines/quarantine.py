@@ -13,18 +13,17 @@ from __future__ import annotations
 import json
 import logging
 import os
-import re
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from itemadapter import ItemAdapter
-from jsonschema import Draft202012Validator
 from scrapy import signals
 from scrapy.exceptions import DropItem
 
-from newscrawl.schema import STORY_SCHEMA, StoryRecord
+from newscrawl.schema import StoryRecord
 from newscrawl.state import CrawlState
+from newscrawl.validation import schema_errors, texts_faults
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -34,17 +33,6 @@ logger = logging.getLogger(__name__)
 STAT = "newscrawl/quarantined"
 FOLDER = "quarantine"
 VALIDATION_DROP = "Validation failed!"  # spidermon's DropItem message
-
-# UTF-8 read as latin-1/cp1252 leaves a lead byte's letter before a continuation's:
-# a cheap first look, before ftfy's judgement (most stories never get that far).
-_MOJIBAKE_HINT = re.compile(
-    "[\u00c2\u00c3\u00c5\u00ce\u00d0\u00d8\u00d9\u00e2][\u0080-\u00bf\u0152-\u2122]"
-)
-# What only a challenge page says (a story may well say "just a moment").
-_CHALLENGE_WORDS = re.compile(
-    r"checking your browser before accessing|enable javascript and cookies to continue",
-    re.IGNORECASE,
-)
 
 
 class QuarantineDrop(DropItem):
@@ -56,37 +44,9 @@ class QuarantineDrop(DropItem):
         self.errors = errors
 
 
-def text_faults(record: dict[str, Any]) -> tuple[str, list[str]] | None:
-    """(reason, details) when a story's text is broken; None when it reads right."""
-    texts = [record.get("title") or "", *(record.get("summary") or [])]
-    texts += [*(record.get("body") or []), record.get("caption") or ""]
-    return _text_faults(texts)
-
-
-def _text_faults(texts: list[str]) -> tuple[str, list[str]] | None:
-    from ftfy.badness import is_bad
-
-    errors = []
-    for text in texts:
-        if "\ufffd" in text:
-            errors.append(f"replacement character in {text[:60]!r}")
-        elif _MOJIBAKE_HINT.search(text) and is_bad(text):
-            errors.append(f"mojibake in {text[:60]!r}")
-        elif len(text) < 200 and _CHALLENGE_WORDS.search(text):
-            errors.append(f"bot-challenge text {text[:60]!r}")
-    if not errors:
-        return None
-    reason = "challenge-text" if errors[0].startswith("bot") else "broken-text"
-    return reason, errors
-
-
 class QuarantinePipeline:
     def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
-        # As spidermon validates: formats (date-time, uri) checked too.
-        self.validator = Draft202012Validator(
-            STORY_SCHEMA, format_checker=Draft202012Validator.FORMAT_CHECKER
-        )
         self.out: Any = None
         self.path: Path | None = None
         crawler.signals.connect(self.item_dropped, signal=signals.item_dropped)
@@ -99,7 +59,7 @@ class QuarantinePipeline:
     def process_item(self, item: Any) -> Any:
         if isinstance(item, StoryRecord):
             # The fields themselves: ItemAdapter.asdict() per story costs more than the check.
-            found = _text_faults([item.title, *item.summary, *item.body, item.caption or ""])
+            found = texts_faults([item.title, *item.summary, *item.body, item.caption or ""])
             if found is not None:
                 raise QuarantineDrop(*found)
         return item
@@ -114,10 +74,7 @@ class QuarantinePipeline:
         if str(exception) != VALIDATION_DROP:
             return
         record = ItemAdapter(item).asdict()
-        errors = [
-            f"{'/'.join(str(p) for p in error.absolute_path) or '(record)'}: {error.message}"
-            for error in self.validator.iter_errors(record)
-        ]
+        errors = schema_errors(record)
         self.keep(record, "invalid", errors or ["failed spidermon's validation"])
 
     def keep(self, record: dict[str, Any], reason: str, errors: list[str]) -> None:
