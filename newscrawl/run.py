@@ -26,6 +26,7 @@ from scrapy.utils.project import get_project_settings
 
 from newscrawl import ledger
 from newscrawl.arguments import SpiderArgumentError
+from newscrawl.config import SettingsError, check_settings
 from newscrawl.distributed import (
     DistributedRun,
     RedisUnavailable,
@@ -148,8 +149,6 @@ def run(
     if redis_url:
         settings.set("NEWSCRAWL_REDIS_URL", redis_url, priority="cmdline")
     redis_url = str(settings.get("NEWSCRAWL_REDIS_URL") or "") or None
-    from newscrawl.config import SettingsError, check_settings
-
     try:  # before any request: a bad -s value is a usage error, not a crash midway
         check_settings(settings)
     except SettingsError as exc:
