@@ -180,10 +180,11 @@ def redis_client(url: str) -> redis.Redis:
 
 
 def safe_url(url: str) -> str:
+    """``url`` fit for a log line: its password replaced by ``***``."""
     parts = urlsplit(url)
     if parts.password is None:
         return url
-    host = f"{parts.hostname}:{parts.port}" if parts.port else str(parts.hostname)
+    host = parts.netloc.rpartition("@")[2]  # empty for a unix socket's URL
     return parts._replace(netloc=f"{parts.username or ''}:***@{host}").geturl()
 
 
