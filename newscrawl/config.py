@@ -27,8 +27,19 @@ from newscrawl import settings as defaults
 STORE_SCHEMES = ("redis", "rediss", "unix")
 
 
+# Settings naming where the seen store or the run's Redis is: one that names no store
+# newscrawl can open means the crawl cannot start (exit 3, like an unreachable one).
+STORE_SETTINGS = frozenset({"NEWSCRAWL_SEEN_STORE", "NEWSCRAWL_REDIS_URL"})
+
+
 class SettingsError(ValueError):
-    """A setting has a bad value."""
+    """A setting has a bad value; ``exit_code`` is 2 (a bad command line), or 3 when
+    only the seen store's or Redis's URL is bad (no store can be opened: as when it is
+    unreachable)."""
+
+    def __init__(self, message: str, exit_code: int = 2) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
 
 
 @dataclass(frozen=True)
@@ -251,13 +262,16 @@ def check_settings(settings: BaseSettings) -> NewscrawlSettings:
         checked = NewscrawlSettings.model_validate(given)
     except ValidationError as exc:
         problems = []
+        names = set()
         for error in exc.errors():
             name = str(error["loc"][0])
+            names.add(name)
             words = expected(fields[name])
             said = str(error["msg"]).removeprefix("Value error, ")
             reason = f"must be {words}" if words else said
             problems.append(f"{_given(settings, name, given[name])}: {reason}")
-        raise SettingsError("bad setting: " + "; ".join(problems)) from None
+        exit_code = 3 if names <= STORE_SETTINGS else 2
+        raise SettingsError("bad setting: " + "; ".join(problems), exit_code) from None
     if checked.NEWSCRAWL_REDIS_URL and checked.NEWSCRAWL_SEEN_STORE.startswith("sqlite"):
         name = "NEWSCRAWL_SEEN_STORE"
         raise SettingsError(

@@ -153,7 +153,7 @@ def run(
         check_settings(settings)
     except SettingsError as exc:
         logger.error("newscrawl run: %s", exc)
-        return EXIT_USAGE
+        return exc.exit_code
     if (workers > 1 or join) and not redis_url:
         logger.error(
             "newscrawl run: several workers share a run through Redis: "

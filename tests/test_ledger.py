@@ -289,21 +289,27 @@ def test_a_read_only_output_folder_fails_before_any_request(
 
 
 @pytest.mark.parametrize("entry", ["scrapy crawl", "newscrawl run"])
-def test_an_unreachable_seen_store_is_one_line_before_any_request(
-    small_mirror: Mirror, tmp_path: Path, entry: str
+@pytest.mark.parametrize("kind", ["unreachable", "unknown scheme"])
+def test_a_seen_store_that_cannot_be_opened_is_one_line_before_any_request(
+    small_mirror: Mirror, tmp_path: Path, entry: str, kind: str
 ) -> None:
-    store = f"NEWSCRAWL_SEEN_STORE=unix://:pw@{tmp_path}/no-such.sock"
+    if kind == "unreachable":
+        store = f"unix://:pw@{tmp_path}/no-such.sock"
+        said = f"cannot reach the seen store at unix://:***@{tmp_path}/no-such.sock"
+    else:
+        store = "mongodb://db.example/news"
+        said = f"bad setting: -s NEWSCRAWL_SEEN_STORE={store!r}: must be empty"
     if entry == "scrapy crawl":
         command = [sys.executable, "-m", "scrapy", "crawl", "arabnews"]
         command += ["-s", f"NEWSCRAWL_OUTPUT_DIR={tmp_path}"]
     else:
         command = [sys.executable, "-m", "newscrawl.cli", "run", "arabnews"]
         command += ["--output-dir", str(tmp_path)]
-    command += ["-a", f"base_url={small_mirror.base_url}", "-s", store, *FAST]
+    command += ["-a", f"base_url={small_mirror.base_url}", "-s", f"NEWSCRAWL_SEEN_STORE={store}"]
     small_mirror.reset_log()
-    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    done = subprocess.run([*command, *FAST], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert done.returncode == EXIT_CRASHED, done.stderr[-3000:]
-    assert f"cannot reach the seen store at unix://:***@{tmp_path}/no-such.sock" in done.stderr
+    assert done.stderr.count(said) == 1  # one line
     assert "Traceback" not in done.stderr
     assert ":pw@" not in done.stderr
     assert small_mirror.requests() == []

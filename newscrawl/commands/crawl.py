@@ -76,7 +76,11 @@ class Command(ScrapyCrawlCommand):
         try:
             check_settings(self.crawler_process.settings)
         except SettingsError as exc:
-            raise UsageError(str(exc), print_help=False) from None
+            if exc.exit_code == 2:
+                raise UsageError(str(exc), print_help=False) from None
+            logger.error("Crawl refused: %s", exc)
+            self.exitcode = exc.exit_code
+            return
         try:
             spidercls = self.crawler_process.spider_loader.load(args[0])
         except KeyError:
