@@ -16,8 +16,8 @@ are idempotent: killed anywhere inside them and run again, they give the same
 published files. Recovering a killed run's file (``recover_partials``) cuts it to its
 complete records (torn, malformed and invalid lines go to quarantine with the reason),
 records the whole cut file as committed, then publishes it with its manifest.
-``sweep`` finishes what a kill left half done (temporary files, a published file whose
-manifest was not written). ``check_store`` refuses a seen store that is behind the
+``sweep`` finishes a publication a kill interrupted (a marker in ``.partial/`` stands
+while a file is moved into place and its manifest written). ``check_store`` refuses a seen store that is behind the
 published files (emptied, or restored from an old copy), and ``rebuild_store`` derives
 one from them.
 
@@ -40,6 +40,7 @@ import secrets
 import shutil
 import signal
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -61,8 +62,8 @@ RUN_ID = re.compile(r"\d{8}T\d{6}Z-[0-9a-f]{6}")
 FILE_ID = re.compile(rf"(?P<run>{RUN_ID.pattern})(?:\.(?P<worker>w[0-9a-f]{{6}}))?")
 # A published run file under the dated folders, plain or gzip-compressed.
 PUBLISHED = re.compile(rf"(?P<id>{FILE_ID.pattern})\.jsonl(?:\.gz)?")
-# Temporary files of publication and manifests, left only by a kill.
-TEMPORARY = re.compile(rf"\.{FILE_ID.pattern}\.(?:jsonl\.gz|manifest\.json)\.tmp")
+# In .partial/: a publication under way (see publish_listed).
+PUBLISHING = ".publishing"
 # Errors that mean the output cannot be written at all: stop, do not retry per record.
 FATAL_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM}
 
@@ -348,25 +349,52 @@ def list_in_manifest(spider_dir: Path, published: Path, published_by: str) -> No
     report.write(path)
 
 
+def publish_listed(
+    spider_dir: Path, file_id: str, compress: bool, write_manifest: Callable[[Path], None]
+) -> Path:
+    """Publish a run file and have its manifest list it, as one step a kill cannot split
+    (see ``publishing``)."""
+    with publishing(spider_dir, file_id):
+        partial, final = partial_path(spider_dir, file_id), final_path(spider_dir, file_id)
+        final = publish(partial, final, compress)
+        write_manifest(final)
+    return final
+
+
+@contextmanager
+def publishing(spider_dir: Path, file_id: str) -> Iterator[None]:
+    """A marker in ``.partial/`` while a run file is published or its manifest written:
+    ``sweep`` finishes what a kill inside interrupted. Left in place by an error too."""
+    marker = spider_dir / PARTIAL / f"{file_id}{PUBLISHING}"
+    try:
+        marker.parent.mkdir(parents=True, exist_ok=True)
+        marker.touch()
+        _fsync_dir(marker.parent)
+    except OSError as exc:
+        raise output_error(exc, marker) from exc
+    yield
+    marker.unlink()
+
+
 def sweep(spider_dir: Path, published_by: str) -> int:
-    """Finish what a kill left half done in the dated folders: temporary files go, and
-    every published file gets listed in a manifest. How many files were put right."""
-    repaired = 0
-    for stray in spider_dir.glob("[0-9][0-9][0-9][0-9]/[0-9][0-9]/[0-9][0-9]/.*.tmp"):
-        if TEMPORARY.fullmatch(stray.name):
-            stray.unlink(missing_ok=True)
-            logger.warning("Removed %s, left by an interrupted publication", stray)
-            repaired += 1
-    for published in published_files(spider_dir):
-        file_id = published_id(published)
-        manifest = manifest_path(spider_dir, file_id)
-        report = RunReport.read(manifest) if manifest.exists() else None
-        relative = str(published.relative_to(spider_dir.parent))
-        if report is None or not any(f.get("path") == relative for f in report.files):
-            list_in_manifest(spider_dir, published, published_by)
-            logger.warning("Listed %s in its manifest %s", published, manifest)
-            repaired += 1
-    return repaired
+    """Finish the publications a kill interrupted (their markers say which): temporary
+    files go, and each published file gets listed in its manifest. How many."""
+    finished = 0
+    for marker in sorted((spider_dir / PARTIAL).glob(f"*{PUBLISHING}")):
+        file_id = marker.name.removesuffix(PUBLISHING)
+        if FILE_ID.fullmatch(file_id) is None:
+            continue
+        final = final_path(spider_dir, file_id)
+        for stray in (f".{file_id}.jsonl.gz.tmp", f".{file_id}.manifest.json.tmp"):
+            (final.parent / stray).unlink(missing_ok=True)
+        for published in (final, final.with_name(final.name + ".gz")):
+            if published.exists():
+                list_in_manifest(spider_dir, published, published_by)
+                logger.warning("Finished the interrupted publication of %s", published)
+        # A file still in .partial/ is a killed run's: recovery publishes it.
+        marker.unlink()
+        finished += 1
+    return finished
 
 
 # Recovery
@@ -427,11 +455,15 @@ def recover_partials(
                 spider_dir, path, store, run, match["worker"]
             )
             try:
-                final = publish(path, final_path(spider_dir, path.stem), compress)
+                final = publish_listed(
+                    spider_dir,
+                    path.stem,
+                    compress,
+                    lambda published: list_in_manifest(spider_dir, published, recovered_by),
+                )
             finally:
                 if rewritten is not None:
                     rewritten.close()
-        list_in_manifest(spider_dir, final, recovered_by)
         logger.warning(
             "Recovered %d stories left by an interrupted run: published %s%s",
             stories,

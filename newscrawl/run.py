@@ -36,7 +36,7 @@ from newscrawl.distributed import (
     safe_url,
 )
 from newscrawl.faults import STAT as FAULT_STAT
-from newscrawl.ledger import RunReport, describe_file, file_id_of, final_path, new_run_id
+from newscrawl.ledger import RunReport, describe_file, file_id_of, new_run_id
 from newscrawl.locks import EXIT_LOCKED, LOCK_FILE, RunLocked, release_lock, run_lock
 from newscrawl.seenstore import SeenStore, open_store
 from newscrawl.state import OutputRefused, open_output
@@ -424,15 +424,18 @@ def _crawl_and_publish(
     report.status = {EXIT_OK: "ok", EXIT_FAILED: "failed"}.get(report.exit_code, "crashed")
     partial = ledger.partial_path(spider_dir, file_id)
     manifest = ledger.manifest_path(spider_dir, file_id)
+
+    def listed(final: Path) -> None:
+        report.files.append(describe_file(final, root))
+        report.write(manifest)
+
     try:
         if report.exit_code == EXIT_OK and partial.exists():
-            final = ledger.publish(
-                partial,
-                final_path(spider_dir, file_id),
-                compress=bool(crawler.settings.getbool("NEWSCRAWL_COMPRESS")),
-            )
-            report.files.append(describe_file(final, root))
-        report.write(manifest)
+            compress = crawler.settings.getbool("NEWSCRAWL_COMPRESS")
+            ledger.publish_listed(spider_dir, file_id, compress, listed)
+        else:
+            with ledger.publishing(spider_dir, file_id):
+                report.write(manifest)
     except ledger.OutputError as exc:
         # What was fsynced and committed stays in .partial/ (or is published already):
         # the next run publishes it and writes its manifest.

@@ -96,8 +96,8 @@ def store_of(settings: BaseSettings, spider_name: str) -> SeenStore:
             namespace=namespace.format(spider=spider_name),
             base=output,
         )
-    except ValueError as exc:
-        raise OutputRefused(str(exc), exit_code=2) from None
+    except ValueError as exc:  # an unknown scheme: no store to open
+        raise OutputRefused(str(exc)) from None
     except redis.RedisError as exc:
         raise OutputRefused(
             f"cannot reach the seen store at {safe_url(url)}: {exc}", exit_code=3
@@ -112,11 +112,23 @@ def open_output(
     """Make the output safe to write (see the module docstring); the open seen store and
     the files recovered from killed runs. OutputRefused says why not."""
     spider_dir = output_dir_of(settings) / spider_name
-    if not settings.get("NEWSCRAWL_LOCK_HELD_BY"):  # a worker: its parent holds the lock
+    lock = None if settings.get("NEWSCRAWL_LOCK_HELD_BY") else spider_dir / LOCK_FILE
+    if lock is not None:  # (a worker's parent holds the lock for it)
         try:
-            hold_lock(spider_dir / LOCK_FILE, settings.getfloat("NEWSCRAWL_MAX_RUN_HOURS", 6.0))
+            hold_lock(lock, settings.getfloat("NEWSCRAWL_MAX_RUN_HOURS", 6.0))
         except RunLocked as exc:
             raise OutputRefused(str(exc), exit_code=exc.exit_code) from None
+    try:
+        return _prepare(settings, spider_name, spider_dir, run_id, recover)
+    except BaseException:
+        if lock is not None:
+            release_lock(lock)
+        raise
+
+
+def _prepare(
+    settings: BaseSettings, spider_name: str, spider_dir: Path, run_id: str, recover: bool
+) -> tuple[SeenStore, list[Recovered]]:
     try:
         ledger.output_ready(spider_dir)
         store = store_of(settings, spider_name)
@@ -534,9 +546,12 @@ class CrawlState:
             if self.out is not None:
                 self.out.close()
                 if publish and self.publish_on_close and self.failed is None:
-                    target = ledger.final_path(self.spider_dir, self.file_id)
-                    final = ledger.publish(self.partial_path, target, self.compress)
-                    ledger.list_in_manifest(self.spider_dir, final, self.run_id)
+                    final = ledger.publish_listed(
+                        self.spider_dir,
+                        self.file_id,
+                        self.compress,
+                        lambda done: ledger.list_in_manifest(self.spider_dir, done, self.run_id),
+                    )
                 elif not publish or self.failed is not None:
                     logger.warning(
                         "Run did not end well: its output stays in %s; the next run publishes it",
