@@ -17,9 +17,9 @@ published files. Recovering a killed run's file (``recover_partials``) cuts it t
 complete records (torn, malformed and invalid lines go to quarantine with the reason),
 records the whole cut file as committed, then publishes it with its manifest.
 ``sweep`` finishes a publication a kill interrupted (a marker in ``.partial/`` stands
-while a file is moved into place and its manifest written). ``check_store`` refuses a seen store that is behind the
-published files (emptied, or restored from an old copy), and ``rebuild_store`` derives
-one from them.
+while a file is moved into place and its manifest written). ``check_store`` refuses a
+seen store that is behind the published files (emptied, or restored from an old copy),
+and ``rebuild_store`` derives one from them.
 
 Each step that a kill can interrupt has a named crash point (``crash_point``), so tests
 kill a real run at an exact step rather than at a guessed time.
