@@ -564,9 +564,12 @@ class StoreBehind(Exception):
 
 
 def _last_records(path: Path, count: int) -> list[dict[str, Any]]:
-    data = path.read_bytes()
     if path.suffix == ".gz":
-        data = gzip.decompress(data)
+        data = gzip.decompress(path.read_bytes())
+    else:  # its tail is enough: a run file can be large
+        with path.open("rb") as handle:
+            handle.seek(max(0, path.stat().st_size - 1024 * 1024))
+            data = handle.read()
     found = []
     for line in reversed(data.splitlines()):
         try:
