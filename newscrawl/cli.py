@@ -7,6 +7,7 @@ does not have: the local mirror site and a one-command offline demo.
 from __future__ import annotations
 
 import argparse
+import gzip
 import json
 import os
 import subprocess
@@ -72,22 +73,47 @@ def _instant(text: str) -> datetime:
     return moment.astimezone(timezone.utc)
 
 
-def run_split(path: Path, fetched_at: datetime | None, url: str | None, site_name: str) -> int:
-    """Split a saved page (.html, or plain page text) into story records on stdout."""
+PAGE_SUFFIXES = (".html", ".htm", ".txt")
+
+
+def page_files(paths: Sequence[Path]) -> list[Path]:
+    """The saved pages ``paths`` name: files as given, folders by their page files
+    (``.html``, ``.htm``, ``.txt``, each also ``.gz``; sorted, sub-folders included).
+    OSError names a path that is missing or a folder without pages."""
+    found: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            pages = sorted(
+                p for p in path.rglob("*") if p.is_file() and _page_suffix(p) in PAGE_SUFFIXES
+            )
+            if not pages:
+                raise OSError(f"no saved pages ({', '.join(PAGE_SUFFIXES)}, .gz) in {path}")
+            found += pages
+        elif path.is_file():
+            found.append(path)
+        else:
+            raise OSError(f"No such file or folder: {str(path)!r}")
+    return found
+
+
+def _page_suffix(path: Path) -> str:
+    """A saved page's kind: its suffix, under a ``.gz`` one."""
+    name = path.name.lower().removesuffix(".gz")
+    return Path(name).suffix
+
+
+def split_file(path: Path, moment: datetime, url: str | None, site: Any) -> Any:
+    """The stories of one saved page (``.html``/``.htm``, else plain page text; ``.gz``
+    read through)."""
     from newscrawl.page import build_page_record, parse_html, plain_page_record
-    from newscrawl.sites import get_site
     from newscrawl.stories import stories_from_page
     from newscrawl.timestamps import given_anchor
 
-    try:
-        site = get_site(site_name)
-        data = path.read_bytes()
-    except (KeyError, OSError) as exc:
-        print(f"newscrawl split: {exc}", file=sys.stderr)
-        return 2
-    moment = fetched_at or datetime.now(timezone.utc)
+    data = path.read_bytes()
+    if path.suffix.lower() == ".gz":
+        data = gzip.decompress(data)
     page_url = url or path.resolve().as_uri()
-    root = parse_html(data) if path.suffix.lower() in (".html", ".htm") else None
+    root = parse_html(data) if _page_suffix(path) in (".html", ".htm") else None
     if root is not None:
         page = build_page_record(
             url=page_url,
@@ -104,14 +130,59 @@ def run_split(path: Path, fetched_at: datetime | None, url: str | None, site_nam
             url=page_url, text=text, fetched_at=moment.isoformat(), site=site.name
         )
     # The page was rendered when the caller says it was fetched (no HTTP headers here).
-    found = stories_from_page(page, site, anchor=given_anchor(moment))
-    for story in found.stories:
-        print(json.dumps(story.to_record(), ensure_ascii=False))
-    if not found.stories:
-        reasons = ", ".join(sorted(set(found.split.skipped))) or "no story found"
-        print(f"newscrawl split: no story in {path}: {reasons}", file=sys.stderr)
-        return 1
-    return 0
+    return stories_from_page(page, site, anchor=given_anchor(moment))
+
+
+def run_split(
+    paths: Sequence[Path],
+    fetched_at: datetime | None,
+    url: str | None,
+    site_name: str,
+    per_page: bool = False,
+) -> int:
+    """Split saved pages into story records on stdout: one JSON line a story, or with
+    ``per_page`` one a page, ``{"file": ..., "stories": [...]}``."""
+    from newscrawl.sites import get_site
+
+    try:
+        site = get_site(site_name)
+        files = page_files(paths)
+    except (KeyError, OSError) as exc:
+        print(f"newscrawl split: {exc}", file=sys.stderr)
+        return 2
+    if url is not None and len(files) > 1:
+        print("newscrawl split: --url names one page: give one file with it", file=sys.stderr)
+        return 2
+    moment = fetched_at or datetime.now(timezone.utc)
+    stories = empty = unreadable = 0
+    for path in files:
+        try:
+            found = split_file(path, moment, url, site)
+        except (OSError, EOFError, gzip.BadGzipFile) as exc:  # one bad file: the rest go on
+            print(f"newscrawl split: cannot read {path}: {exc}", file=sys.stderr)
+            unreadable += 1
+            continue
+        records = [story.to_record() for story in found.stories]
+        if per_page:
+            line = {"file": str(path), "stories": records}
+            print(json.dumps(line, ensure_ascii=False))
+        else:
+            for record in records:
+                print(json.dumps(record, ensure_ascii=False))
+        stories += len(records)
+        if not records:
+            empty += 1
+            reasons = ", ".join(sorted(set(found.split.skipped))) or "no story found"
+            print(f"newscrawl split: no story in {path}: {reasons}", file=sys.stderr)
+    if len(files) > 1:
+        print(
+            f"newscrawl split: {len(files)} pages, {stories} stories, {empty} pages without a "
+            f"story, {unreadable} unreadable",
+            file=sys.stderr,
+        )
+    if unreadable:
+        return 2
+    return 1 if stories == 0 else 0
 
 
 def run_demo(articles: int, output_dir: Path) -> int:
@@ -260,16 +331,30 @@ def build_parser() -> argparse.ArgumentParser:
         add_help=False,
     )
     split = commands.add_parser(
-        "split", help="split a saved page (.html or page text) into story records (JSON Lines)"
+        "split", help="split saved pages (.html or page text) into story records (JSON Lines)"
     )
-    split.add_argument("path", type=Path, help="a saved page: .html/.htm, else plain page text")
+    split.add_argument(
+        "paths",
+        type=Path,
+        nargs="+",
+        metavar="PATH",
+        help="saved pages: .html/.htm, else plain page text (.txt); each may be .gz; a folder "
+        "stands for the .html, .htm and .txt files (and .gz ones) in it",
+    )
+    split.add_argument(
+        "--per-page",
+        action="store_true",
+        help='one JSON line per page: {"file": PATH, "stories": [records]} (empty when none)',
+    )
     split.add_argument(
         "--fetched-at",
         type=_instant,
-        help="when the page was fetched (ISO 8601 with offset); relative times count back "
+        help="when the pages were fetched (ISO 8601 with offset); relative times count back "
         "from it (default: now)",
     )
-    split.add_argument("--url", help="the page's URL (default: the file's file:// URL)")
+    split.add_argument(
+        "--url", help="the page's URL, with one page (default: the file's file:// URL)"
+    )
     split.add_argument("--site", default="arabnews", help="site profile (default: arabnews)")
     run = commands.add_parser(
         "run",
@@ -339,7 +424,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "seen":
         return seen_command(args)
     if args.command == "split":
-        return run_split(args.path, args.fetched_at, args.url, args.site)
+        return run_split(args.paths, args.fetched_at, args.url, args.site, args.per_page)
     if args.command == "demo":
         return run_demo(args.articles, args.output_dir)
     raise AssertionError(f"unhandled command {args.command}")

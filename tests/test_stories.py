@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import logging
 import subprocess
@@ -197,6 +198,47 @@ def test_split_command_rejects_bad_input(tmp_path: Path) -> None:
     nothing = run_split(str(empty))
     assert nothing.returncode == 1
     assert "no story" in nothing.stderr
+
+
+def test_split_command_reads_many_pages_and_folders_in_one_process(tmp_path: Path) -> None:
+    folder = tmp_path / "saved"
+    (folder / "older").mkdir(parents=True)
+    (folder / "a.html").write_text(html_page([CAMELS, PORT], "flat"), encoding="utf-8")
+    (folder / "older" / "b.txt.gz").write_bytes(
+        gzip.compress(plain_page([LIBRARY]).encode("utf-8"))
+    )
+    (folder / "c.htm").write_text("<html><body><p>Menu</p></body></html>", encoding="utf-8")
+    (folder / "notes.md").write_text("not a page", encoding="utf-8")
+    alone = tmp_path / "d.html.gz"
+    alone.write_bytes(gzip.compress(html_page([PORT], "flat").encode("utf-8")))
+    when = ["--fetched-at", "2025-03-05T10:00:00Z"]
+    result = run_split(str(folder), str(alone), "--per-page", *when)
+    assert result.returncode == 0, result.stderr
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [Path(line["file"]).name for line in lines] == [
+        "a.html",
+        "c.htm",
+        "b.txt.gz",
+        "d.html.gz",
+    ]
+    titles = [[story["title"] for story in line["stories"]] for line in lines]
+    assert titles == [[CAMELS.title, PORT.title], [], [LIBRARY.title], [PORT.title]]
+    for line in lines:
+        for story in line["stories"]:
+            VALIDATOR.validate(story)
+            assert story["fetched_at"] == "2025-03-05T10:00:00+00:00"
+    assert "no story in" in result.stderr
+    assert "4 pages, 4 stories, 1 pages without a story" in result.stderr
+    # Without --per-page: the same stories, a line each.
+    flat = run_split(str(folder), str(alone), *when)
+    flat_titles = [json.loads(line)["title"] for line in flat.stdout.splitlines()]
+    assert flat_titles == [title for page in titles for title in page]
+    # --url names one page only; a folder without pages is an error.
+    assert run_split(str(folder), "--url", "http://x.test/1").returncode == 2
+    (tmp_path / "none").mkdir()
+    nothing = run_split(str(tmp_path / "none"))
+    assert nothing.returncode == 2
+    assert "no saved pages" in nothing.stderr
 
 
 def fixture_page(**changes: Any) -> Any:
