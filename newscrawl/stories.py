@@ -7,6 +7,7 @@ spider middleware, ``newscrawl split`` from the command line.
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -54,23 +55,37 @@ def page_anchor(page: PageRecord) -> Anchor:
     return anchor_from_headers(page.response_date, age, received)
 
 
+# Share of a headline's words that must stand in the head's title for the two to match.
+_HEAD_MATCH = 0.7
+_WORD = re.compile(r"\w+")
 # What may follow a headline in a page's <title>: "Headline | Site", "Headline - Site".
 _TITLE_SUFFIXES = (" | ", " - ", " – ", " — ")
 
 
 def _is_page_story(page: PageRecord, title: str) -> bool:
-    """Is this story the one the page's head describes (its og:title or <title>)?
+    """Is this story the one the page's head describes (its og:title, <title> or JSON-LD
+    headline)? Matched by content, not to the letter: most of the headline's words stand
+    in one of them (a head title often carries the site's name, or a shortened form).
 
     A page whose head names no title (plain page text) has nothing to contradict it.
     """
     named = [t for t in (page.meta.get("og:title"), page.title) if t]
+    named += [
+        str(entry["headline"])
+        for entry in _jsonld_entries(page.jsonld)
+        if isinstance(entry.get("headline"), str)
+    ]
     if not named:
         return True
     key = normalize(title)
-    return any(
-        head == key or head.startswith(tuple(key + sep for sep in _TITLE_SUFFIXES))
-        for head in map(normalize, named)
-    )
+    words = set(_WORD.findall(key))
+    for head in map(normalize, named):
+        if head == key or head.startswith(tuple(key + sep for sep in _TITLE_SUFFIXES)):
+            return True
+        shared = words & set(_WORD.findall(head))
+        if len(words) >= 3 and len(shared) >= _HEAD_MATCH * len(words):
+            return True
+    return False
 
 
 def _on_page_origin(url: str, page: PageRecord) -> bool:

@@ -336,6 +336,18 @@ def test_head_metadata_goes_only_to_the_story_the_head_names() -> None:
     assert lost[0].updated["source"] == "text"
 
 
+def test_the_head_names_its_story_by_content_not_to_the_letter() -> None:
+    # Head titles are often the headline reworded a little (a word dropped or changed).
+    words = PORT.title.split()
+    reworded = " ".join([*words[:-1], "today"])  # 6 of its 7 words
+    story = stories_from_page(page_with_head([PORT, LIBRARY], reworded), ARABNEWS).stories[0]
+    assert story.published is not None
+    assert story.id == "arabnews:100"
+    # A widget line ("Search", "Log in") taken for a headline is never the head's story.
+    other = "Search"
+    assert stories_from_page(page_with_head([PORT], other), ARABNEWS).stories[0].published is None
+
+
 def test_a_machine_time_stands_in_for_a_visible_time_that_cannot_be_read() -> None:
     from newscrawl.timestamps import given_anchor
 
