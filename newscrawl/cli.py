@@ -201,6 +201,9 @@ def run_demo(articles: int, output_dir: Path) -> int:
             "DOWNLOAD_DELAY": 0,
             "LOG_LEVEL": "WARNING",
             "NEWSCRAWL_OUTPUT_DIR": str(root),
+            # Never a production store or run, whatever the environment says.
+            "NEWSCRAWL_SEEN_STORE": "",
+            "NEWSCRAWL_REDIS_URL": "",
         },
         priority="cmdline",
     )

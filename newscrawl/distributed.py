@@ -50,6 +50,7 @@ from scrapy_redis.queue import PriorityQueue
 from scrapy_redis.scheduler import Scheduler
 
 from newscrawl.ledger import new_run_id, utc_now
+from newscrawl.seenstore import REDIS_TIMEOUTS
 
 
 class RunOutput(Protocol):
@@ -176,7 +177,7 @@ class RedisUnavailable(Exception):
 
 def redis_client(url: str) -> redis.Redis:
     """A client that gives up on a dead or unreachable server instead of hanging."""
-    return redis.Redis.from_url(url, socket_connect_timeout=5, socket_timeout=30)
+    return redis.Redis.from_url(url, **REDIS_TIMEOUTS)
 
 
 def safe_url(url: str) -> str:
@@ -291,6 +292,11 @@ class DistributedRun:
         self.failing_since = None
 
     # Membership
+
+    def hold_claims(self) -> None:
+        """Be alive for the run's claims without being one of its workers (a recovery
+        by the run's parent): the run does not wait for it, nor end for its leaving."""
+        self.redis.set(self.alive_prefix + self.worker, b"1", ex=max(1, round(self.worker_timeout)))
 
     def register(self) -> None:
         self.redis.sadd(self.workers_key, self.worker)

@@ -394,7 +394,32 @@ def sweep(spider_dir: Path, published_by: str) -> int:
         # A file still in .partial/ is a killed run's: recovery publishes it.
         marker.unlink()
         finished += 1
+    # What else a kill leaves: a run file that never took its name, a recovery's cut
+    # never renamed over its file, a quarantine file written aside, a probe.
+    strays = [
+        *(spider_dir / PARTIAL).glob(".*.jsonl.opening"),
+        *(spider_dir / PARTIAL).glob(".*.jsonl.recovering"),
+        *(spider_dir / QUARANTINE).glob(".*.tmp"),
+        *spider_dir.glob(".probe-*"),
+        *(spider_dir / PARTIAL).glob(".probe-*"),
+    ]
+    for left in strays:
+        if _unlocked(left):
+            left.unlink(missing_ok=True)
+            logger.warning("Removed %s, left by an interrupted run", left)
     return finished
+
+
+def _unlocked(path: Path) -> bool:
+    """Does no live process hold ``path`` (with flock)?"""
+    try:
+        with path.open("rb") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    except OSError:
+        return False
+    return True
 
 
 # Recovery
@@ -454,6 +479,12 @@ def recover_partials(
             stories, quarantined, rewritten = _recover_file(
                 spider_dir, path, store, run, match["worker"]
             )
+            if not stories:  # nothing of it to publish (its bad lines are in quarantine)
+                path.unlink()
+                if rewritten is not None:
+                    rewritten.close()
+                logger.warning("Removed %s, left by an interrupted run with no story", path)
+                continue
             try:
                 final = publish_listed(
                     spider_dir,
@@ -648,14 +679,17 @@ def rebuild_store(
     pages: dict[str, str] = {}
     for path, record in iter_published(spider_dir):
         files.add(path)
-        if record_faults(record) is not None:
+        try:  # published is published: whatever else is wrong with it, it is known
+            state = _state_of(record)
+        except (KeyError, TypeError, ValueError):
             continue
-        state = _state_of(record)
-        sketch = NearDuplicateIndex.sketch([record["title"], *record["body"]])
+        sketch = NearDuplicateIndex.sketch(
+            [str(record.get("title") or ""), *map(str, record.get("body") or [])]
+        )
         state.sketch = NearDuplicateIndex.to_bytes(sketch) if sketch is not None else None
         batch.stories.append(state)
         batch.fingerprints[state.fingerprint] = state.key
-        if page_key is not None:
+        if page_key is not None and record.get("page_url") and record.get("fetched_at"):
             key = page_key(str(record["page_url"]))
             pages[key] = max(pages.get(key, ""), str(record["fetched_at"]))
         records += 1

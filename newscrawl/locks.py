@@ -49,12 +49,7 @@ def hold_lock(path: Path, max_run_hours: float) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         handle = path.open("a+")
     except OSError as exc:
-        name = errno.errorcode.get(exc.errno or 0, "error")
-        raise RunLocked(
-            f"the output folder cannot be written: cannot take the lock {path}: "
-            f"{exc.strerror or exc} ({name})",
-            exit_code=EXIT_CRASHED,
-        ) from None
+        raise _unwritable(path, exc) from None
     try:
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
@@ -62,11 +57,24 @@ def hold_lock(path: Path, max_run_hours: float) -> None:
         holder = handle.read().strip() or "another process"
         handle.close()
         raise _locked(path, holder, max_run_hours) from None
-    handle.seek(0)
-    handle.truncate()
-    handle.write(f"pid {os.getpid()} since {datetime.now(timezone.utc).isoformat()}\n")
-    handle.flush()
+    try:  # written before the old holder's line is cut off: a full disk keeps that one
+        handle.seek(0)
+        handle.write(f"pid {os.getpid()} since {datetime.now(timezone.utc).isoformat()}\n")
+        handle.truncate()
+        handle.flush()
+    except OSError as exc:
+        handle.close()
+        raise _unwritable(path, exc) from None
     _held[key] = (handle, 1)
+
+
+def _unwritable(path: Path, exc: OSError) -> RunLocked:
+    name = errno.errorcode.get(exc.errno or 0, "error")
+    return RunLocked(
+        f"the output folder cannot be written: cannot take the lock {path}: "
+        f"{exc.strerror or exc} ({name})",
+        exit_code=EXIT_CRASHED,
+    )
 
 
 def release_lock(path: Path) -> None:

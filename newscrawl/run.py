@@ -33,6 +33,7 @@ from newscrawl.distributed import (
     join_current_run,
     namespace_of,
     new_worker_id,
+    redis_client,
     safe_url,
 )
 from newscrawl.faults import STAT as FAULT_STAT
@@ -267,15 +268,21 @@ def worker_config_from_env() -> dict[str, Any] | None:
 def _run_workers(config: WorkersConfig, settings: Any) -> int:
     """Run the workers of the run in child processes; publish what killed ones left."""
     run_id = config.run_id
-    with _run_handle(config.redis_url, config.namespace, run_id) as (store, _):
-        # Files killed runs left, published before the workers start (they do not look).
-        spider_dir = config.spider_dir
-        ledger.output_ready(spider_dir)
-        ledger.sweep(spider_dir, published_by=run_id)
-        ledger.recover_partials(
-            spider_dir, store, config.compress, recovered_by=run_id, skip_run=run_id
-        )
-        ledger.check_store(spider_dir, store, safe_url(config.redis_url))
+    spider_dir = config.spider_dir
+    with _run_handle(config.redis_url, config.namespace, run_id) as (store, run):
+        # As open_output does for one crawl: the store checked first, then the files
+        # killed runs left published before the workers start (they do not look).
+        try:
+            ledger.output_ready(spider_dir)
+            ledger.check_store(spider_dir, store, safe_url(config.redis_url))
+            ledger.sweep(spider_dir, published_by=run_id)
+            ledger.recover_partials(
+                spider_dir, store, config.compress, recovered_by=run_id, skip_run=run_id, run=run
+            )
+        except ledger.StoreBehind as exc:
+            raise OutputRefused(str(exc)) from None
+        except ledger.OutputError as exc:
+            raise OutputRefused(f"the output folder cannot be written: {exc}") from None
     command = [sys.executable, "-m", "newscrawl.cli", "run", config.spider_name]
     command += ["--join", run_id]
     if config.output_dir is not None:
@@ -348,10 +355,10 @@ def _run_handle(
         store = open_store(redis_url, default_path=Path("."), namespace=namespace)
     except redis.RedisError as exc:
         raise RedisUnavailable(f"cannot reach Redis at {safe_url(redis_url)}: {exc}") from None
-    client = redis.Redis.from_url(redis_url)
+    client = redis_client(redis_url)
     run = DistributedRun(client, namespace, run_id, new_worker_id())
     try:
-        run.register()
+        run.hold_claims()
         yield store, run
     finally:
         try:

@@ -24,6 +24,9 @@ from urllib.parse import urlsplit
 
 # SQLite takes at most 999 bound parameters in older builds: look keys up in chunks.
 CHUNK = 500
+# Seconds a Redis call may take before it fails: a stalled or unreachable server stops
+# a crawl (one line, exit 3) instead of hanging it.
+REDIS_TIMEOUTS = {"socket_connect_timeout": 5.0, "socket_timeout": 5.0}
 
 
 @dataclass
@@ -276,7 +279,7 @@ class RedisSeenStore(SeenStore):
     def __init__(self, url: str, namespace: str) -> None:
         import redis
 
-        self.redis = redis.Redis.from_url(url)
+        self.redis = redis.Redis.from_url(url, **REDIS_TIMEOUTS)
         self.redis.ping()  # fail at start, with the URL in the error, not mid-crawl
         self.ns = namespace
         self._put_stories = self.redis.register_script(_PUT_STORIES)

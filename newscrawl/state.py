@@ -107,7 +107,12 @@ def store_of(settings: BaseSettings, spider_name: str) -> SeenStore:
 
 
 def open_output(
-    settings: BaseSettings, spider_name: str, run_id: str, *, recover: bool = True
+    settings: BaseSettings,
+    spider_name: str,
+    run_id: str,
+    *,
+    recover: bool = True,
+    run: DistributedRun | None = None,
 ) -> tuple[SeenStore, list[Recovered]]:
     """Make the output safe to write (see the module docstring); the open seen store and
     the files recovered from killed runs. OutputRefused says why not."""
@@ -119,7 +124,7 @@ def open_output(
         except RunLocked as exc:
             raise OutputRefused(str(exc), exit_code=exc.exit_code) from None
     try:
-        return _prepare(settings, spider_name, spider_dir, run_id, recover)
+        return _prepare(settings, spider_name, spider_dir, run_id, recover, run)
     except BaseException:
         if lock is not None:
             release_lock(lock)
@@ -127,7 +132,12 @@ def open_output(
 
 
 def _prepare(
-    settings: BaseSettings, spider_name: str, spider_dir: Path, run_id: str, recover: bool
+    settings: BaseSettings,
+    spider_name: str,
+    spider_dir: Path,
+    run_id: str,
+    recover: bool,
+    run: DistributedRun | None,
 ) -> tuple[SeenStore, list[Recovered]]:
     try:
         ledger.output_ready(spider_dir)
@@ -135,16 +145,18 @@ def _prepare(
     except OutputError as exc:
         raise OutputRefused(f"the output folder cannot be written: {exc}") from None
     try:
+        # Before recovery: a killed run's file, recovered into an emptied store, would
+        # become the newest published file and hide that the store is behind.
+        where = str(settings.get("NEWSCRAWL_SEEN_STORE") or settings.get("NEWSCRAWL_REDIS_URL"))
+        ledger.check_store(spider_dir, store, safe_url(where) if where else "in .state/")
         recovered: list[Recovered] = []
         if recover:
             ledger.sweep(spider_dir, published_by=run_id)
             compress = settings.getbool("NEWSCRAWL_COMPRESS")
             # This run's other files are its live workers' (the run's parent recovers them).
             recovered = ledger.recover_partials(
-                spider_dir, store, compress, recovered_by=run_id, skip_run=run_id
+                spider_dir, store, compress, recovered_by=run_id, skip_run=run_id, run=run
             )
-        where = str(settings.get("NEWSCRAWL_SEEN_STORE") or settings.get("NEWSCRAWL_REDIS_URL"))
-        ledger.check_store(spider_dir, store, safe_url(where) if where else "in .state/")
     except (StoreBehind, OutputError) as exc:
         store.close()
         raise OutputRefused(str(exc)) from None
@@ -251,7 +263,11 @@ class CrawlState:
         if self._store is None:
             lock = self.spider_dir / LOCK_FILE
             self._store, recovered = open_output(
-                self.settings, self.spider_name, self.run_id, recover=self.recover_partials
+                self.settings,
+                self.spider_name,
+                self.run_id,
+                recover=self.recover_partials,
+                run=self.run,  # a line another live worker is writing is theirs
             )
             if not self.settings.get("NEWSCRAWL_LOCK_HELD_BY"):
                 self._locked = lock
@@ -410,7 +426,11 @@ class CrawlState:
         held, self.deferred = self.deferred, []
         written = 0
         for record, page in held:
-            decision = self.decide(record)
+            try:
+                decision = self.decide(record)
+            except redis.RedisError as exc:
+                self.store_failed(exc, page)
+                continue
             self._inc(f"dedup/{decision.reason}")
             if not decision.emit:
                 self.pages.story_settled(page)
@@ -463,35 +483,37 @@ class CrawlState:
 
     def _fail(self, exc: OutputError) -> None:
         """The output cannot be written: stop the crawl now, not page by page."""
-        if self.failed is not None:
-            return
-        self.failed = str(exc)
-        if self.stats is not None:
-            self.stats.set_value(f"{STAT}/output_failed", self.failed)
-        logger.error("Stopping the crawl: %s", self.failed)
-        # What was written and not committed is not recorded as seen: a later run
-        # fetches those pages again.
-        for entry in self.written:
-            self.unsynced.pop(entry["key"], None)
-            self.pages.story_failed(entry["page"])
-        self.written.clear()
-        engine = self.crawler.engine
-        if engine is not None and engine.running:
-            deferred_from_coro(engine.close_spider_async(reason="output_failed"))
+        self._stop(str(exc), "output_failed", "output_failed")
 
     def store_failed(self, exc: Exception, page_key: str | None) -> None:
         """The seen store cannot be reached: the story and its page are not recorded (a
         later run fetches them), and the crawl stops now, with one line."""
         self.pages.story_failed(page_key)
+        self._stop(
+            f"the seen store could not be reached: {exc}", "store_failed", "store_unavailable"
+        )
+
+    def _stop(self, reason: str, stat: str, finish_reason: str) -> None:
+        """Stop the crawl, once. What was written and not committed is not recorded as
+        seen, nor are its pages (a later run fetches them again, and recovery keeps the
+        lines that made it to the file): the store never learns of a record without the
+        file offset that covers it."""
+        self._drop_uncommitted()
         if self.failed is not None:
             return
-        self.failed = f"the seen store could not be reached: {exc}"
+        self.failed = reason
         if self.stats is not None:
-            self.stats.set_value(f"{STAT}/store_failed", self.failed)
-        logger.error("Stopping the crawl: %s", self.failed)
+            self.stats.set_value(f"{STAT}/{stat}", reason)
+        logger.error("Stopping the crawl: %s", reason)
         engine = self.crawler.engine
         if engine is not None and engine.running:
-            deferred_from_coro(engine.close_spider_async(reason="store_unavailable"))
+            deferred_from_coro(engine.close_spider_async(reason=finish_reason))
+
+    def _drop_uncommitted(self) -> None:
+        for entry in self.written:
+            self.unsynced.pop(entry["key"], None)
+            self.pages.story_failed(entry["page"])
+        self.written.clear()
 
     def commit(self) -> None:
         """Make written records durable, then record them (and finished pages) as seen."""
@@ -503,6 +525,8 @@ class CrawlState:
             else:
                 if synced is not None:
                     self.ready.files[self.file_id] = synced
+        if self.failed is not None:
+            self._drop_uncommitted()
         for entry in self.written:
             state = self.unsynced.pop(entry["key"], None)
             if state is not None:
@@ -514,7 +538,7 @@ class CrawlState:
         if self.ready:
             try:
                 self.store.commit(self.ready)
-            except redis.RedisError as exc:  # kept in self.ready: retried at the next commit
+            except redis.RedisError as exc:  # kept in self.ready, with its file offset
                 self.store_failed(exc, None)
                 return
             ledger.crash_point("commit.stored")
@@ -523,7 +547,10 @@ class CrawlState:
             self.ready = Commit()
         leases = self.pages.take_safe_leases()
         if leases and self.run is not None:
-            self.run.release(leases)
+            try:
+                self.run.release(leases)
+            except redis.RedisError as exc:  # still leased: requeued if this worker dies
+                self.run.redis_failed(exc)
 
     def _forget(self, committed: Commit) -> None:
         """What the store now holds need not be kept in memory too (long runs)."""

@@ -40,3 +40,31 @@ def test_crontab_lines_call_newscrawl_run() -> None:
     fields = lines[0].split(maxsplit=5)
     assert fields[:5] == ["*/15", "*", "*", "*", "*"]
     assert "newscrawl run arabnews" in fields[5]
+
+
+@pytest.mark.parametrize(("status", "mailed"), [(0, False), (75, False), (1, True), (3, True)])
+def test_the_crontab_line_prints_only_when_a_run_failed(
+    tmp_path: Path, status: int, mailed: bool
+) -> None:
+    # cron mails what a command prints: run the line under sh with a stand-in for
+    # newscrawl that logs a line and exits with the given status.
+    [line] = [
+        line
+        for line in (DEPLOY / "crontab").read_text(encoding="utf-8").splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
+    command = line.split(maxsplit=5)[5]
+    stand_in = tmp_path / "bin" / "newscrawl"
+    stand_in.parent.mkdir()
+    stand_in.write_text(f"#!/bin/sh\necho 'Run x failed: why'\nexit {status}\n")
+    stand_in.chmod(0o755)
+    command = command.replace("cd /opt/newscrawl && .venv/bin/newscrawl", str(stand_in))
+    command = command.replace("/var/log/newscrawl", str(tmp_path))
+    done = subprocess.run(["sh", "-c", command], capture_output=True, text=True, timeout=30)
+    assert (tmp_path / "arabnews.log").read_text() == "Run x failed: why\n"
+    if mailed:
+        assert done.stdout == (
+            f"newscrawl run arabnews failed with exit status {status}\nRun x failed: why\n"
+        )
+    else:
+        assert done.stdout == ""

@@ -15,6 +15,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import time
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -27,7 +28,7 @@ from newscrawl.cli import mirror_process
 from newscrawl.ledger import CRASH_POINTS, PARTIAL, published_files
 from newscrawl.locks import LOCK_FILE, hold_lock, release_lock
 from newscrawl.run import EXIT_CRASHED, EXIT_OK
-from tests.conftest import Mirror
+from tests.conftest import Mirror, redis_server
 from tests.records import story_line
 from tests.test_dedup import served_stories, text_of
 
@@ -313,3 +314,65 @@ def test_a_seen_store_that_cannot_be_opened_is_one_line_before_any_request(
     assert "Traceback" not in done.stderr
     assert ":pw@" not in done.stderr
     assert small_mirror.requests() == []
+
+
+def test_a_store_emptied_while_a_killed_runs_file_waits_is_still_refused(
+    small_mirror: Mirror, tmp_path: Path
+) -> None:
+    code, log = newscrawl_run(small_mirror, tmp_path)
+    assert code == EXIT_OK, log[-3000:]
+    before = read_published(tmp_path)
+    # A killed run's file waits in .partial/; then the store is emptied.
+    left = tmp_path / "arabnews" / PARTIAL / "20261102T000000Z-0d0e0f.jsonl"
+    left.write_text(json.dumps(story_line(7, site="arabnews")) + "\n", encoding="utf-8")
+    state = tmp_path / "arabnews" / ".state"
+    (state / "seen.sqlite3").write_bytes(b"")
+    for extra in state.glob("seen.sqlite3-*"):
+        extra.unlink()
+    code, log = newscrawl_run(small_mirror, tmp_path)
+    # Recovering that file first would have made it the newest published file, known
+    # to the emptied store, and every story would have been published again.
+    assert code == EXIT_CRASHED, log[-3000:]
+    assert "is empty or behind the published output" in log
+    assert read_published(tmp_path) == before
+    assert left.exists()
+
+
+def test_a_seen_store_that_stalls_then_answers_again_loses_nothing(
+    small_mirror: Mirror, tmp_path: Path
+) -> None:
+    folder = tmp_path / "redis"
+    folder.mkdir()
+    with redis_server(folder) as (socket_path, server):
+        store = ["-s", f"NEWSCRAWL_SEEN_STORE=unix://{socket_path}"]
+        # Slow, and committing seldom: stories are written and not yet committed when
+        # Redis stalls (the buffered lines reach the file only as the run closes).
+        slow = ["-s", "DOWNLOAD_DELAY=0.05", "-s", "CONCURRENT_REQUESTS=1"]
+        slow += ["-s", "NEWSCRAWL_COMMIT_EVERY=1000"]
+        command = [sys.executable, "-m", "newscrawl.cli", "run", "arabnews", *FAST, *slow]
+        command += ["-a", f"base_url={small_mirror.base_url}", "--output-dir", str(tmp_path)]
+        process = subprocess.Popen([*command, *store], cwd=ROOT, stderr=subprocess.PIPE, text=True)
+        assert process.stderr is not None
+        partial = tmp_path / "arabnews" / PARTIAL
+        deadline = time.monotonic() + 60
+        while not list(partial.glob("*.jsonl")):
+            assert time.monotonic() < deadline, "the run wrote no stories"
+            time.sleep(0.02)
+        server.send_signal(signal.SIGSTOP)  # Redis stalls: calls time out...
+        log = []
+        try:
+            for line in process.stderr:
+                log.append(line)
+                if "Stopping the crawl" in line:
+                    break
+        finally:
+            server.send_signal(signal.SIGCONT)  # ... and answers again as the run closes
+        log.append(process.stderr.read())
+        process.stderr.close()
+        process.wait(timeout=120)
+        text = "".join(log)
+        assert process.returncode == EXIT_CRASHED, text[-3000:]
+        assert "the seen store could not be reached" in text
+        code, text = newscrawl_run(small_mirror, tmp_path, *store)
+        assert code == EXIT_OK, text[-3000:]
+    assert_whole(small_mirror, tmp_path)

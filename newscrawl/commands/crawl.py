@@ -30,6 +30,13 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 EXCEPTION_STAT = "downloader/exception_type_count/"
+# Why a crawl stopped itself: the output could not be written, the seen store or the
+# run's Redis could not be reached (each a one-line reason).
+STOPPED = (
+    "newscrawl/output_failed",
+    "newscrawl/store_failed",
+    "newscrawl/distributed/redis_failed",
+)
 STATUS_STAT = "downloader/response_status_count/"
 
 
@@ -95,7 +102,13 @@ class Command(ScrapyCrawlCommand):
         # two overlapping crawls (scrapyd jobs, cron) never write the same output.
         settings = self.crawler_process.settings
         try:
-            store, _ = open_output(settings, args[0], run_id=f"scrapy crawl (pid {os.getpid()})")
+            store, _ = open_output(
+                settings,
+                args[0],
+                run_id=f"scrapy crawl (pid {os.getpid()})",
+                # In distributed mode the crawl recovers, once it knows its run.
+                recover=not settings.get("NEWSCRAWL_REDIS_URL"),
+            )
         except OutputRefused as exc:
             logger.error("Crawl refused: %s", exc)
             self.exitcode = exc.exit_code
@@ -111,13 +124,8 @@ class Command(ScrapyCrawlCommand):
         stats = crawler.stats.get_stats() if crawler.stats is not None else {}
         if self.crawler_process.bootstrap_failed:
             self.exitcode = 1
-        elif stats.get("newscrawl/output_failed") or stats.get(
-            "newscrawl/distributed/redis_failed"
-        ):
-            reason = (
-                stats.get("newscrawl/output_failed") or stats["newscrawl/distributed/redis_failed"]
-            )
-            logger.error("Crawl failed: %s", reason)
+        elif stopped := next((stats[key] for key in STOPPED if stats.get(key)), None):
+            logger.error("Crawl failed: %s", stopped)
             self.exitcode = 3
         elif crawler.stats is not None and (reason := nothing_fetched_reason(crawler.stats)):
             logger.error("Crawl failed: %s", reason)
