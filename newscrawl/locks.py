@@ -9,6 +9,7 @@ the lock is older than NEWSCRAWL_MAX_RUN_HOURS.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import fcntl
 import os
@@ -63,7 +64,8 @@ def hold_lock(path: Path, max_run_hours: float) -> None:
         handle.truncate()
         handle.flush()
     except OSError as exc:
-        handle.close()
+        with contextlib.suppress(OSError):  # what cannot be flushed is lost: the lock goes
+            handle.close()
         raise _unwritable(path, exc) from None
     _held[key] = (handle, 1)
 

@@ -539,3 +539,17 @@ def test_an_unreachable_redis_is_one_line_and_exit_3(own_mirror: Mirror, tmp_pat
     assert "newscrawl run: cannot reach Redis at unix://:***@" in log
     assert "Traceback" not in log
     assert not list((tmp_path / "arabnews").glob("[0-9][0-9][0-9][0-9]"))  # nothing published
+
+
+def test_several_workers_refuse_a_store_behind_the_published_files_in_one_line(
+    own_mirror: Mirror, tmp_path: Path, redis_url: str, namespace: str
+) -> None:
+    # A published file whose stories this (fresh) Redis namespace does not know.
+    day = tmp_path / "arabnews" / "2026" / "11" / "01"
+    day.mkdir(parents=True)
+    (day / "20261101T000000Z-0a0a0a.jsonl").write_text(json.dumps(story_line(1)) + "\n")
+    process = workers_run(own_mirror, tmp_path, redis_url, namespace, 2)
+    _, log = process.communicate(timeout=120)
+    assert process.returncode == EXIT_CRASHED, log[-3000:]
+    assert "is empty or behind the published output" in log
+    assert "Traceback" not in log

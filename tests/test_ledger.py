@@ -376,3 +376,20 @@ def test_a_seen_store_that_stalls_then_answers_again_loses_nothing(
         code, text = newscrawl_run(small_mirror, tmp_path, *store)
         assert code == EXIT_OK, text[-3000:]
     assert_whole(small_mirror, tmp_path)
+
+
+def test_a_disk_full_before_the_run_is_one_line_and_exit_3(
+    small_mirror: Mirror, tmp_path: Path, small_disk: Path
+) -> None:
+    (small_disk / "arabnews").mkdir()
+    with (small_disk / "filler").open("wb", buffering=0) as filler:
+        try:
+            while True:
+                filler.write(b"\0" * 1024)
+        except OSError:
+            pass
+    code, log = newscrawl_run(small_mirror, small_disk)
+    assert code == EXIT_CRASHED, log[-3000:]
+    assert "the output folder cannot be written" in log
+    assert "(ENOSPC)" in log
+    assert "Traceback" not in log
