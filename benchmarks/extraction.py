@@ -35,7 +35,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from newscrawl.page import build_page_record, parse_html
+from newscrawl.page import saved_page_record
 from newscrawl.schema import StoryRecord
 from newscrawl.sites import SiteProfile, get_site
 from newscrawl.stories import stories_from_page
@@ -106,17 +106,8 @@ def decode(data: bytes) -> str:
 
 
 def newscrawl_stories(data: bytes, url: str, site: SiteProfile) -> list[StoryRecord]:
-    root = parse_html(data)
-    if root is None:
-        return []
-    page = build_page_record(
-        url=url,
-        status=200,
-        root=root,
-        fetched_at=FETCHED.isoformat(),
-        response_date=None,
-        response_age=None,
-        site=site.name,
+    page = saved_page_record(
+        data, url=url, fetched_at=FETCHED.isoformat(), site=site.name, markup=True
     )
     return list(stories_from_page(page, site, anchor=given_anchor(FETCHED)).stories)
 

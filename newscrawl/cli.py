@@ -105,30 +105,20 @@ def _page_suffix(path: Path) -> str:
 def split_file(path: Path, moment: datetime, url: str | None, site: Any) -> Any:
     """The stories of one saved page (``.html``/``.htm``, else plain page text; ``.gz``
     read through)."""
-    from newscrawl.page import build_page_record, parse_html, plain_page_record
+    from newscrawl.page import saved_page_record
     from newscrawl.stories import stories_from_page
     from newscrawl.timestamps import given_anchor
 
     data = path.read_bytes()
     if path.suffix.lower() == ".gz":
         data = gzip.decompress(data)
-    page_url = url or path.resolve().as_uri()
-    root = parse_html(data) if _page_suffix(path) in (".html", ".htm") else None
-    if root is not None:
-        page = build_page_record(
-            url=page_url,
-            status=200,
-            root=root,
-            fetched_at=moment.isoformat(),
-            response_date=None,
-            response_age=None,
-            site=site.name,
-        )
-    else:
-        text = data.decode("utf-8", errors="replace")
-        page = plain_page_record(
-            url=page_url, text=text, fetched_at=moment.isoformat(), site=site.name
-        )
+    page = saved_page_record(
+        data,
+        url=url or path.resolve().as_uri(),
+        fetched_at=moment.isoformat(),
+        site=site.name,
+        markup=_page_suffix(path) in (".html", ".htm"),
+    )
     # The page was rendered when the caller says it was fetched (no HTTP headers here).
     return stories_from_page(page, site, anchor=given_anchor(moment))
 

@@ -365,3 +365,23 @@ def plain_page_record(*, url: str, text: str, fetched_at: str, site: str) -> Pag
         jsonld=[],
         blocks=[b.to_record() for b in plain_text_blocks(text)],
     )
+
+
+def saved_page_record(
+    data: bytes, *, url: str, fetched_at: str, site: str, markup: bool
+) -> PageRecord:
+    """The page record of a saved page: HTML when ``markup`` (and there is HTML in it),
+    else plain page text. No HTTP headers: relative times count back from ``fetched_at``."""
+    root = parse_html(data) if markup else None
+    if root is None:
+        text = data.decode("utf-8", errors="replace")
+        return plain_page_record(url=url, text=text, fetched_at=fetched_at, site=site)
+    return build_page_record(
+        url=url,
+        status=200,
+        root=root,
+        fetched_at=fetched_at,
+        response_date=None,
+        response_age=None,
+        site=site,
+    )

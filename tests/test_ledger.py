@@ -149,16 +149,21 @@ def test_bad_lines_in_a_killed_runs_file_are_quarantined_not_fatal(
     assert reasons == ["malformed", "malformed", "broken-text", "malformed"]
 
 
+def empty_the_store(output: Path) -> None:
+    """What an operator's ``: > seen.sqlite3`` does (its -wal and -shm gone too)."""
+    state = output / "arabnews" / ".state"
+    (state / "seen.sqlite3").write_bytes(b"")
+    for extra in state.glob("seen.sqlite3-*"):
+        extra.unlink()
+
+
 def test_an_emptied_seen_store_is_refused_until_rebuilt(
     small_mirror: Mirror, tmp_path: Path
 ) -> None:
     code, log = newscrawl_run(small_mirror, tmp_path)
     assert code == EXIT_OK, log[-3000:]
     before = read_published(tmp_path)
-    state = tmp_path / "arabnews" / ".state"
-    (state / "seen.sqlite3").write_bytes(b"")
-    for extra in state.glob("seen.sqlite3-*"):
-        extra.unlink()
+    empty_the_store(tmp_path)
     code, log = newscrawl_run(small_mirror, tmp_path)
     assert code == EXIT_CRASHED
     assert "is empty or behind the published output" in log
@@ -325,10 +330,7 @@ def test_a_store_emptied_while_a_killed_runs_file_waits_is_still_refused(
     # A killed run's file waits in .partial/; then the store is emptied.
     left = tmp_path / "arabnews" / PARTIAL / "20261102T000000Z-0d0e0f.jsonl"
     left.write_text(json.dumps(story_line(7, site="arabnews")) + "\n", encoding="utf-8")
-    state = tmp_path / "arabnews" / ".state"
-    (state / "seen.sqlite3").write_bytes(b"")
-    for extra in state.glob("seen.sqlite3-*"):
-        extra.unlink()
+    empty_the_store(tmp_path)
     code, log = newscrawl_run(small_mirror, tmp_path)
     # Recovering that file first would have made it the newest published file, known
     # to the emptied store, and every story would have been published again.
