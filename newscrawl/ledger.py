@@ -191,7 +191,6 @@ class RunFile:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.out: IO[str] | None = None
-        self.lines = 0  # written since the last commit
 
     def write(self, line: str) -> None:
         try:
@@ -201,7 +200,6 @@ class RunFile:
             self.out.write(line)
         except OSError as exc:
             raise output_error(exc, self.path) from exc
-        self.lines += 1
         crash_point("write.line", self.out)
 
     def _open(self) -> None:
@@ -221,13 +219,8 @@ class RunFile:
             os.fsync(self.out.fileno())
         except OSError as exc:
             raise output_error(exc, self.path) from exc
-        self.lines = 0
         crash_point("commit.fsynced")
         return self.out.tell()
-
-    @property
-    def opened(self) -> bool:
-        return self.out is not None
 
     def close(self) -> None:
         if self.out is not None:
@@ -331,8 +324,8 @@ def list_in_manifest(spider_dir: Path, published: Path, published_by: str) -> No
     file_id = published_id(published)
     path = manifest_path(spider_dir, file_id)
     report = RunReport.read(path) if path.exists() else None
-    described = describe_file(published, spider_dir.parent)
-    if report is not None and any(f.get("path") == described["path"] for f in report.files):
+    relative = str(published.relative_to(spider_dir.parent))
+    if report is not None and any(f.get("path") == relative for f in report.files):
         return
     if report is None:
         match = FILE_ID.fullmatch(file_id)
@@ -344,7 +337,7 @@ def list_in_manifest(spider_dir: Path, published: Path, published_by: str) -> No
             finished_at=utc_now().isoformat(),
             reason="the run was interrupted; the stories it had written were published",
         )
-    report.files.append(described)
+    report.files.append(describe_file(published, spider_dir.parent))
     report.published_by = published_by
     report.write(path)
 

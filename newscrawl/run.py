@@ -40,7 +40,7 @@ from newscrawl.faults import STAT as FAULT_STAT
 from newscrawl.ledger import RunReport, describe_file, file_id_of, new_run_id
 from newscrawl.locks import EXIT_LOCKED, LOCK_FILE, RunLocked, release_lock, run_lock
 from newscrawl.seenstore import SeenStore, open_store
-from newscrawl.state import OutputRefused, open_output
+from newscrawl.state import OutputRefused, open_output, stopped_reason
 
 logger = logging.getLogger(__name__)
 
@@ -94,16 +94,9 @@ def verdict(stats: dict[str, Any], crashed: str | None) -> tuple[int, str, list[
     """(exit status, one-line reason, failed monitors) of a finished crawl."""
     if crashed:
         return EXIT_CRASHED, crashed, []
-    if stats.get("newscrawl/output_failed"):
-        return (
-            EXIT_CRASHED,
-            f"the output could not be written: {stats['newscrawl/output_failed']}",
-            [],
-        )
-    if stats.get("newscrawl/store_failed"):
-        return EXIT_CRASHED, str(stats["newscrawl/store_failed"]), []
-    if stats.get("newscrawl/distributed/redis_failed"):
-        return EXIT_CRASHED, str(stats["newscrawl/distributed/redis_failed"]), []
+    stopped = stopped_reason(stats)
+    if stopped:
+        return EXIT_CRASHED, stopped, []
     failed = [str(f) for f in stats.get("newscrawl/monitors/failed") or []]
     if failed:
         more = f" (and {len(failed) - 1} more)" if len(failed) > 1 else ""

@@ -70,6 +70,23 @@ def page_key(site: SiteProfile, url: str) -> str:
     return f"{site.name}:{clean_url(url)}"
 
 
+# Why a crawl stopped itself, as the stats it set say (one line each): the output could
+# not be written, the seen store or the run's Redis could not be reached.
+_STOPPED = (
+    (f"{STAT}/output_failed", "the output could not be written: "),
+    (f"{STAT}/store_failed", ""),
+    (f"{STAT}/distributed/redis_failed", ""),
+)
+
+
+def stopped_reason(stats: dict[str, Any]) -> str | None:
+    """Why the crawl stopped itself (see ``CrawlState._stop``), or None."""
+    for key, prefix in _STOPPED:
+        if stats.get(key):
+            return f"{prefix}{stats[key]}"
+    return None
+
+
 class OutputRefused(Exception):
     """The crawl must not start: the output is not safe to write. One line, and the
     exit status of ``newscrawl run`` for it."""

@@ -59,6 +59,16 @@ def newscrawl_run(
     return done.returncode, done.stderr
 
 
+SCRAPY_CRAWL = [sys.executable, "-m", "scrapy", "crawl", "arabnews"]
+
+
+def entry_command(entry: str, output: Path) -> list[str]:
+    """``scrapy crawl arabnews`` or ``newscrawl run arabnews``, writing into ``output``."""
+    if entry == "scrapy crawl":
+        return [*SCRAPY_CRAWL, "-s", f"NEWSCRAWL_OUTPUT_DIR={output}"]
+    return [sys.executable, "-m", "newscrawl.cli", "run", "arabnews", "--output-dir", str(output)]
+
+
 def read_published(output: Path) -> list[dict[str, Any]]:
     records = []
     for path in published_files(output / "arabnews"):
@@ -149,21 +159,22 @@ def test_bad_lines_in_a_killed_runs_file_are_quarantined_not_fatal(
     assert reasons == ["malformed", "malformed", "broken-text", "malformed"]
 
 
-def empty_the_store(output: Path) -> None:
-    """What an operator's ``: > seen.sqlite3`` does (its -wal and -shm gone too)."""
+def published_then_emptied(mirror: Mirror, output: Path) -> list[dict[str, Any]]:
+    """A run that goes well, then what an operator's ``: > seen.sqlite3`` does (its -wal
+    and -shm gone too); the records the run published."""
+    code, log = newscrawl_run(mirror, output)
+    assert code == EXIT_OK, log[-3000:]
     state = output / "arabnews" / ".state"
     (state / "seen.sqlite3").write_bytes(b"")
     for extra in state.glob("seen.sqlite3-*"):
         extra.unlink()
+    return read_published(output)
 
 
 def test_an_emptied_seen_store_is_refused_until_rebuilt(
     small_mirror: Mirror, tmp_path: Path
 ) -> None:
-    code, log = newscrawl_run(small_mirror, tmp_path)
-    assert code == EXIT_OK, log[-3000:]
-    before = read_published(tmp_path)
-    empty_the_store(tmp_path)
+    before = published_then_emptied(small_mirror, tmp_path)
     code, log = newscrawl_run(small_mirror, tmp_path)
     assert code == EXIT_CRASHED
     assert "is empty or behind the published output" in log
@@ -207,13 +218,8 @@ def test_every_entry_point_takes_the_run_lock(
     lock = tmp_path / "arabnews" / LOCK_FILE
     hold_lock(lock, 6.0)  # held by this process, as a run in progress would
     try:
-        if entry == "scrapy crawl":
-            command = [sys.executable, "-m", "scrapy", "crawl", "arabnews"]
-            command += ["-s", f"NEWSCRAWL_OUTPUT_DIR={tmp_path}"]
-        else:
-            command = [sys.executable, "-m", "newscrawl.cli", "run", "arabnews"]
-            command += ["--output-dir", str(tmp_path)]
-        command += ["-a", f"base_url={small_mirror.base_url}", *FAST]
+        command = [*entry_command(entry, tmp_path), "-a", f"base_url={small_mirror.base_url}"]
+        command += FAST
         small_mirror.reset_log()
         done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=120)
     finally:
@@ -305,13 +311,8 @@ def test_a_seen_store_that_cannot_be_opened_is_one_line_before_any_request(
     else:
         store = "mongodb://db.example/news"
         said = f"bad setting: -s NEWSCRAWL_SEEN_STORE={store!r}: must be empty"
-    if entry == "scrapy crawl":
-        command = [sys.executable, "-m", "scrapy", "crawl", "arabnews"]
-        command += ["-s", f"NEWSCRAWL_OUTPUT_DIR={tmp_path}"]
-    else:
-        command = [sys.executable, "-m", "newscrawl.cli", "run", "arabnews"]
-        command += ["--output-dir", str(tmp_path)]
-    command += ["-a", f"base_url={small_mirror.base_url}", "-s", f"NEWSCRAWL_SEEN_STORE={store}"]
+    command = [*entry_command(entry, tmp_path), "-a", f"base_url={small_mirror.base_url}"]
+    command += ["-s", f"NEWSCRAWL_SEEN_STORE={store}"]
     small_mirror.reset_log()
     done = subprocess.run([*command, *FAST], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert done.returncode == EXIT_CRASHED, done.stderr[-3000:]
@@ -324,13 +325,11 @@ def test_a_seen_store_that_cannot_be_opened_is_one_line_before_any_request(
 def test_a_store_emptied_while_a_killed_runs_file_waits_is_still_refused(
     small_mirror: Mirror, tmp_path: Path
 ) -> None:
-    code, log = newscrawl_run(small_mirror, tmp_path)
-    assert code == EXIT_OK, log[-3000:]
-    before = read_published(tmp_path)
-    # A killed run's file waits in .partial/; then the store is emptied.
+    before = published_then_emptied(small_mirror, tmp_path)
+    # And a killed run's file waits in .partial/.
     left = tmp_path / "arabnews" / PARTIAL / "20261102T000000Z-0d0e0f.jsonl"
+    left.parent.mkdir(parents=True, exist_ok=True)
     left.write_text(json.dumps(story_line(7, site="arabnews")) + "\n", encoding="utf-8")
-    empty_the_store(tmp_path)
     code, log = newscrawl_run(small_mirror, tmp_path)
     # Recovering that file first would have made it the newest published file, known
     # to the emptied store, and every story would have been published again.

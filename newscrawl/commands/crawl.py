@@ -21,7 +21,7 @@ from scrapy.exceptions import UsageError
 from newscrawl.arguments import SpiderArgumentError
 from newscrawl.config import SettingsError, check_settings
 from newscrawl.locks import LOCK_FILE, release_lock
-from newscrawl.state import OutputRefused, open_output, output_dir_of
+from newscrawl.state import OutputRefused, open_output, output_dir_of, stopped_reason
 
 if TYPE_CHECKING:
     import argparse
@@ -30,13 +30,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 EXCEPTION_STAT = "downloader/exception_type_count/"
-# Why a crawl stopped itself: the output could not be written, the seen store or the
-# run's Redis could not be reached (each a one-line reason).
-STOPPED = (
-    "newscrawl/output_failed",
-    "newscrawl/store_failed",
-    "newscrawl/distributed/redis_failed",
-)
 STATUS_STAT = "downloader/response_status_count/"
 
 
@@ -124,7 +117,7 @@ class Command(ScrapyCrawlCommand):
         stats = crawler.stats.get_stats() if crawler.stats is not None else {}
         if self.crawler_process.bootstrap_failed:
             self.exitcode = 1
-        elif stopped := next((stats[key] for key in STOPPED if stats.get(key)), None):
+        elif stopped := stopped_reason(stats):
             logger.error("Crawl failed: %s", stopped)
             self.exitcode = 3
         elif crawler.stats is not None and (reason := nothing_fetched_reason(crawler.stats)):
