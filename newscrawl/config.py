@@ -164,8 +164,10 @@ class NewscrawlSettings(BaseModel):
     NEWSCRAWL_RECOVER_PARTIALS: Flag = True
     # The run lock: how long a run may hold it before the next reports it hung, and
     # (set by `newscrawl run --workers` for its workers) the parent that holds it.
-    NEWSCRAWL_MAX_RUN_HOURS: Annotated[Number, Field(gt=0), Unit("hours")] = 6.0
-    NEWSCRAWL_LOCK_HELD_BY: str = ""
+    NEWSCRAWL_MAX_RUN_HOURS: Annotated[Number, Field(gt=0), Unit("hours")] = (
+        defaults.NEWSCRAWL_MAX_RUN_HOURS
+    )
+    NEWSCRAWL_LOCK_HELD_BY: str = defaults.NEWSCRAWL_LOCK_HELD_BY
     # Dedup and incremental crawling
     NEWSCRAWL_INCREMENTAL: Flag = defaults.NEWSCRAWL_INCREMENTAL
     NEWSCRAWL_REFETCH_AFTER_HOURS: Hours = defaults.NEWSCRAWL_REFETCH_AFTER_HOURS
