@@ -201,7 +201,7 @@ def run(
                 spider_name, spider_args, overrides, output_dir, compress,
                 redis_url, namespace, run_id, workers, spider_dir,
             )  # fmt: skip
-            return _run_workers(config, process.settings)
+            return _run_workers(config)
     except RunLocked as exc:
         level = logging.INFO if exc.exit_code == EXIT_LOCKED else logging.ERROR
         logger.log(level, "newscrawl run: %s; this run exits without crawling", exc)
@@ -258,7 +258,7 @@ def worker_config_from_env() -> dict[str, Any] | None:
     return json.loads(found) if found else None
 
 
-def _run_workers(config: WorkersConfig, settings: Any) -> int:
+def _run_workers(config: WorkersConfig) -> int:
     """Run the workers of the run in child processes; publish what killed ones left."""
     run_id = config.run_id
     spider_dir = config.spider_dir
