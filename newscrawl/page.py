@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 from urllib.parse import urljoin
 
 from lxml import etree, html
+from resiliparse.extract.html2text import extract_plain_text
+from w3lib.encoding import html_to_unicode
 
 # Elements that start a new text block; everything else is inline text.
 BLOCK_TAGS = frozenset(
@@ -49,6 +51,8 @@ class Block:
     # so blocks in the same story container share a prefix.
     path: tuple[str, ...] = ()
     attrs: dict[str, str] = field(default_factory=dict)
+    # Part of the page's main content (not navigation, teasers, share bars, footers...).
+    main: bool = True
 
     def to_record(self) -> dict[str, Any]:
         return {
@@ -57,6 +61,7 @@ class Block:
             "classes": list(self.classes),
             "path": list(self.path),
             "attrs": dict(self.attrs),
+            "main": self.main,
         }
 
     @classmethod
@@ -67,6 +72,7 @@ class Block:
             classes=tuple(record.get("classes") or ()),
             path=tuple(record.get("path") or ()),
             attrs=dict(record.get("attrs") or {}),
+            main=bool(record.get("main", True)),
         )
 
 
@@ -279,6 +285,37 @@ def text_blocks(root: html.HtmlElement, base_url: str = "") -> list[Block]:
     return walker.blocks
 
 
+def main_content_keys(root: html.HtmlElement) -> tuple[frozenset[str], str]:
+    """The page's main content as resiliparse finds it: its lines, normalized."""
+    text = extract_plain_text(
+        html.tostring(root, encoding="unicode"),
+        main_content=True,
+        alt_texts=False,
+        links=False,
+        form_fields=False,
+        noscript=False,
+        list_bullets=False,
+    )
+    lines = [_key(line) for line in text.splitlines()]
+    return frozenset(line for line in lines if line), "\n".join(lines)
+
+
+def _key(text: str) -> str:
+    return " ".join(text.casefold().split())
+
+
+def mark_main_content(blocks: list[Block], root: html.HtmlElement) -> list[Block]:
+    keys, joined = main_content_keys(root)
+    if not keys:
+        return blocks
+    marked = []
+    for block in blocks:
+        key = _key(block.text)
+        main = block.tag == "img" or not key or key in keys or (len(key) >= 20 and key in joined)
+        marked.append(block if main else replace(block, main=False))
+    return marked
+
+
 def plain_text_blocks(text: str) -> list[Block]:
     """Blocks of a plain-text page (one line each; blank lines kept as empty blocks).
 
@@ -343,7 +380,7 @@ def build_page_record(
         meta=meta,
         links=links,
         jsonld=jsonld,
-        blocks=[b.to_record() for b in text_blocks(root, url)],
+        blocks=[b.to_record() for b in mark_main_content(text_blocks(root, url), root)],
         listed=listed,
     )
 
@@ -367,14 +404,29 @@ def plain_page_record(*, url: str, text: str, fetched_at: str, site: str) -> Pag
     )
 
 
+def _utf8_else_cp1252(data: bytes) -> str:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return "cp1252"
+    return "utf-8"
+
+
+def saved_page_text(data: bytes) -> str:
+    """A saved page's text, decoded as a browser would without HTTP headers: by its byte
+    order mark, else the charset its markup declares, else UTF-8 where the bytes are
+    UTF-8, else windows-1252."""
+    return html_to_unicode(None, data, auto_detect_fun=_utf8_else_cp1252)[1]
+
+
 def saved_page_record(
     data: bytes, *, url: str, fetched_at: str, site: str, markup: bool
 ) -> PageRecord:
     """The page record of a saved page: HTML when ``markup`` (and there is HTML in it),
     else plain page text. No HTTP headers: relative times count back from ``fetched_at``."""
-    root = parse_html(data) if markup else None
+    text = saved_page_text(data)
+    root = parse_html(text) if markup else None
     if root is None:
-        text = data.decode("utf-8", errors="replace")
         return plain_page_record(url=url, text=text, fetched_at=fetched_at, site=site)
     return build_page_record(
         url=url,

@@ -190,6 +190,30 @@ def _reads_as_time(text: str, languages: tuple[str, ...]) -> bool:
     return found.value is not None or found.error in _VAGUE_TIME_ERRORS
 
 
+# How far (in lines) under its headline a summary outside the main content may stand.
+_SUMMARY_REACH = 4
+
+
+def _kept_outside_main(
+    block: Block, text: str, words: frozenset[str], hints: SplitHints, lines: list[Line]
+) -> bool:
+    """Lines outside the page's main content that still belong to a story: its headline
+    (h1), its time line, and its summary right under its headline."""
+    if block.tag in ("h1", "time") or _is_time_line(text, hints):
+        return True
+    if not words & hints.summary_classes:
+        return False
+    before = len(lines)
+    while before and lines[before - 1].summary_hint:  # the summary's lines so far
+        before -= 1
+    for line in reversed(lines[max(0, before - _SUMMARY_REACH) : before]):
+        if line.heading:
+            return True
+        if line.kind is Kind.TEXT and not line.summary_hint and len(line.text) >= PARAGRAPH_LENGTH:
+            return False
+    return False
+
+
 def _classify(blocks: Sequence[Block], hints: SplitHints) -> list[Line]:
     lines: list[Line] = []
     furniture = False
@@ -201,6 +225,8 @@ def _classify(blocks: Sequence[Block], hints: SplitHints) -> list[Line]:
         if block.classes:
             words = words | _segment("." + ".".join(block.classes))[1]
         text = block.text.strip()
+        if not block.main and not _kept_outside_main(block, text, words, hints, lines):
+            continue
         if block.tag == "img":
             kind = Kind.IMAGE
         elif not text:
@@ -596,8 +622,12 @@ def _without_caption_repeats(body: list[Line]) -> list[Line]:
     return kept
 
 
-def _parse_story(region: list[Line], zone: Zone) -> StoryParts | str:
-    """One story from its region (header zone first); a reason string when there is none."""
+def _parse_story(region: list[Line], zone: Zone, marked: bool = False) -> StoryParts | str:
+    """One story from its region (header zone first); a reason string when there is none.
+
+    On a ``marked`` page (its main content known, furniture already left out) the body
+    runs to the region's end; else it ends where its element does (see ``_end_body``).
+    """
     zone_lines = [ln for ln in region if zone.start <= ln.index <= zone.end]
     content = [ln for ln in region if ln.index > zone.end]
     title = _headline(zone_lines)
@@ -610,7 +640,9 @@ def _parse_story(region: list[Line], zone: Zone) -> StoryParts | str:
     images = [ln for ln in zone_lines + content if ln.kind is Kind.IMAGE]
     skip = {title.key} | ({caption.key} if caption else set())
     summary, body = _summary_and_body(_groups(content, skip))
-    body = _without_caption_repeats(_end_body(body, content, title))
+    if not marked:
+        body = _end_body(body, content, title)
+    body = _without_caption_repeats(body)
     if not body:
         return "no body"
     match = DATELINE.match(body[0].text)
@@ -636,14 +668,90 @@ def _fallback_zone(lines: list[Line]) -> Zone | None:
     return None
 
 
-def split_blocks(blocks: Sequence[Block], hints: SplitHints = DEFAULT_HINTS) -> Split:
-    """Split a page's text blocks (in document order) into the stories it holds."""
+_WORD = re.compile(r"\w+")
+# Share of a headline's words that must stand in the head's title for the two to match.
+HEAD_MATCH = 0.7
+# What may follow a headline in a page's <title>: "Headline | Site", "Headline - Site".
+_TITLE_SUFFIXES = (" | ", " - ", " – ", " — ", " :: ", " « ")
+
+
+def matches_head(title: str, head_titles: Sequence[str]) -> bool:
+    """Is ``title`` the headline the page's head names (og:title, <title>, JSON-LD)?
+    Matched by content, not to the letter: a head title often carries the site's name,
+    or a shortened form, so most of the headline's words standing in it is enough."""
+    key = normalize(title)
+    words = set(_WORD.findall(key))
+    for head in map(normalize, head_titles):
+        if head == key or head.startswith(tuple(key + sep for sep in _TITLE_SUFFIXES)):
+            return True
+        shared = words & set(_WORD.findall(head))
+        if len(words) >= 3 and len(shared) >= HEAD_MATCH * len(words):
+            return True
+    return False
+
+
+def _head_anchor(lines: list[Line], head_titles: Sequence[str]) -> Line | None:
+    """The page's own headline: the heading (else the first text line) that the head's
+    title names, else the page's first h1. Whatever stands before it is page furniture:
+    navigation, a section's teasers, a sidebar."""
+    texts = [ln for ln in lines if ln.kind is Kind.TEXT and len(ln.key) <= 300]
+    headings = [ln for ln in texts if ln.block.tag in ("h1", "h2", "h3")]
+    for candidates in ([h for h in headings if h.block.tag == "h1"], headings, texts):
+        found = next((ln for ln in candidates if matches_head(ln.text, head_titles)), None)
+        if found is not None:
+            return found
+    return next((ln for ln in headings if ln.block.tag == "h1"), None)
+
+
+# A line this long after a headline is a paragraph of its story: the header has ended.
+PARAGRAPH_LENGTH = 120
+
+
+def _anchored(lines: list[Line], zones: list[Zone], anchor: Line) -> list[Zone]:
+    """The header zones from the page's own headline on, its own zone first."""
+    own = next((z for z in zones if z.start <= anchor.index <= z.end), None)
+    own = own or _extend(lines, Zone(anchor.index, anchor.index))
+    # The header runs to the first paragraph: zones before it (a section label, the
+    # time line, a share bar) are the headline's own.
+    paragraph = next(
+        (
+            ln.index
+            for ln in lines[anchor.index + 1 :]
+            if ln.kind is Kind.TEXT and not ln.heading and len(ln.text) >= PARAGRAPH_LENGTH
+        ),
+        len(lines),
+    )
+    later: list[Zone] = []
+    for zone in zones:
+        if zone.start <= own.end:
+            continue
+        if zone.start < paragraph and not later:
+            own = Zone(own.start, max(own.end, zone.end))
+        else:
+            later.append(zone)
+    return [own, *later]
+
+
+def split_blocks(
+    blocks: Sequence[Block],
+    hints: SplitHints = DEFAULT_HINTS,
+    head_titles: Sequence[str] = (),
+) -> Split:
+    """Split a page's text blocks (in document order) into the stories it holds.
+
+    ``head_titles`` are the headline as the page's head names it (og:title, <title>,
+    JSON-LD ``headline``): the page's first story opens at the heading they name.
+    """
     lines = _classify(blocks, hints)
     seen = _mark_repeats(lines, hints.window)
     zones = _find_zones(lines, seen)
     result = Split(stories=[])
     regions: list[tuple[list[Line], Zone]] = []
-    containers = _containers(lines, zones)
+    anchor = _head_anchor(lines, head_titles) if head_titles else None
+    if anchor is not None and not (zones and zones[0].start <= anchor.index <= zones[0].end):
+        zones = _anchored(lines, zones, anchor)
+        result.mode = "anchored"
+    containers = _containers(lines, zones) if result.mode != "anchored" else None
     if containers is not None:
         result.mode = "containers"
         zone_ends = [z.end for z in zones]  # zones are disjoint and in document order
@@ -666,8 +774,9 @@ def split_blocks(blocks: Sequence[Block], hints: SplitHints = DEFAULT_HINTS) -> 
             zones = [fallback] if fallback else []
         ends = [z.start for z in zones[1:]] + [len(lines)]
         regions = [(lines[z.start : end], z) for z, end in zip(zones, ends, strict=False)]
+    marked = any(not block.main for block in blocks)
     for region, zone in regions:
-        story = _parse_story(region, zone)
+        story = _parse_story(region, zone, marked)
         if isinstance(story, str):
             result.skipped.append(story)
         else:

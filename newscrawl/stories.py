@@ -7,7 +7,6 @@ spider middleware, ``newscrawl split`` from the command line.
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -17,7 +16,7 @@ from newscrawl.clean import clean_lines, clean_optional, clean_text
 from newscrawl.page import Block, PageRecord
 from newscrawl.schema import StoryRecord
 from newscrawl.sites import SiteProfile, origin
-from newscrawl.split import Split, StoryParts, normalize, split_blocks
+from newscrawl.split import Split, StoryParts, matches_head, normalize, split_blocks
 from newscrawl.timestamps import (
     Anchor,
     Timestamp,
@@ -55,37 +54,22 @@ def page_anchor(page: PageRecord) -> Anchor:
     return anchor_from_headers(page.response_date, age, received)
 
 
-# Share of a headline's words that must stand in the head's title for the two to match.
-_HEAD_MATCH = 0.7
-_WORD = re.compile(r"\w+")
-# What may follow a headline in a page's <title>: "Headline | Site", "Headline - Site".
-_TITLE_SUFFIXES = (" | ", " - ", " – ", " — ")
-
-
-def _is_page_story(page: PageRecord, title: str) -> bool:
-    """Is this story the one the page's head describes (its og:title, <title> or JSON-LD
-    headline)? Matched by content, not to the letter: most of the headline's words stand
-    in one of them (a head title often carries the site's name, or a shortened form).
-
-    A page whose head names no title (plain page text) has nothing to contradict it.
-    """
+def _head_titles(page: PageRecord) -> list[str]:
+    """The page's own headline as its head names it: og:title, <title>, JSON-LD."""
     named = [t for t in (page.meta.get("og:title"), page.title) if t]
     named += [
         str(entry["headline"])
         for entry in _jsonld_entries(page.jsonld)
         if isinstance(entry.get("headline"), str)
     ]
-    if not named:
-        return True
-    key = normalize(title)
-    words = set(_WORD.findall(key))
-    for head in map(normalize, named):
-        if head == key or head.startswith(tuple(key + sep for sep in _TITLE_SUFFIXES)):
-            return True
-        shared = words & set(_WORD.findall(head))
-        if len(words) >= 3 and len(shared) >= _HEAD_MATCH * len(words):
-            return True
-    return False
+    return named
+
+
+def _is_page_story(page: PageRecord, title: str) -> bool:
+    """Is this story the one the page's head describes? A page whose head names no title
+    (plain page text) has nothing to contradict it."""
+    named = _head_titles(page)
+    return not named or matches_head(title, named)
 
 
 def _on_page_origin(url: str, page: PageRecord) -> bool:
@@ -167,7 +151,9 @@ def stories_from_page(
     ``anchor`` is when the page was rendered; by default its Date and Age headers.
     """
     anchor = anchor or page_anchor(page)
-    split = split_blocks([Block.from_record(b) for b in page.blocks], site.split_hints)
+    split = split_blocks(
+        [Block.from_record(b) for b in page.blocks], site.split_hints, _head_titles(page)
+    )
     language = page.language or (site.languages[0] if site.languages else None)
     stories: list[StoryRecord] = []
     disagreements: list[float] = []
