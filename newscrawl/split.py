@@ -150,6 +150,8 @@ class Split:
     stories: list[StoryParts]
     skipped: list[str] = field(default_factory=list)  # one reason per region not kept
     mode: str = "shape"  # "containers" when markup containers gave the boundaries
+    # The first story opens at the headline the page's head names (see split_blocks).
+    head: bool = False
 
 
 def normalize(text: str) -> str:
@@ -190,7 +192,8 @@ def _reads_as_time(text: str, languages: tuple[str, ...]) -> bool:
     return found.value is not None or found.error in _VAGUE_TIME_ERRORS
 
 
-# How far (in lines) under its headline a summary outside the main content may stand.
+# How many other text lines may stand between a headline and a summary line outside the
+# main content (a caption printed twice, a credit).
 _SUMMARY_REACH = 4
 
 
@@ -203,13 +206,14 @@ def _kept_outside_main(
         return True
     if not words & hints.summary_classes:
         return False
-    before = len(lines)
-    while before and lines[before - 1].summary_hint:  # the summary's lines so far
-        before -= 1
-    for line in reversed(lines[max(0, before - _SUMMARY_REACH) : before]):
+    texts = 0
+    for line in reversed(lines):
         if line.heading:
             return True
-        if line.kind is Kind.TEXT and not line.summary_hint and len(line.text) >= PARAGRAPH_LENGTH:
+        if line.summary_hint or line.caption_tag or line.kind is not Kind.TEXT:
+            continue  # the summary so far, the photo and its caption, a time line
+        texts += 1
+        if texts > _SUMMARY_REACH or len(line.text) >= PARAGRAPH_LENGTH:
             return False
     return False
 
@@ -690,17 +694,17 @@ def matches_head(title: str, head_titles: Sequence[str]) -> bool:
     return False
 
 
-def _head_anchor(lines: list[Line], head_titles: Sequence[str]) -> Line | None:
+def _head_anchor(lines: list[Line], head_titles: Sequence[str]) -> tuple[Line | None, bool]:
     """The page's own headline: the heading (else the first text line) that the head's
-    title names, else the page's first h1. Whatever stands before it is page furniture:
-    navigation, a section's teasers, a sidebar."""
+    title names, else the page's first h1; and whether the head names it. Whatever stands
+    before it is page furniture: navigation, a section's teasers, a sidebar."""
     texts = [ln for ln in lines if ln.kind is Kind.TEXT and len(ln.key) <= 300]
     headings = [ln for ln in texts if ln.block.tag in ("h1", "h2", "h3")]
     for candidates in ([h for h in headings if h.block.tag == "h1"], headings, texts):
         found = next((ln for ln in candidates if matches_head(ln.text, head_titles)), None)
         if found is not None:
-            return found
-    return next((ln for ln in headings if ln.block.tag == "h1"), None)
+            return found, True
+    return next((ln for ln in headings if ln.block.tag == "h1"), None), False
 
 
 # A line this long after a headline is a paragraph of its story: the header has ended.
@@ -747,7 +751,7 @@ def split_blocks(
     zones = _find_zones(lines, seen)
     result = Split(stories=[])
     regions: list[tuple[list[Line], Zone]] = []
-    anchor = _head_anchor(lines, head_titles) if head_titles else None
+    anchor, result.head = _head_anchor(lines, head_titles) if head_titles else (None, False)
     if anchor is not None and not (zones and zones[0].start <= anchor.index <= zones[0].end):
         zones = _anchored(lines, zones, anchor)
         result.mode = "anchored"
@@ -781,4 +785,44 @@ def split_blocks(
             result.skipped.append(story)
         else:
             result.stories.append(story)
+    if not result.stories and marked and head_titles:
+        page_story = _page_story(lines, anchor, head_titles)
+        if page_story is not None:
+            result.stories.append(page_story)
+            result.mode = "main-content"
     return result
+
+
+def head_headline(head_titles: Sequence[str]) -> str:
+    """The headline a page's head names, without the site name a <title> carries
+    ("Headline | Site"): the first part before a separator, where it holds most of it."""
+    title = head_titles[0].strip()
+    for sep in _TITLE_SUFFIXES:
+        first = title.split(sep)[0].strip()
+        if len(first) >= 0.5 * len(title):
+            title = first
+    return title
+
+
+def _page_story(
+    lines: list[Line], anchor: Line | None, head_titles: Sequence[str]
+) -> StoryParts | None:
+    """A page with no story header of its own (no time line or heading beside its
+    headline): one story, the page's main content under the headline its head names."""
+    title = anchor.text if anchor is not None else head_headline(head_titles)
+    start = anchor.index + 1 if anchor is not None else 0
+    summary, body = _summary_and_body(_groups(lines[start:], {normalize(title)}))
+    if not body:
+        return None
+    times = [ln for ln in lines[start : body[0].index] if ln.kind is Kind.TIME]
+    images = [ln for ln in lines if ln.kind is Kind.IMAGE and ln.block.attrs.get("src")]
+    match = DATELINE.match(body[0].text)
+    return StoryParts(
+        title=title,
+        summary=[BULLET.sub("", ln.text) for ln in summary],
+        dateline=match["dateline"].strip(" ,") if match else None,
+        body=[ln.text for ln in _without_caption_repeats(body)],
+        image_url=images[0].block.attrs.get("src") if images else None,
+        updated_raw=times[0].text if times else None,
+        updated_datetime=times[0].block.attrs.get("datetime") if times else None,
+    )

@@ -7,6 +7,7 @@ spider middleware, ``newscrawl split`` from the command line.
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -23,6 +24,7 @@ from newscrawl.timestamps import (
     anchor_from_headers,
     disagreement,
     parse_timestamp,
+    reading_languages,
 )
 
 
@@ -54,6 +56,9 @@ def page_anchor(page: PageRecord) -> Anchor:
     return anchor_from_headers(page.response_date, age, received)
 
 
+_WORD = re.compile(r"\w+")
+
+
 def _head_titles(page: PageRecord) -> list[str]:
     """The page's own headline as its head names it: og:title, <title>, JSON-LD."""
     named = [t for t in (page.meta.get("og:title"), page.title) if t]
@@ -70,6 +75,28 @@ def _is_page_story(page: PageRecord, title: str) -> bool:
     (plain page text) has nothing to contradict it."""
     named = _head_titles(page)
     return not named or matches_head(title, named)
+
+
+# Share of the words of the head's description that a story's text must hold.
+_DESCRIPTION_MATCH = 0.6
+
+
+def _described(page: PageRecord, text: list[str]) -> bool:
+    """Does the page's head describe this story (its og:description, description or
+    JSON-LD description mostly in the story's opening paragraphs)? A story matched by
+    content where its headline differs from the head's."""
+    descriptions = [page.meta.get(key) for key in ("og:description", "description")]
+    descriptions += [
+        entry["description"]
+        for entry in _jsonld_entries(page.jsonld)
+        if isinstance(entry.get("description"), str)
+    ]
+    opening = set(_WORD.findall(normalize(" ".join(text[:4]))))
+    for description in filter(None, descriptions):
+        words = set(_WORD.findall(normalize(str(description))))
+        if len(words) >= 5 and len(words & opening) >= _DESCRIPTION_MATCH * len(words):
+            return True
+    return False
 
 
 def _on_page_origin(url: str, page: PageRecord) -> bool:
@@ -95,14 +122,51 @@ def _story_url(parts: StoryParts, is_head: bool, page: PageRecord, site: SitePro
     return None
 
 
-def _head_time(page: PageRecord, meta_key: str, jsonld_key: str) -> tuple[str, str] | None:
+# Where pages' heads state their story's times, most specific first (compared without
+# case): Open Graph and article:*, schema.org microdata, Dublin Core, parse.ly, sailthru.
+PUBLISHED_KEYS = (
+    "article:published_time", "og:article:published_time", "og:published_time",
+    "datepublished", "article:published", "pubdate", "publishdate", "publish-date",
+    "publish_date", "dc.date.issued", "dcterms.issued", "dc.date.created", "dcterms.created",
+    "datecreated", "parsely-pub-date", "sailthru.date", "date",
+)  # fmt: skip
+MODIFIED_KEYS = (
+    "article:modified_time", "og:article:modified_time", "og:updated_time", "datemodified",
+    "dc.date.modified", "dcterms.modified", "last-modified",
+)  # fmt: skip
+
+
+def _head_time(
+    page: PageRecord, meta_keys: tuple[str, ...], jsonld_key: str
+) -> tuple[str, str] | None:
     """A machine-readable time of the page's first story, with where it came from."""
-    if page.meta.get(meta_key):
-        return page.meta[meta_key], "meta"
+    for entry in _jsonld_entries(page.jsonld):
+        if isinstance(entry.get(jsonld_key), str) and _is_story_entry(entry):
+            return entry[jsonld_key], "json-ld"
+    meta = {key.casefold(): value for key, value in page.meta.items() if value}
+    for key in meta_keys:
+        if key in meta:
+            return meta[key], "meta"
     for entry in _jsonld_entries(page.jsonld):
         if isinstance(entry.get(jsonld_key), str):
             return entry[jsonld_key], "json-ld"
     return None
+
+
+# JSON-LD types of a story (schema.org's Article and its news subtypes).
+_STORY_TYPES = frozenset(
+    {
+        "article", "newsarticle", "reportage", "analysisnewsarticle", "opinionnewsarticle",
+        "reviewnewsarticle", "backgroundnewsarticle", "blogposting", "liveblogposting",
+        "report", "scholarlyarticle", "techarticle", "socialmediaposting",
+    }
+)  # fmt: skip
+
+
+def _is_story_entry(entry: dict[str, Any]) -> bool:
+    kinds = entry.get("@type")
+    names = kinds if isinstance(kinds, list) else [kinds]
+    return any(isinstance(name, str) and name.casefold() in _STORY_TYPES for name in names)
 
 
 def _jsonld_entries(jsonld: list[Any]) -> Iterator[dict[str, Any]]:
@@ -116,12 +180,24 @@ def _jsonld_entries(jsonld: list[Any]) -> Iterator[dict[str, Any]]:
                     yield from (item for item in graph if isinstance(item, dict))
 
 
-def _time(raw: str | None, source: str, anchor: Anchor, site: SiteProfile) -> Timestamp | None:
+def _time(
+    raw: str | None, source: str, anchor: Anchor, site: SiteProfile, languages: tuple[str, ...]
+) -> Timestamp | None:
     if not raw:
         return None
     return parse_timestamp(
-        raw, anchor=anchor, timezone=site.timezone, languages=site.languages, source=source
+        raw, anchor=anchor, timezone=site.timezone, languages=languages, source=source
     )
+
+
+def _time_element(page: PageRecord) -> str | None:
+    """The first ``<time datetime>`` of the page's text: a story's time where the page
+    prints it only there."""
+    for block in page.blocks:
+        stamp = (block.get("attrs") or {}).get("datetime")
+        if block.get("tag") == "time" and stamp:
+            return str(stamp)
+    return None
 
 
 def _best_time(visible: Timestamp | None, machine: Timestamp | None) -> Timestamp | None:
@@ -155,6 +231,7 @@ def stories_from_page(
         [Block.from_record(b) for b in page.blocks], site.split_hints, _head_titles(page)
     )
     language = page.language or (site.languages[0] if site.languages else None)
+    languages = reading_languages(page.language, site.languages)
     stories: list[StoryRecord] = []
     disagreements: list[float] = []
     for position, parts in enumerate(split.stories):
@@ -165,23 +242,29 @@ def stories_from_page(
             continue
         # Head metadata and listings describe the page's own story: the first one, and
         # only when its headline is the head's (else the splitter lost the real first).
-        is_head = position == 0 and _is_page_story(page, title)
+        is_head = position == 0 and (
+            split.head
+            or _is_page_story(page, title)
+            or (len(split.stories) == 1 and _described(page, [*parts.summary, *parts.body]))
+        )
         url = _story_url(parts, is_head, page, site)
-        updated = _time(parts.updated_raw, "text", anchor, site)
-        machine = _time(parts.updated_datetime, "time-element", anchor, site)
+        updated = _time(parts.updated_raw, "text", anchor, site, languages)
+        machine = _time(parts.updated_datetime, "time-element", anchor, site, languages)
         published = None
         if is_head:
             listed = page.listed or {}
-            modified = _head_time(page, "article:modified_time", "dateModified")
+            modified = _head_time(page, MODIFIED_KEYS, "dateModified")
             if modified is None and listed.get("source") == "sitemap":
                 modified = listed["time"], "sitemap"
             if machine is None and modified:
-                machine = _time(modified[0], modified[1], anchor, site)
-            found = _head_time(page, "article:published_time", "datePublished")
+                machine = _time(modified[0], modified[1], anchor, site, languages)
+            found = _head_time(page, PUBLISHED_KEYS, "datePublished")
             if found is None and listed.get("source") == "feed":
                 found = listed["time"], "feed"
             if found:
-                published = _time(found[0], found[1], anchor, site)
+                published = _time(found[0], found[1], anchor, site, languages)
+            if published is None and machine is None and (stamp := _time_element(page)):
+                published = _time(stamp, "time-element", anchor, site, languages)
         if updated is not None and machine is not None:
             gap = disagreement(updated, machine)
             if gap:

@@ -454,6 +454,15 @@ _ISO = re.compile(
     r"(?:[t ](?P<h>\d{2}):(?P<mi>\d{2})(?::(?P<s>\d{2})(?:[.,](?P<f>\d+))?)?"
     r"\s*(?P<z>z|[+-]\d{2}(?::?\d{2})?)?)?"
 )
+# A machine-readable time in ISO 8601's basic form (20200924T150434Z), and a zone's
+# name printed after its offset (2020-09-26T12:07:40+02:00CET): read as the extended form.
+_BASIC_ISO = re.compile(r"^(\d{4})(\d{2})(\d{2})(?=t\d{2})")
+_NAMED_AFTER_OFFSET = re.compile(r"(z|[+-]\d{2}:?\d{2})\s*[a-z]{2,5}$")
+# Languages whose numeric dates put the day first (en is not: en-US prints month first).
+DAY_FIRST_LANGUAGES = frozenset(
+    {"fr", "de", "es", "it", "pt", "ar", "nl", "ru", "uk", "pl", "tr", "el", "da", "sv", "nb",
+     "no", "fi", "cs", "sk", "ro", "hu", "hr", "sr", "bg", "id", "ms", "vi", "he", "fa"}
+)  # fmt: skip
 _NUMBER = re.compile(r"\d+")
 _WORD = re.compile(r"[^\W\d_]+")
 _DIGITS_APART = re.compile(r"\d\s*[/.:h-]\s*\d")
@@ -478,6 +487,27 @@ class _Grammar:
     coarse: re.Pattern[str] | None
     meridiem: dict[str, int]
     vocabulary: frozenset[str] | None  # None: some language has no table, ask dateparser always
+    day_first: bool  # the most likely language prints numeric dates day first (06/11/2025)
+
+
+@lru_cache(maxsize=256)
+def known_language(code: str) -> bool:
+    """Can times be read in this language (a dateparser language code such as ``de``)?"""
+    try:
+        DateDataParser(languages=[code]).get_date_data("1")  # it checks codes on first use
+    except ValueError:
+        return False
+    return True
+
+
+def reading_languages(page_language: str | None, site_languages: Sequence[str]) -> tuple[str, ...]:
+    """The languages to read a page's times in: the page's own (its ``lang``, ``de-AT``
+    read as ``de``) first where times can be read in it, then the site's."""
+    code = (page_language or "").strip().replace("_", "-").split("-")[0].lower()
+    site = tuple(site_languages)
+    if not code or code in site or not known_language(code):
+        return site
+    return (code, *site)
 
 
 @lru_cache(maxsize=32)
@@ -569,6 +599,7 @@ def _grammar(languages: tuple[str, ...]) -> _Grammar:
             if complete
             else None
         ),
+        day_first=languages[0] in DAY_FIRST_LANGUAGES,
     )
 
 
@@ -790,6 +821,8 @@ def _read(reader: _Reader) -> Timestamp:
     if not text:
         return reader.failed("unreadable")
 
+    if reader.source != "text":
+        text = _NAMED_AFTER_OFFSET.sub(r"\1", _BASIC_ISO.sub(r"\1-\2-\3", text))
     if found := _ISO.fullmatch(text):
         clock = _clock(found, grammar.meridiem)
         return reader.calendar(int(found["y"]), int(found["mo"]), int(found["d"]), clock)
@@ -870,6 +903,8 @@ def _read_numeric_date(reader: _Reader, found: re.Match[str]) -> Timestamp:
         return reader.calendar(year, b, a, clock)
     if b > 12 or a == b:
         return reader.calendar(year, a, b, clock)
+    if reader.grammar.day_first:
+        return reader.calendar(year, b, a, clock)
     return reader.failed("ambiguous")
 
 
