@@ -8,11 +8,11 @@ test checks that the file, this module and ``StoryRecord`` agree.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 PRECISIONS = ["second", "minute", "hour", "day", "week", "month", "year"]
-TIME_SOURCES = ["text", "time-element", "meta", "json-ld", "feed", "sitemap"]
+TIME_SOURCES = ["text", "time-element", "meta", "json-ld", "feed", "sitemap", "url"]
 ANCHOR_BASES = ["date-age", "date", "received", "given"]
 
 
@@ -44,6 +44,9 @@ class StoryRecord:
     first_seen: str | None = None
     last_seen: str | None = None
     duplicate_of: str | None = None
+    # The story's authors: the page's JSON-LD and meta for its first story, else the
+    # names on the story's byline.
+    authors: list[str] = field(default_factory=list)
 
     def to_record(self) -> dict[str, Any]:
         return asdict(self)
@@ -114,6 +117,7 @@ STORY_SCHEMA: dict[str, Any] = {
         "first_seen": _nullable(_INSTANT),
         "last_seen": _nullable(_INSTANT),
         "duplicate_of": _nullable(_TEXT),
+        "authors": {"type": "array", "items": _TEXT},
     },
 }
 

@@ -30,13 +30,19 @@ from functools import lru_cache
 from itertools import pairwise
 
 from newscrawl.page import Block
-from newscrawl.timestamps import MAX_TEXT_LENGTH, given_anchor, parse_timestamp
+from newscrawl.timestamps import MAX_TEXT_LENGTH, TIME_LABEL, given_anchor, parse_timestamp
 
-# A time line: "Updated 23 July 2024", "Last updated: 5 min ago", "Publié le ...".
+# A time line: "Updated 23 July 2024", "Last updated: 5 min ago", "Publié le ...",
+# "Veröffentlicht am ...", "Publicado el ...".
 TIME_LINE = re.compile(
     r"^(?:last\s+)?(?:updated|published|posted|publi[ée]\s+le|mis\s+[àa]\s+jour)\b",
     re.IGNORECASE,
 )
+# A short line that may be a date printed alone ("Tue, 14 Jan 2020", "07.10.2020 12:30"):
+# it holds a year (a clock time alone names no day). Only such lines are read as times
+# (reading is costly).
+DATE_ALONE = re.compile(r"(?<!\d)(?:19|20)\d{2}(?!\d)")
+MAX_DATE_ALONE = 48
 # Whether a line reads as a time does not depend on when: any anchor after every date does.
 _READING_ANCHOR = given_anchor(datetime(3000, 1, 1, tzinfo=timezone.utc))
 # Errors of text that reads as a time, though too vague for a record ("Updated May 2024").
@@ -94,6 +100,7 @@ DEFAULT_HINTS = SplitHints()
 class Kind(Enum):
     BLANK = "blank"
     TIME = "time"
+    BYLINE = "byline"
     WIDGET = "widget"
     IMAGE = "image"
     BULLET = "bullet"
@@ -114,6 +121,12 @@ class Line:
     after_furniture: bool = False  # page furniture (nav, footer...) stands right before
 
     @property
+    def header_widget(self) -> bool:
+        """A widget line that tells a story header: one in the page's main content (a
+        share bar there is the story's; one outside it may be the page's own)."""
+        return self.kind is Kind.WIDGET and self.block.main
+
+    @property
     def parent(self) -> tuple[str, ...]:
         return self.block.path[:-1]
 
@@ -121,7 +134,7 @@ class Line:
     def header_like(self) -> bool:
         """Can stand in a header zone."""
         return (
-            self.kind in (Kind.BLANK, Kind.TIME, Kind.WIDGET, Kind.IMAGE)
+            self.kind in (Kind.BLANK, Kind.TIME, Kind.BYLINE, Kind.WIDGET, Kind.IMAGE)
             or self.heading
             or self.caption_tag
             or (self.kind is Kind.TEXT and self.repeated)
@@ -141,6 +154,7 @@ class StoryParts:
     updated_raw: str | None = None
     updated_datetime: str | None = None  # a <time datetime> next to the time line
     links: list[str] = field(default_factory=list)  # hrefs in the header zone
+    authors: list[str] = field(default_factory=list)  # from the story's byline
 
 
 @dataclass
@@ -181,9 +195,31 @@ def _path_facts(path: tuple[str, ...]) -> tuple[frozenset[str], frozenset[str]]:
 def _is_time_line(text: str, hints: SplitHints) -> bool:
     """A line that opens like a time line and reads as a time: "Updated 35 min 7 sec ago",
     but not "Published in 2019, the plan set a target." """
-    if len(text) > MAX_TEXT_LENGTH or not TIME_LINE.match(text):
+    if len(text) > MAX_TEXT_LENGTH or not (TIME_LINE.match(text) or TIME_LABEL.match(text)):
         return False
     return _reads_as_time(text, hints.languages)
+
+
+# How many lines after a headline a date printed alone may stand.
+_DATE_REACH = 6
+
+
+def _dates_alone(lines: list[Line], title: Line | None, languages: tuple[str, ...]) -> list[Line]:
+    """The first date printed alone among ``lines`` (not the headline), if any."""
+    if not languages:
+        return []
+    found = next((ln for ln in lines if ln is not title and _date_alone(ln, languages)), None)
+    return [found] if found else []
+
+
+def _date_alone(line: Line, languages: tuple[str, ...]) -> bool:
+    """A short text line that is a date printed alone, without a label."""
+    return (
+        line.kind is Kind.TEXT
+        and len(line.text) <= MAX_DATE_ALONE
+        and DATE_ALONE.search(line.text) is not None
+        and _reads_as_time(line.text, languages)
+    )
 
 
 @lru_cache(maxsize=4096)  # pages print the same few time lines ("Updated 31 sec ago")
@@ -197,12 +233,66 @@ def _reads_as_time(text: str, languages: tuple[str, ...]) -> bool:
 _SUMMARY_REACH = 4
 
 
+# A byline: "By Jane Doe", "Von Max Muster und Erika Mustermann", "Par Jean Dupont",
+# "Por María López", "Di Mario Rossi", "By JANE DOE, Associated Press".
+BYLINE = re.compile(
+    r"^(?:by|von|par|por|di|door|av|af)\s*:?\s+(?P<names>[^\W\d_][^.!?]{1,100})$", re.IGNORECASE
+)
+MAX_BYLINE = 120
+# Words of class names that mark an author line.
+BYLINE_CLASSES = frozenset({"byline", "author", "authors", "writer"})
+# Between two names in a byline.
+_NAME_SEPARATOR = re.compile(r"\s*(?:,|;|&|\band\b|\bund\b|\bet\b|\by\b|\be\b|\ben\b|\bog\b)\s*")
+# What a byline may print after its names: the wire or the outlet.
+_AFFILIATION = re.compile(
+    r"^(?:the\s+)?(?:associated\s+press|ap|reuters|afp|dpa|ansa|efe|bloomberg|staff|"
+    r"staff\s+writer|correspondent|special\s+to\s+.*|for\s+.*)$",
+    re.IGNORECASE,
+)
+
+
+def _is_byline(text: str, words: frozenset[str]) -> bool:
+    """A short line that names the story's authors: "By Jane Doe", or a name in an
+    element whose class marks it as the byline. Never a headline or a paragraph."""
+    if len(text) > MAX_BYLINE or text.endswith(SENTENCE_END):
+        return False
+    found = BYLINE.match(text)
+    if found is not None:
+        names = byline_names(text)
+        return bool(names) and all(name[:1].isupper() for name in names)
+    return bool(words & BYLINE_CLASSES) and len(text.split()) <= 8 and text[:1].isupper()
+
+
+def byline_names(text: str) -> list[str]:
+    """The names a byline prints ("By Jane Doe and John Roe, Reuters": the two names)."""
+    found = BYLINE.match(text)
+    names = found["names"] if found else text
+    kept: list[str] = []
+    for name in _NAME_SEPARATOR.split(names):
+        name = name.strip(" -–—|·:")
+        if name and not _AFFILIATION.match(name) and name not in kept:
+            kept.append(name)
+    return kept
+
+
+def _authors(lines: list[Line]) -> list[str]:
+    """The names on a story's byline lines (by its headline), in order, each once."""
+    names: list[str] = []
+    for line in lines:
+        if line.kind is Kind.BYLINE:
+            names += [name for name in byline_names(line.text) if name not in names]
+    return names
+
+
 def _kept_outside_main(
     block: Block, text: str, words: frozenset[str], hints: SplitHints, lines: list[Line]
 ) -> bool:
     """Lines outside the page's main content that still belong to a story: its headline
-    (h1), its time line, and its summary right under its headline."""
-    if block.tag in ("h1", "time") or _is_time_line(text, hints):
+    (h1), its time line, the widget lines the site prints in its header (``Short Url``
+    links to the story) and its summary right under its headline."""
+    if block.tag in ("h1", "time") or text.casefold() in hints.widget_lines:
+        return True
+    if _is_time_line(text, hints):
         return True
     if not words & hints.summary_classes:
         return False
@@ -218,7 +308,9 @@ def _kept_outside_main(
     return False
 
 
-def _classify(blocks: Sequence[Block], hints: SplitHints) -> list[Line]:
+def _classify(blocks: Sequence[Block], hints: SplitHints, marked: bool) -> list[Line]:
+    """The page's lines, with what each is; on a ``marked`` page (its main content known)
+    lines outside the main content are left out, save a story's own header lines."""
     lines: list[Line] = []
     furniture = False
     for block in blocks:
@@ -237,7 +329,13 @@ def _classify(blocks: Sequence[Block], hints: SplitHints) -> list[Line]:
             kind = Kind.BLANK
         elif block.tag == "time" or _is_time_line(text, hints):
             kind = Kind.TIME
-        elif text.casefold() in hints.widget_lines or words & hints.widget_classes:
+        elif _is_byline(text, words):
+            kind = Kind.BYLINE
+        elif text.casefold() in hints.widget_lines or (
+            words & hints.widget_classes and not (marked and len(text) >= PARAGRAPH_LENGTH)
+        ):
+            # A paragraph of the page's main content stays text whatever its wrapper's
+            # class says ("article-share-wrap" around a whole story).
             kind = Kind.WIDGET
         elif BULLET.match(text):
             kind = Kind.BULLET
@@ -302,7 +400,7 @@ def _linked(lines: list[Line], a: int, b: int) -> bool:
     between = lines[a + 1 : b]
     times = [ln.index for ln in between if ln.kind is Kind.TIME]
     if not times:
-        quiet = (Kind.BLANK, Kind.WIDGET, Kind.IMAGE)
+        quiet = (Kind.BLANK, Kind.BYLINE, Kind.WIDGET, Kind.IMAGE)
         return all(ln.kind in quiet or ln.key == lines[a].key for ln in between)
     if len(times) > 1:
         return False  # a header holds one time line
@@ -321,7 +419,12 @@ def _linked(lines: list[Line], a: int, b: int) -> bool:
 
 def _is_signal(line: Line) -> bool:
     """A line that only a story header holds: time, widget, image, heading, caption."""
-    return line.kind in (Kind.TIME, Kind.WIDGET, Kind.IMAGE) or line.heading or line.caption_tag
+    return (
+        line.kind in (Kind.TIME, Kind.IMAGE)
+        or line.header_widget
+        or line.heading
+        or line.caption_tag
+    )
 
 
 def _has_signal(lines: list[Line], zone: Zone) -> bool:
@@ -370,7 +473,7 @@ def _zone_score(zone_lines: list[Line]) -> float:
             counts[line.key] += 1
     most = max(counts.values(), default=0)
     has_time = any(ln.kind is Kind.TIME for ln in zone_lines)
-    has_widget = any(ln.kind is Kind.WIDGET for ln in zone_lines)
+    has_widget = any(ln.header_widget for ln in zone_lines)
     # A heading alone is a subheading in a body: it counts only beside other header signs.
     heading = any(ln.heading for ln in zone_lines) and (has_time or has_widget or most >= 2)
     return (
@@ -626,7 +729,9 @@ def _without_caption_repeats(body: list[Line]) -> list[Line]:
     return kept
 
 
-def _parse_story(region: list[Line], zone: Zone, marked: bool = False) -> StoryParts | str:
+def _parse_story(
+    region: list[Line], zone: Zone, marked: bool = False, languages: tuple[str, ...] = ("en",)
+) -> StoryParts | str:
     """One story from its region (header zone first); a reason string when there is none.
 
     On a ``marked`` page (its main content known, furniture already left out) the body
@@ -641,8 +746,12 @@ def _parse_story(region: list[Line], zone: Zone, marked: bool = False) -> StoryP
     times = [ln for ln in zone_lines if ln.kind is Kind.TIME]
     if not times:  # a time line printed after the summary still belongs to the story
         times = [ln for ln in content[:4] if ln.kind is Kind.TIME]
-    images = [ln for ln in zone_lines + content if ln.kind is Kind.IMAGE]
     skip = {title.key} | ({caption.key} if caption else set())
+    if not times:  # a date printed alone by the headline ("Tue, 14 Jan 2020")
+        times = _dates_alone([*zone_lines, *content[:_DATE_REACH]], title, languages)
+        skip |= {ln.key for ln in times}
+    images = [ln for ln in zone_lines + content if ln.kind is Kind.IMAGE]
+    authors = _authors([*zone_lines, *content[:_DATE_REACH]])
     summary, body = _summary_and_body(_groups(content, skip))
     if not marked:
         body = _end_body(body, content, title)
@@ -660,6 +769,7 @@ def _parse_story(region: list[Line], zone: Zone, marked: bool = False) -> StoryP
         updated_raw=times[0].text if times else None,
         updated_datetime=times[0].block.attrs.get("datetime") if times else None,
         links=[href for ln in zone_lines if (href := ln.block.attrs.get("href"))],
+        authors=authors,
     )
 
 
@@ -740,13 +850,17 @@ def split_blocks(
     blocks: Sequence[Block],
     hints: SplitHints = DEFAULT_HINTS,
     head_titles: Sequence[str] = (),
+    languages: tuple[str, ...] = (),
 ) -> Split:
     """Split a page's text blocks (in document order) into the stories it holds.
 
     ``head_titles`` are the headline as the page's head names it (og:title, <title>,
     JSON-LD ``headline``): the page's first story opens at the heading they name.
+    ``languages`` are those of the page's dates (by default the hints').
     """
-    lines = _classify(blocks, hints)
+    languages = languages or hints.languages
+    marked = any(not block.main for block in blocks)
+    lines = _classify(blocks, hints, marked)
     seen = _mark_repeats(lines, hints.window)
     zones = _find_zones(lines, seen)
     result = Split(stories=[])
@@ -778,15 +892,14 @@ def split_blocks(
             zones = [fallback] if fallback else []
         ends = [z.start for z in zones[1:]] + [len(lines)]
         regions = [(lines[z.start : end], z) for z, end in zip(zones, ends, strict=False)]
-    marked = any(not block.main for block in blocks)
     for region, zone in regions:
-        story = _parse_story(region, zone, marked)
+        story = _parse_story(region, zone, marked, languages if marked else ())
         if isinstance(story, str):
             result.skipped.append(story)
         else:
             result.stories.append(story)
     if not result.stories and marked and head_titles:
-        page_story = _page_story(lines, anchor, head_titles)
+        page_story = _page_story(lines, anchor, head_titles, languages)
         if page_story is not None:
             result.stories.append(page_story)
             result.mode = "main-content"
@@ -805,16 +918,18 @@ def head_headline(head_titles: Sequence[str]) -> str:
 
 
 def _page_story(
-    lines: list[Line], anchor: Line | None, head_titles: Sequence[str]
+    lines: list[Line], anchor: Line | None, head_titles: Sequence[str], languages: tuple[str, ...]
 ) -> StoryParts | None:
     """A page with no story header of its own (no time line or heading beside its
     headline): one story, the page's main content under the headline its head names."""
     title = anchor.text if anchor is not None else head_headline(head_titles)
     start = anchor.index + 1 if anchor is not None else 0
-    summary, body = _summary_and_body(_groups(lines[start:], {normalize(title)}))
+    times = [ln for ln in lines[start : start + _DATE_REACH] if ln.kind is Kind.TIME]
+    times = times or _dates_alone(lines[start : start + _DATE_REACH], anchor, languages)
+    skip = {normalize(title)} | {ln.key for ln in times}
+    summary, body = _summary_and_body(_groups(lines[start:], skip))
     if not body:
         return None
-    times = [ln for ln in lines[start : body[0].index] if ln.kind is Kind.TIME]
     images = [ln for ln in lines if ln.kind is Kind.IMAGE and ln.block.attrs.get("src")]
     match = DATELINE.match(body[0].text)
     return StoryParts(
@@ -825,4 +940,5 @@ def _page_story(
         image_url=images[0].block.attrs.get("src") if images else None,
         updated_raw=times[0].text if times else None,
         updated_datetime=times[0].block.attrs.get("datetime") if times else None,
+        authors=_authors(lines[start : start + _DATE_REACH]),
     )

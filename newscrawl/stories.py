@@ -17,7 +17,14 @@ from newscrawl.clean import clean_lines, clean_optional, clean_text
 from newscrawl.page import Block, PageRecord
 from newscrawl.schema import StoryRecord
 from newscrawl.sites import SiteProfile, origin
-from newscrawl.split import Split, StoryParts, matches_head, normalize, split_blocks
+from newscrawl.split import (
+    Split,
+    StoryParts,
+    byline_names,
+    matches_head,
+    normalize,
+    split_blocks,
+)
 from newscrawl.timestamps import (
     Anchor,
     Timestamp,
@@ -190,6 +197,55 @@ def _time(
     )
 
 
+# A day in a story's URL path: /2020/08/24/, /20200824/, /2020-08-24/.
+_URL_DAY = re.compile(r"/((?:19|20)\d{2})([/-]?)(0[1-9]|1[0-2])\2(0[1-9]|[12]\d|3[01])(?=[/._-])")
+
+
+def url_date(url: str) -> str | None:
+    """The day a story's URL names in its path (many sites file stories by day), as
+    ``YYYY-MM-DD``; None where it names none."""
+    path = url.split("?")[0].split("#")[0]
+    found = _URL_DAY.search(path)
+    return f"{found[1]}-{found[3]}-{found[4]}" if found else None
+
+
+# Meta keys that name a story's authors (compared without case).
+AUTHOR_KEYS = ("author", "article:author", "byl", "parsely-author", "sailthru.author",
+               "dc.creator", "dcterms.creator", "citation_author")  # fmt: skip
+
+
+def _names(value: Any) -> list[str]:
+    """Author names in a JSON-LD ``author`` (text, a Person or Organization, or a list)."""
+    if isinstance(value, list):
+        return [name for item in value for name in _names(item)]
+    if isinstance(value, dict):
+        value = value.get("name")
+    if not isinstance(value, str) or "://" in value:
+        return []  # a profile URL names no one
+    return byline_names(value.strip())
+
+
+def _head_authors(page: PageRecord) -> list[str]:
+    """The first story's authors as the page's head names them: story-typed JSON-LD,
+    else meta tags."""
+    for entry in _jsonld_entries(page.jsonld):
+        if _is_story_entry(entry) and (names := _names(entry.get("author"))):
+            return names
+    meta = {key.casefold(): value for key, value in page.meta.items() if value}
+    for key in AUTHOR_KEYS:
+        if names := _names(meta.get(key)):
+            return names
+    return []
+
+
+def _clean_names(names: list[str]) -> list[str]:
+    kept: list[str] = []
+    for name in map(clean_text, names):
+        if name and name not in kept:
+            kept.append(name)
+    return kept
+
+
 def _time_element(page: PageRecord) -> str | None:
     """The first ``<time datetime>`` of the page's text: a story's time where the page
     prints it only there."""
@@ -228,7 +284,10 @@ def stories_from_page(
     """
     anchor = anchor or page_anchor(page)
     split = split_blocks(
-        [Block.from_record(b) for b in page.blocks], site.split_hints, _head_titles(page)
+        [Block.from_record(b) for b in page.blocks],
+        site.split_hints,
+        _head_titles(page),
+        reading_languages(page.language, site.split_hints.languages),
     )
     language = page.language or (site.languages[0] if site.languages else None)
     languages = reading_languages(page.language, site.languages)
@@ -265,6 +324,8 @@ def stories_from_page(
                 published = _time(found[0], found[1], anchor, site, languages)
             if published is None and machine is None and (stamp := _time_element(page)):
                 published = _time(stamp, "time-element", anchor, site, languages)
+            if published is None and updated is None and (day := url_date(url or page.url)):
+                published = _time(day, "url", anchor, site, languages)
         if updated is not None and machine is not None:
             gap = disagreement(updated, machine)
             if gap:
@@ -291,6 +352,7 @@ def stories_from_page(
                 updated_machine=machine.to_record() if machine else None,
                 published=published.to_record() if published else None,
                 fetched_at=page.fetched_at,
+                authors=_clean_names((is_head and _head_authors(page)) or parts.authors),
             )
         )
     return PageStories(stories=stories, split=split, time_disagreements=disagreements)

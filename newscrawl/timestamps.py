@@ -463,6 +463,17 @@ DAY_FIRST_LANGUAGES = frozenset(
     {"fr", "de", "es", "it", "pt", "ar", "nl", "ru", "uk", "pl", "tr", "el", "da", "sv", "nb",
      "no", "fi", "cs", "sk", "ro", "hu", "hr", "sr", "bg", "id", "ms", "vi", "he", "fa"}
 )  # fmt: skip
+# The label before a printed time in languages without a table of their own
+# ("Veröffentlicht am", "Publicado el", "Aggiornato il", "Online seit"): left out before
+# the time is read.
+TIME_LABEL = re.compile(
+    r"^(?:zuletzt\s+)?(?:ver[öo]ffentlicht|aktualisiert|erschienen|online\s+seit|stand)"
+    r"(?:\s+(?:am|um))?(?:\s*[:|·-]\s*|\s+)"
+    r"|^(?:[úu]ltima\s+)?(?:publicad[oa]|actualizad[oa]|atualizad[oa]|modificad[oa])"
+    r"(?:\s+(?:el|em|a\s+las|[àa]s))?(?:\s*[:|·-]\s*|\s+)"
+    r"|^(?:pubblicato|aggiornato)(?:\s+(?:il|alle))?(?:\s*[:|·-]\s*|\s+)",
+    re.IGNORECASE,
+)
 _NUMBER = re.compile(r"\d+")
 _WORD = re.compile(r"[^\W\d_]+")
 _DIGITS_APART = re.compile(r"\d\s*[/.:h-]\s*\d")
@@ -815,6 +826,8 @@ def _read(reader: _Reader) -> Timestamp:
     plain = _plain(reader.raw)
     if grammar.prefix is not None and (prefix := grammar.prefix.match(plain)):
         plain = plain[prefix.end() :].strip(_EDGES)
+    elif label := TIME_LABEL.match(plain):
+        plain = plain[label.end() :].strip(_EDGES)
     text = plain.lower()
     if not text.isascii():
         text = text.translate(_FOLD)
