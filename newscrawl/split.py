@@ -155,6 +155,8 @@ class StoryParts:
     updated_datetime: str | None = None  # a <time datetime> next to the time line
     links: list[str] = field(default_factory=list)  # hrefs in the header zone
     authors: list[str] = field(default_factory=list)  # from the story's byline
+    # Share of the body's lines that are each one link (a list of teasers, not a story).
+    linked: float = 0.0
 
 
 @dataclass
@@ -313,14 +315,21 @@ def _classify(blocks: Sequence[Block], hints: SplitHints, marked: bool) -> list[
     lines outside the main content are left out, save a story's own header lines."""
     lines: list[Line] = []
     furniture = False
+    # On a marked page a <form> is no furniture: ASP.NET sites wrap the whole page in one.
+    furniture_tags = hints.furniture_tags - {"form"} if marked else hints.furniture_tags
     for block in blocks:
-        tags, words = _path_facts(block.path)
-        if tags & hints.furniture_tags:
-            furniture = True
-            continue
+        tags, _ = _path_facts(block.path)
+        # Class words of the block's own element and its parent only: a class high up
+        # ("article-share-wrap", "node-lead" around a whole story) says nothing of a line.
+        words = _path_facts(block.path[-2:])[1]
         if block.classes:
             words = words | _segment("." + ".".join(block.classes))[1]
         text = block.text.strip()
+        if tags & furniture_tags and not (
+            marked and "aside" in tags and (block.tag == "time" or _is_byline(text, words))
+        ):  # a story's time and byline may stand in an <aside> beside it
+            furniture = True
+            continue
         if not block.main and not _kept_outside_main(block, text, words, hints, lines):
             continue
         if block.tag == "img":
@@ -770,6 +779,7 @@ def _parse_story(
         updated_datetime=times[0].block.attrs.get("datetime") if times else None,
         links=[href for ln in zone_lines if (href := ln.block.attrs.get("href"))],
         authors=authors,
+        linked=sum("href" in ln.block.attrs for ln in body) / len(body),
     )
 
 
@@ -819,6 +829,8 @@ def _head_anchor(lines: list[Line], head_titles: Sequence[str]) -> tuple[Line | 
 
 # A line this long after a headline is a paragraph of its story: the header has ended.
 PARAGRAPH_LENGTH = 120
+# No headline is longer.
+MAX_HEADLINE = 250
 
 
 def _anchored(lines: list[Line], zones: list[Zone], anchor: Line) -> list[Zone]:
@@ -896,6 +908,8 @@ def split_blocks(
         story = _parse_story(region, zone, marked, languages if marked else ())
         if isinstance(story, str):
             result.skipped.append(story)
+        elif marked and result.stories:
+            _append_or_fold(result, story)
         else:
             result.stories.append(story)
     if not result.stories and marked and head_titles:
@@ -904,6 +918,49 @@ def split_blocks(
             result.stories.append(page_story)
             result.mode = "main-content"
     return result
+
+
+# What an appended story has that a page's furniture after a story has not ("Comments",
+# "Related Articles", "Most viewed", a list of teaser links): a headline of a few words,
+# a body of some length, and paragraphs rather than links.
+MIN_HEADLINE_WORDS = 4
+MIN_HEADLINE_CHARACTERS = 12  # for scripts written without spaces
+MIN_APPENDED_BODY = 300  # characters: one paragraph this long, or
+MIN_APPENDED_PARAGRAPHS = (2, 150)  # two paragraphs this long in all, or
+MIN_TIMED_BODY = 100  # a sentence under a header with its own time line
+MAX_LINKED_BODY = 0.5
+
+
+def _full_body(body: list[str], timed: bool) -> bool:
+    size = sum(map(len, body))
+    paragraphs, least = MIN_APPENDED_PARAGRAPHS
+    return (
+        size >= MIN_APPENDED_BODY
+        or (len(body) >= paragraphs and size >= least)
+        or (timed and size >= MIN_TIMED_BODY)
+    )
+
+
+def _append_or_fold(result: Split, story: StoryParts) -> None:
+    """Keep a story found after the page's first one, on a page with known main content,
+    only if it is one. A "headline" that reads as a paragraph (a sentence, or as long as
+    one) was a false boundary in the story before, whose text it goes back into; a
+    section heading of the page's furniture ends the stories."""
+    if story.title.endswith(SENTENCE_END) or len(story.title) > MAX_HEADLINE:
+        result.stories[-1].body.extend([story.title, *story.summary, *story.body])
+        result.skipped.append("paragraph taken for a headline")
+        return
+    words = len(story.title.split())
+    short = words < MIN_HEADLINE_WORDS and (story.title.isascii() or words > 1)
+    if (
+        short
+        or len(story.title) < MIN_HEADLINE_CHARACTERS
+        or not _full_body(story.body, timed=story.updated_raw is not None)
+        or story.linked > MAX_LINKED_BODY
+    ):
+        result.skipped.append("page furniture after a story")
+        return
+    result.stories.append(story)
 
 
 def head_headline(head_titles: Sequence[str]) -> str:

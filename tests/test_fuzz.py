@@ -35,7 +35,13 @@ from newscrawl.page import (
 )
 from newscrawl.schema import STORY_SCHEMA
 from newscrawl.sites import get_site
-from newscrawl.split import BULLET, split_blocks
+from newscrawl.split import (
+    BULLET,
+    MIN_HEADLINE_CHARACTERS,
+    MIN_HEADLINE_WORDS,
+    MIN_TIMED_BODY,
+    split_blocks,
+)
 from newscrawl.stories import stories_from_page
 from newscrawl.timestamps import Anchor, Timestamp, anchor_from_headers, parse_timestamp
 
@@ -556,9 +562,11 @@ class GeneratedStory:
     age: int  # seconds between the update and the render
 
 
+# A story as the site prints one: a headline of a few words and a body of a sentence or
+# more (shorter ones, after a page's first story, read as its furniture: "Comments").
 STORY = st.builds(
     GeneratedStory,
-    title=words(3, 14),
+    title=words(MIN_HEADLINE_WORDS, 14).filter(lambda t: len(t) >= MIN_HEADLINE_CHARACTERS),
     # The site's summary lines end bare, and it prints each once.
     summary=st.lists(words(3, 15), max_size=3, unique=True),
     glyph=st.booleans(),
@@ -574,7 +582,7 @@ STORY = st.builds(
     ),
     caption=st.none() | st.builds(lambda s, c: s + c, SENTENCE, st.sampled_from(["", " (AFP)"])),
     age=st.integers(0, 3 * 365 * 86_400),
-)
+).filter(lambda story: sum(map(len, story.body)) >= MIN_TIMED_BODY)
 
 
 def roles_apart(stories: list[GeneratedStory]) -> bool:
