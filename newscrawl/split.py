@@ -73,13 +73,18 @@ class SplitHints:
 
     # Widget lines that are never story text (compared case-insensitively).
     widget_lines: frozenset[str] = frozenset(
-        {"short url", "follow", "share", "print", "email", "comments", "read more", "whatsapp"}
-    )
+        {
+            "short url", "follow", "share", "print", "email", "comments", "read more",
+            "whatsapp", "advertisement", "story continues below advertisement",
+            "continue reading below", "skip advertisement", "watch live",
+        }
+    )  # fmt: skip
     # Class-name words (split on - and _) that mark widgets and page furniture.
     widget_classes: frozenset[str] = frozenset(
         {
             "share", "sharing", "social", "follow", "newsletter", "subscribe", "related",
-            "advert", "advertisement", "ads", "promo", "breadcrumb", "breadcrumbs", "comments",
+            "ad", "advert", "advertisement", "ads", "promo", "breadcrumb", "breadcrumbs",
+            "comments",
         }
     )  # fmt: skip
     # Class-name words that mark a story's summary (standfirst) lines.
@@ -230,6 +235,9 @@ def _reads_as_time(text: str, languages: tuple[str, ...]) -> bool:
     return found.value is not None or found.error in _VAGUE_TIME_ERRORS
 
 
+# How many blocks from a headline (an h1, or a heading in the main content) a story's
+# time, byline or header widgets outside the main content may stand.
+_HEADER_REACH = 6
 # How many other text lines may stand between a headline and a summary line outside the
 # main content (a caption printed twice, a credit).
 _SUMMARY_REACH = 4
@@ -287,14 +295,25 @@ def _authors(lines: list[Line]) -> list[str]:
 
 
 def _kept_outside_main(
-    block: Block, text: str, words: frozenset[str], hints: SplitHints, lines: list[Line]
+    block: Block,
+    text: str,
+    words: frozenset[str],
+    hints: SplitHints,
+    lines: list[Line],
+    near_headline: bool,
 ) -> bool:
     """Lines outside the page's main content that still belong to a story: its headline
-    (h1), its time line, the widget lines the site prints in its header (``Short Url``
-    links to the story) and its summary right under its headline."""
-    if block.tag in ("h1", "time") or text.casefold() in hints.widget_lines:
+    (h1); by a headline, its time line, byline and the widget lines the site prints in
+    its header (``Short Url`` links to the story); and its summary right under its
+    headline. A time or byline by no headline (a sidebar's teasers) stays out."""
+    if block.tag == "h1":
         return True
-    if _is_time_line(text, hints):
+    if near_headline and (
+        block.tag == "time"
+        or text.casefold() in hints.widget_lines
+        or _is_byline(text, words)
+        or _is_time_line(text, hints)
+    ):
         return True
     if not words & hints.summary_classes:
         return False
@@ -317,7 +336,10 @@ def _classify(blocks: Sequence[Block], hints: SplitHints, marked: bool) -> list[
     furniture = False
     # On a marked page a <form> is no furniture: ASP.NET sites wrap the whole page in one.
     furniture_tags = hints.furniture_tags - {"form"} if marked else hints.furniture_tags
-    for block in blocks:
+    headlines = [
+        n for n, b in enumerate(blocks) if b.tag == "h1" or (b.main and b.tag in ("h2", "h3"))
+    ]
+    for position, block in enumerate(blocks):
         tags, _ = _path_facts(block.path)
         # Class words of the block's own element and its parent only: a class high up
         # ("article-share-wrap", "node-lead" around a whole story) says nothing of a line.
@@ -330,8 +352,11 @@ def _classify(blocks: Sequence[Block], hints: SplitHints, marked: bool) -> list[
         ):  # a story's time and byline may stand in an <aside> beside it
             furniture = True
             continue
-        if not block.main and not _kept_outside_main(block, text, words, hints, lines):
-            continue
+        if not block.main:
+            nearest = bisect_left(headlines, position - _HEADER_REACH)
+            near = nearest < len(headlines) and headlines[nearest] <= position + _HEADER_REACH
+            if not _kept_outside_main(block, text, words, hints, lines, near):
+                continue
         if block.tag == "img":
             kind = Kind.IMAGE
         elif not text:

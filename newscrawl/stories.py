@@ -15,7 +15,7 @@ from typing import Any
 
 from newscrawl.clean import clean_lines, clean_optional, clean_text
 from newscrawl.page import Block, PageRecord
-from newscrawl.schema import StoryRecord
+from newscrawl.schema import PRECISIONS, StoryRecord
 from newscrawl.sites import SiteProfile, origin
 from newscrawl.split import (
     Split,
@@ -257,9 +257,25 @@ def _time_element(page: PageRecord) -> str | None:
 
 
 def _best_time(visible: Timestamp | None, machine: Timestamp | None) -> Timestamp | None:
-    """The visible time, unless only the machine-readable one could be read."""
+    """The visible time, unless only the machine-readable one could be read, or the
+    machine-readable one is the ``<time datetime>`` of the very line printed and either
+    contradicts it or says more (the line prints a day, its element the minute).
+
+    Head metadata never overrides a readable visible time: a stale ``modified_time`` is
+    common, and the page's own line is what its reader saw.
+    """
     readable = [t for t in (visible, machine) if t is not None and t.value is not None]
+    if len(readable) == 2 and machine is not None and machine.source == "time-element":
+        assert visible is not None
+        if disagreement(visible, machine) or _finer(machine, visible):
+            return machine
     return readable[0] if readable else visible or machine
+
+
+def _finer(a: Timestamp, b: Timestamp) -> bool:
+    """Is ``a`` more precise than ``b``?"""
+    ranks = {name: rank for rank, name in enumerate(PRECISIONS)}
+    return ranks.get(a.precision or "", len(ranks)) < ranks.get(b.precision or "", len(ranks))
 
 
 def _empty_time() -> dict[str, Any]:
