@@ -47,6 +47,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from newscrawl.neardup import NearDuplicateIndex
+from newscrawl.schema import upgraded
 from newscrawl.seenstore import Commit, PageState, SeenStore, StoryState
 from newscrawl.validation import record_faults
 
@@ -519,6 +520,9 @@ def _recover_file(
         except ValueError:
             record, fault = line.decode("utf-8", "replace"), ("malformed", ["not JSON"])
         else:
+            if isinstance(record, dict) and (newer := upgraded(record)) is not record:
+                record = newer  # written by an older newscrawl
+                line = (json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8")
             fault = record_faults(record)
         if fault is not None:
             bad.append(_quarantine_line(record, *fault))

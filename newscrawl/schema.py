@@ -52,6 +52,18 @@ class StoryRecord:
         return asdict(self)
 
 
+# Fields added to the record since it was first written, with what a record written
+# before them reads as: a killed run's file from an older newscrawl is upgraded when it is
+# recovered, not quarantined for lacking them.
+ADDED_FIELDS: dict[str, Any] = {"authors": []}
+
+
+def upgraded(record: dict[str, Any]) -> dict[str, Any]:
+    """``record`` with the fields added since it was written, else ``record`` itself."""
+    missing = {name: list(value) for name, value in ADDED_FIELDS.items() if name not in record}
+    return {**record, **missing} if missing else record
+
+
 def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
     return {"anyOf": [schema, {"type": "null"}]}
 
