@@ -13,7 +13,12 @@ the date), and prints:
   ``\\w+`` tokens; precision and recall are means over pages, F1 from those two means);
 - exact-day date accuracy on mediacloud, with how many pages got no date or a wrong one;
 - stories per page (0 / 1 / 2+) over both sets (every page holds one story);
-- milliseconds per page and newscrawl's time as a share of trafilatura's.
+- milliseconds per page and newscrawl's time as a share of trafilatura's;
+- title accuracy where a set's ground truth has titles (neither of these two has).
+
+With ``--candidates`` it also scores the main-content extractors newscrawl chose among
+(resiliparse, which it uses, readability-lxml and jusText, beside trafilatura), each
+alone on the AEB pages: body figures and ms per page.
 
 The peers are a benchmark extra: ``pip install -e '.[bench]'``.
 """
@@ -200,6 +205,66 @@ def run(data: Path, limit: int | None) -> dict[str, dict[str, Scores]]:
     return results
 
 
+def _resiliparse(page_text: str, url: str) -> str:
+    from resiliparse.extract.html2text import extract_plain_text
+
+    return str(extract_plain_text(page_text, main_content=True, alt_texts=False, links=False))
+
+
+def _readability(page_text: str, url: str) -> str:
+    import lxml.html
+    from readability import Document
+
+    summary = Document(page_text).summary(html_partial=True)
+    return "".join(map(str, lxml.html.fromstring(summary).itertext())) if summary.strip() else ""
+
+
+def _justext(page_text: str, url: str) -> str:
+    import justext
+
+    paragraphs = justext.justext(page_text.encode("utf-8"), justext.get_stoplist("English"))
+    return "\n".join(p.text for p in paragraphs if not p.is_boilerplate)
+
+
+def _trafilatura(page_text: str, url: str) -> str:
+    import trafilatura
+
+    return trafilatura.extract(page_text, url=url) or ""
+
+
+# Main-content extractors, each alone: what newscrawl chose its main-content stage from.
+CANDIDATES: dict[str, Callable[[str, str], str]] = {
+    "resiliparse": _resiliparse,
+    "readability": _readability,
+    "justext": _justext,
+    "trafilatura": _trafilatura,
+}
+
+
+def run_candidates(data: Path, limit: int | None) -> dict[str, Scores]:
+    pages = [(url, decode(body), truth) for url, body, truth in aeb_pages(data, limit)]
+    results: dict[str, Scores] = {}
+    for name, extract in CANDIDATES.items():
+        scores = results[name] = Scores()
+        for url, page_text, truth in pages:
+            try:
+                text = timed(scores, lambda: extract(page_text, url))  # noqa: B023
+            except Exception:  # a candidate failing on a page scores that page empty
+                text = ""
+            p, r = precision_recall(text, truth)
+            scores.precisions.append(p)
+            scores.recalls.append(r)
+    return results
+
+
+def candidates_report(results: dict[str, Scores]) -> str:
+    lines = ["main-content candidates alone (aeb)  body P  body R  body F1  ms/page"]
+    for name, scores in results.items():
+        p, r, f1 = scores.f1()
+        lines.append(f"  {name:<34} {p:6.3f}  {r:6.3f}  {f1:7.3f}  {scores.ms_per_page():7.1f}")
+    return "\n".join(lines)
+
+
 def score_day(scores: Scores, found: str | None, day: str) -> None:
     if found is None:
         scores.days_missing += 1
@@ -235,6 +300,7 @@ def report(results: dict[str, dict[str, Scores]]) -> str:
     ours = aeb["newscrawl"].seconds + media["newscrawl"].seconds
     peer = aeb["trafilatura"].seconds + media["trafilatura"].seconds
     lines.append(f"newscrawl time / trafilatura.extract time (same pages): {ours / peer:.2f}")
+    lines.append("title accuracy: no titles in these sets' ground truth")
     return "\n".join(lines)
 
 
@@ -243,16 +309,24 @@ def main() -> int:
     parser.add_argument("--data", type=Path, default=DATA, help="default: ../shared/data")
     parser.add_argument("--limit", type=int, help="at most this many pages of each set")
     parser.add_argument("--json", type=Path, help="also write the figures as JSON")
+    parser.add_argument(
+        "--candidates", action="store_true", help="also score the main-content extractors alone"
+    )
     args = parser.parse_args()
+    if args.limit is not None and args.limit < 1:
+        parser.error("--limit must be at least 1")
     if not (args.data / "aeb").is_dir() or not (args.data / "htmldate-mediacloud").is_dir():
         print(f"extraction benchmark: no data sets in {args.data}", file=sys.stderr)
         return 2
     try:
         results = run(args.data, args.limit)
+        candidates = run_candidates(args.data, args.limit) if args.candidates else None
     except ImportError as exc:
         print(f"extraction benchmark: {exc}: pip install -e '.[bench]'", file=sys.stderr)
         return 2
     print(report(results))
+    if candidates is not None:
+        print(candidates_report(candidates))
     if args.json is not None:
         figures = {
             f"{set_name}/{name}": {

@@ -227,8 +227,8 @@ def test_visible_dates_are_read_in_the_pages_language(lang: str, printed: str, d
     )
     story = only_story(markup)
     assert story.updated["value"] is not None, story.updated
-    printed = datetime.fromisoformat(story.updated["value"])
-    assert f"{printed.astimezone(ZoneInfo(SITE.timezone)):%Y-%m-%d}" == day
+    moment = datetime.fromisoformat(story.updated["value"])
+    assert f"{moment.astimezone(ZoneInfo(SITE.timezone)):%Y-%m-%d}" == day
 
 
 def test_a_time_element_is_preferred_to_a_visible_reading_it_contradicts() -> None:
