@@ -7,6 +7,7 @@ spider middleware, ``newscrawl split`` from the command line.
 from __future__ import annotations
 
 import hashlib
+import html
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -246,6 +247,37 @@ def _clean_names(names: list[str]) -> list[str]:
     return kept
 
 
+_TAG = re.compile(r"<[^>]*>")
+# How much longer than the body found a page's JSON-LD articleBody must be to replace it,
+# and how much of the body found it must hold (it is the same story, in full).
+_ARTICLE_BODY_GAIN = 1.3
+_ARTICLE_BODY_HOLDS = 0.8
+
+
+def _article_body(page: PageRecord) -> list[str]:
+    """The paragraphs of the page's JSON-LD ``articleBody`` (markup, escaped or not,
+    removed), else an empty list."""
+    for entry in _jsonld_entries(page.jsonld):
+        text = entry.get("articleBody")
+        if _is_story_entry(entry) and isinstance(text, str) and text.strip():
+            text = _TAG.sub(" ", html.unescape(text))
+            return [line for line in clean_lines(text.splitlines()) if line]
+    return []
+
+
+def _fuller_body(page: PageRecord, body: list[str]) -> list[str]:
+    """The page's JSON-LD ``articleBody`` where it is this story's text in full (it holds
+    most of what the page showed, and much more: a body the page builds from a script, or
+    cut by markup the block walker could not read); else ``body``."""
+    full = _article_body(page)
+    shown = set(_WORD.findall(normalize(" ".join(body))))
+    if not full or not shown:
+        return body
+    held = set(_WORD.findall(normalize(" ".join(full))))
+    longer = sum(map(len, full)) >= _ARTICLE_BODY_GAIN * sum(map(len, body))
+    return full if longer and len(shown & held) >= _ARTICLE_BODY_HOLDS * len(shown) else body
+
+
 def _time_element(page: PageRecord) -> str | None:
     """The first ``<time datetime>`` of the page's text: a story's time where the page
     prints it only there."""
@@ -322,6 +354,8 @@ def stories_from_page(
             or _is_page_story(page, title)
             or (len(split.stories) == 1 and _described(page, [*parts.summary, *parts.body]))
         )
+        if is_head:
+            body = _fuller_body(page, body)
         url = _story_url(parts, is_head, page, site)
         updated = _time(parts.updated_raw, "text", anchor, site, languages)
         machine = _time(parts.updated_datetime, "time-element", anchor, site, languages)
