@@ -349,10 +349,13 @@ def stories_from_page(
             continue
         # Head metadata and listings describe the page's own story: the first one, and
         # only when its headline is the head's (else the splitter lost the real first).
+        # Matched by the headline the head names, or by content (the head's description
+        # in its opening); a page's only story is its own whatever its headline.
         is_head = position == 0 and (
             split.head
+            or len(split.stories) == 1
             or _is_page_story(page, title)
-            or (len(split.stories) == 1 and _described(page, [*parts.summary, *parts.body]))
+            or _described(page, [*parts.summary, *parts.body])
         )
         if is_head:
             body = _fuller_body(page, body)
@@ -374,7 +377,7 @@ def stories_from_page(
                 published = _time(found[0], found[1], anchor, site, languages)
             if published is None and machine is None and (stamp := _time_element(page)):
                 published = _time(stamp, "time-element", anchor, site, languages)
-            if published is None and updated is None and (day := url_date(url or page.url)):
+            if published is None and (day := url_date(url or page.url)):
                 published = _time(day, "url", anchor, site, languages)
         if updated is not None and machine is not None:
             gap = disagreement(updated, machine)
