@@ -23,7 +23,7 @@ import unicodedata
 from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from enum import Enum
 from functools import lru_cache
@@ -212,21 +212,38 @@ _DATE_REACH = 6
 
 
 def _dates_alone(lines: list[Line], title: Line | None, languages: tuple[str, ...]) -> list[Line]:
-    """The first date printed alone among ``lines`` (not the headline), if any."""
+    """The first date printed alone among ``lines`` (not the headline), if any, as a line
+    holding just the date ("Unica.md, 20 septembrie 2020" gives "20 septembrie 2020")."""
     if not languages:
         return []
-    found = next((ln for ln in lines if ln is not title and _date_alone(ln, languages)), None)
-    return [found] if found else []
+    for line in lines:
+        if line is not title and line.kind is Kind.TEXT and len(line.text) <= MAX_DATED_LINE:
+            part = _date_part(line.text, languages)
+            if part is not None:
+                return [replace(line, text=part)]
+    return []
 
 
-def _date_alone(line: Line, languages: tuple[str, ...]) -> bool:
-    """A short text line that is a date printed alone, without a label."""
-    return (
-        line.kind is Kind.TEXT
-        and len(line.text) <= MAX_DATE_ALONE
-        and DATE_ALONE.search(line.text) is not None
-        and _reads_as_time(line.text, languages)
-    )
+# What may stand before a date printed alone: a source or a weekday, then a separator
+# ("Unica.md, 20 septembrie 2020", "/ jueves 2 de abril de 2020").
+_BEFORE_DATE = re.compile(r"^[^\d]{0,40}?(?:,|\||·|/|—|–|\s-)\s*")
+MAX_DATED_LINE = 80
+
+
+def _date_part(text: str, languages: tuple[str, ...]) -> str | None:
+    """The part of a short line that is a date, if one is: the whole line, else what
+    follows a source's name or a weekday."""
+    candidates = [text]
+    if found := _BEFORE_DATE.match(text):
+        candidates.append(text[found.end() :])
+    for candidate in candidates:
+        if (
+            len(candidate) <= MAX_DATE_ALONE
+            and DATE_ALONE.search(candidate) is not None
+            and _reads_as_time(candidate, languages)
+        ):
+            return candidate
+    return None
 
 
 @lru_cache(maxsize=4096)  # pages print the same few time lines ("Updated 31 sec ago")
