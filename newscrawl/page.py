@@ -168,6 +168,8 @@ def _is_hidden(el: html.HtmlElement) -> bool:
 @lru_cache(maxsize=16384)  # a site's pages repeat the same links (navigation, footers)
 def _absolute(base_url: str, href: str) -> str | None:
     """``href`` made absolute, or None when it is no URL (``http://[`` makes urljoin raise)."""
+    if href.startswith(("https://", "http://")) and "/." not in href and "[" not in href:
+        return href  # absolute already, with no dot segment to resolve
     try:
         return urljoin(base_url, href)
     except ValueError:
@@ -287,16 +289,19 @@ def text_blocks(root: html.HtmlElement, base_url: str = "") -> list[Block]:
     return walker.blocks
 
 
-def main_content_lines(root: html.HtmlElement) -> tuple[frozenset[str], str]:
+def main_content_lines(
+    root: html.HtmlElement, markup: str | None = None
+) -> tuple[frozenset[str], str]:
     """The page's main content as resiliparse's main-content extraction finds it (its
     lines, compared as ``_key`` folds them), and those lines joined.
 
     resiliparse judges blocks by link and text density, size, position and tag and class
     vocabulary; measured on real pages beside trafilatura, readability-lxml and jusText
-    (``benchmarks/extraction.py --candidates``) it is the fastest by far.
+    (``benchmarks/extraction.py --candidates``) it is the fastest by far. ``markup`` is
+    the page as sent, which resiliparse reads faster than the tree serialized again.
     """
     text = extract_plain_text(
-        html.tostring(root, encoding="unicode"),
+        markup if markup is not None else html.tostring(root, encoding="unicode"),
         main_content=True,
         alt_texts=False,
         links=False,
@@ -317,11 +322,13 @@ def _key(text: str) -> str:
 _WITHIN_MAIN = 20
 
 
-def mark_main_content(blocks: list[Block], root: html.HtmlElement) -> list[Block]:
+def mark_main_content(
+    blocks: list[Block], root: html.HtmlElement, markup: str | None = None
+) -> list[Block]:
     """The blocks, those outside the page's main content marked ``main=False``. Images
     and empty blocks stay main (resiliparse prints no text for them); a page where no
     main content is found keeps every block main."""
-    keys, joined = main_content_lines(root)
+    keys, joined = main_content_lines(root, markup)
     if not keys:
         return blocks
     marked = []
@@ -381,8 +388,10 @@ def build_page_record(
     response_age: int | None,
     site: str,
     listed: dict[str, str] | None = None,
+    markup: str | None = None,
 ) -> PageRecord:
-    """The page record of one fetched article page."""
+    """The page record of one fetched article page; ``markup`` is its text as sent, when
+    ``root`` was parsed from it unrepaired (else the tree is serialized again)."""
     meta, links, jsonld = head_metadata(root, url)
     og_url = meta.get("og:url")
     title_el = root.find(".//title")
@@ -401,7 +410,7 @@ def build_page_record(
         meta=meta,
         links=links,
         jsonld=jsonld,
-        blocks=[b.to_record() for b in mark_main_content(text_blocks(root, url), root)],
+        blocks=[b.to_record() for b in mark_main_content(text_blocks(root, url), root, markup)],
         listed=listed,
     )
 
@@ -446,7 +455,7 @@ def saved_page_record(
     """The page record of a saved page: HTML when ``markup`` (and there is HTML in it),
     else plain page text. No HTTP headers: relative times count back from ``fetched_at``."""
     text = saved_page_text(data)
-    root = parse_html(text) if markup else None
+    root, repairs = parse_page_html(text) if markup else (None, [])
     if root is None:
         return plain_page_record(url=url, text=text, fetched_at=fetched_at, site=site)
     return build_page_record(
@@ -457,4 +466,5 @@ def saved_page_record(
         response_date=None,
         response_age=None,
         site=site,
+        markup=None if repairs else text,
     )

@@ -35,6 +35,7 @@ from typing import Any, NamedTuple, TypeAlias
 from zoneinfo import ZoneInfo
 
 from dateparser import DateDataParser
+from dateparser.data import languages_info
 
 UTC = dt_timezone.utc
 MAX_TEXT_LENGTH = 80  # a printed time is short; longer text is a sentence that mentions one
@@ -474,6 +475,7 @@ TIME_LABEL = re.compile(
     r"|^(?:pubblicato|aggiornato)(?:\s+(?:il|alle))?(?:\s*[:|·-]\s*|\s+)",
     re.IGNORECASE,
 )
+_DATEPARSER_LANGUAGES = frozenset(languages_info.language_order)
 _NUMBER = re.compile(r"\d+")
 _WORD = re.compile(r"[^\W\d_]+")
 _DIGITS_APART = re.compile(r"\d\s*[/.:h-]\s*\d")
@@ -501,14 +503,10 @@ class _Grammar:
     day_first: bool  # the most likely language prints numeric dates day first (06/11/2025)
 
 
-@lru_cache(maxsize=256)
 def known_language(code: str) -> bool:
-    """Can times be read in this language (a dateparser language code such as ``de``)?"""
-    try:
-        DateDataParser(languages=[code]).get_date_data("1")  # it checks codes on first use
-    except ValueError:
-        return False
-    return True
+    """Can times be read in this language (a dateparser language code such as ``de``)?
+    Looked up in dateparser's list: loading the language would cost far more."""
+    return code in _DATEPARSER_LANGUAGES
 
 
 def reading_languages(page_language: str | None, site_languages: Sequence[str]) -> tuple[str, ...]:

@@ -171,6 +171,9 @@ class NewsSpider(Spider):
             response_age=int(age) if age and age.strip().isdigit() and len(age) <= 10 else None,
             site=self.site.name,
             listed=response.meta.get("newscrawl_listed"),
+            # The markup as sent, for the main-content stage, unless it had to be repaired
+            # first: then the repaired tree is the one read.
+            markup=response.text if not repairs and isinstance(response, TextResponse) else None,
         )
         if "links" in self.arguments.sources:
             links = [(h, None) for h in root.xpath("//body//a/@href") if isinstance(h, str)]
