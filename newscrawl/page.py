@@ -310,16 +310,19 @@ def main_content_lines(
         list_bullets=False,
     )
     lines = [_key(line) for line in text.splitlines()]
-    return frozenset(line for line in lines if line), "\n".join(lines)
+    return frozenset(line for line in lines if line), " ".join(lines)
 
 
 def _key(text: str) -> str:
     return " ".join(text.casefold().split())
 
 
-# A block this long is main content when its text stands inside a main-content line
-# (resiliparse joins what the block walker splits, and the other way round).
+# A block this long is main content when its text stands inside the main content
+# (resiliparse joins what the block walker splits, and the other way round), and a
+# longer one when it opens with this many characters of it (the two print white space
+# and punctuation between inline elements a little differently).
 _WITHIN_MAIN = 20
+_OPENS_MAIN = 50
 
 
 def mark_main_content(
@@ -339,6 +342,7 @@ def mark_main_content(
             or not key
             or key in keys
             or (len(key) >= _WITHIN_MAIN and key in joined)
+            or (len(key) >= _OPENS_MAIN and key[:_OPENS_MAIN] in joined)
         )
         marked.append(block if main else replace(block, main=False))
     return marked
