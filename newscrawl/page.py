@@ -168,7 +168,7 @@ def _is_hidden(el: html.HtmlElement) -> bool:
 @lru_cache(maxsize=16384)  # a site's pages repeat the same links (navigation, footers)
 def _absolute(base_url: str, href: str) -> str | None:
     """``href`` made absolute, or None when it is no URL (``http://[`` makes urljoin raise)."""
-    if href.startswith(("https://", "http://")) and "/." not in href and "[" not in href:
+    if href.startswith(("https://", "http://")) and not any(c in href for c in ("/.", "[", "]")):
         return href  # absolute already, with no dot segment to resolve
     try:
         return urljoin(base_url, href)

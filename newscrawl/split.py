@@ -383,10 +383,12 @@ def _classify(blocks: Sequence[Block], hints: SplitHints, marked: bool) -> list[
         elif _is_byline(text, words):
             kind = Kind.BYLINE
         elif text.casefold() in hints.widget_lines or (
-            words & hints.widget_classes and not (marked and len(text) >= PARAGRAPH_LENGTH)
+            words & hints.widget_classes
+            and block.tag != "h1"
+            and not (marked and len(text) >= PARAGRAPH_LENGTH)
         ):
-            # A paragraph of the page's main content stays text whatever its wrapper's
-            # class says ("article-share-wrap" around a whole story).
+            # An h1, and a paragraph of the page's main content, stay text whatever their
+            # wrapper's class says ("header--no-promo", "article-share-wrap").
             kind = Kind.WIDGET
         elif BULLET.match(text):
             kind = Kind.BULLET
@@ -866,13 +868,29 @@ def _head_anchor(lines: list[Line], head_titles: Sequence[str]) -> tuple[Line | 
         found = next((ln for ln in candidates if matches_head(ln.text, head_titles)), None)
         if found is not None:
             return found, True
-    return next((ln for ln in headings if ln.block.tag == "h1"), None), False
+    # An h1 the head does not name heads the page's story only where it stands before
+    # the page's first paragraph (one after it is a sidebar's).
+    h1 = next((ln for ln in headings if ln.block.tag == "h1"), None)
+    paragraph = next((ln for ln in lines if _is_paragraph(ln)), None)
+    if h1 is not None and (paragraph is None or h1.index < paragraph.index):
+        return h1, False
+    return None, False
+
+
+def _is_paragraph(line: Line) -> bool:
+    """A line of a story's text, not of its header."""
+    return (
+        line.kind is Kind.TEXT
+        and line.block.tag not in HEADING_TAGS
+        and len(line.text) >= PARAGRAPH_LENGTH
+    )
 
 
 # A line this long after a headline is a paragraph of its story: the header has ended.
 PARAGRAPH_LENGTH = 120
 # No headline is longer.
 MAX_HEADLINE = 250
+HEADING_TAGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
 
 
 def _anchored(lines: list[Line], zones: list[Zone], anchor: Line) -> list[Zone]:
@@ -882,12 +900,7 @@ def _anchored(lines: list[Line], zones: list[Zone], anchor: Line) -> list[Zone]:
     # The header runs to the first paragraph: zones before it (a section label, the
     # time line, a share bar) are the headline's own.
     paragraph = next(
-        (
-            ln.index
-            for ln in lines[anchor.index + 1 :]
-            if ln.kind is Kind.TEXT and not ln.heading and len(ln.text) >= PARAGRAPH_LENGTH
-        ),
-        len(lines),
+        (ln.index for ln in lines[anchor.index + 1 :] if _is_paragraph(ln)), len(lines)
     )
     later: list[Zone] = []
     for zone in zones:
