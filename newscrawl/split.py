@@ -927,6 +927,7 @@ def split_blocks(
     """
     languages = languages or hints.languages
     marked = any(not block.main for block in blocks)
+    html = any(block.tag for block in blocks)  # not plain page text
     lines = _classify(blocks, hints, marked)
     seen = _mark_repeats(lines, hints.window)
     zones = _find_zones(lines, seen)
@@ -963,7 +964,7 @@ def split_blocks(
         story = _parse_story(region, zone, marked, languages if marked else ())
         if isinstance(story, str):
             result.skipped.append(story)
-        elif marked and result.stories:
+        elif html and result.stories:
             _append_or_fold(result, story)
         else:
             result.stories.append(story)
@@ -997,10 +998,10 @@ def _full_body(body: list[str], timed: bool) -> bool:
 
 
 def _append_or_fold(result: Split, story: StoryParts) -> None:
-    """Keep a story found after the page's first one, on a page with known main content,
-    only if it is one. A "headline" that reads as a paragraph (a sentence, or as long as
-    one) was a false boundary in the story before, whose text it goes back into; a
-    section heading of the page's furniture ends the stories."""
+    """Keep a story found after the page's first one on an HTML page only if it is one.
+    A "headline" that reads as a paragraph (a sentence, or as long as one) was a false
+    boundary in the story before, whose text it goes back into; a section heading of the
+    page's furniture ends the stories."""
     if story.title.endswith(SENTENCE_END) or len(story.title) > MAX_HEADLINE:
         result.stories[-1].body.extend([story.title, *story.summary, *story.body])
         result.skipped.append("paragraph taken for a headline")
