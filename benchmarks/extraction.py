@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -117,9 +118,10 @@ def newscrawl_stories(data: bytes, url: str, site: SiteProfile) -> list[StoryRec
     return list(stories_from_page(page, site, anchor=given_anchor(FETCHED)).stories)
 
 
-def story_day(story: StoryRecord) -> str | None:
-    """The day of a story's publication time as the page printed it (its own offset),
-    else of its updated time."""
+def story_day(story: StoryRecord, timezone_name: str = "UTC") -> str | None:
+    """The day of a story's publication time as the page printed it: in the offset an
+    ISO 8601 time carries, else in the timezone its text was read in (the site's), else
+    the same for its updated time."""
     for stamp in (story.published, story.updated_machine, story.updated):
         if not stamp or not stamp.get("value"):
             continue
@@ -128,9 +130,11 @@ def story_day(story: StoryRecord) -> str | None:
             printed = datetime.fromisoformat(raw.replace("Z", "+00:00"))
         except ValueError:
             printed = None
-        if printed is not None:
-            return f"{printed:%Y-%m-%d}"
-        return str(stamp["value"])[:10]
+        if printed is None or printed.tzinfo is None:
+            printed = datetime.fromisoformat(str(stamp["value"])).astimezone(
+                ZoneInfo(timezone_name)
+            )
+        return f"{printed:%Y-%m-%d}"
     return None
 
 
@@ -194,7 +198,7 @@ def run(data: Path, limit: int | None) -> dict[str, dict[str, Scores]]:
     for url, body, day in mediacloud_pages(data, limit):
         stories = timed(ours, lambda: newscrawl_stories(body, url, site))  # noqa: B023
         count_stories(ours, len(stories))
-        score_day(ours, story_day(stories[0]) if stories else None, day)
+        score_day(ours, story_day(stories[0], site.timezone) if stories else None, day)
         page_text = decode(body)
         found = timed(
             dates,

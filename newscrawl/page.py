@@ -323,16 +323,15 @@ def _key(text: str) -> str:
 # and punctuation between inline elements a little differently).
 _WITHIN_MAIN = 20
 _OPENS_MAIN = 50
-# Main content this short (in characters) is resiliparse missing the story.
-_MIN_MAIN_TEXT = 200
 
 
 def mark_main_content(
     blocks: list[Block], root: html.HtmlElement, markup: str | None = None
 ) -> list[Block]:
     """The blocks, those outside the page's main content marked ``main=False``. Images
-    and empty blocks stay main (resiliparse prints no text for them); a page where next
-    to no main content is found keeps every block main."""
+    and empty blocks stay main (resiliparse prints no text for them); a page where no
+    main content is found keeps every block main (the splitter also reads a page whole
+    where what is marked main holds next to no text)."""
     keys, joined = main_content_lines(root, markup)
     if not keys:
         return blocks
@@ -347,8 +346,6 @@ def mark_main_content(
             or (len(key) >= _OPENS_MAIN and key[:_OPENS_MAIN] in joined)
         )
         marked.append(block if main else replace(block, main=False))
-    if sum(len(block.text) for block in marked if block.main) < _MIN_MAIN_TEXT:
-        return blocks  # next to nothing found: no judgement at all is better
     return marked
 
 

@@ -225,8 +225,10 @@ def _dates_alone(lines: list[Line], title: Line | None, languages: tuple[str, ..
 
 
 # What may stand before a date printed alone: a source or a weekday, then a separator
-# ("Unica.md, 20 septembrie 2020", "/ jueves 2 de abril de 2020").
+# ("Unica.md, 20 septembrie 2020", "/ jueves 2 de abril de 2020"); and after it, a
+# separator and a section ("2020年07月03日 | Hiking").
 _BEFORE_DATE = re.compile(r"^[^\d]{0,40}?(?:,|\||·|/|—|–|\s-)\s*")
+_AFTER_DATE = re.compile(r"\s+(?:\||·|—|–|-)\s+[^\d]{0,40}$")
 MAX_DATED_LINE = 80
 
 
@@ -236,6 +238,8 @@ def _date_part(text: str, languages: tuple[str, ...]) -> str | None:
     candidates = [text]
     if found := _BEFORE_DATE.match(text):
         candidates.append(text[found.end() :])
+    if found := _AFTER_DATE.search(text):
+        candidates.append(text[: found.start()])
     for candidate in candidates:
         if (
             len(candidate) <= MAX_DATE_ALONE
@@ -369,7 +373,7 @@ def _classify(blocks: Sequence[Block], hints: SplitHints, marked: bool) -> list[
         ):  # a story's time and byline may stand in an <aside> beside it
             furniture = True
             continue
-        if not block.main:
+        if marked and not block.main:
             nearest = bisect_left(headlines, position - _HEADER_REACH)
             near = nearest < len(headlines) and headlines[nearest] <= position + _HEADER_REACH
             if not _kept_outside_main(block, text, words, hints, lines, near):
@@ -783,12 +787,18 @@ def _without_caption_repeats(body: list[Line]) -> list[Line]:
 
 
 def _parse_story(
-    region: list[Line], zone: Zone, marked: bool = False, languages: tuple[str, ...] = ("en",)
+    region: list[Line],
+    zone: Zone,
+    marked: bool = False,
+    languages: tuple[str, ...] = ("en",),
+    lead: Sequence[Line] = (),
 ) -> StoryParts | str:
     """One story from its region (header zone first); a reason string when there is none.
 
     On a ``marked`` page (its main content known, furniture already left out) the body
     runs to the region's end; else it ends where its element does (see ``_end_body``).
+    ``lead`` are the lines just before the region, where a page's first story may print
+    its date (above its headline).
     """
     zone_lines = [ln for ln in region if zone.start <= ln.index <= zone.end]
     content = [ln for ln in region if ln.index > zone.end]
@@ -801,7 +811,7 @@ def _parse_story(
         times = [ln for ln in content[:4] if ln.kind is Kind.TIME]
     skip = {title.key} | ({caption.key} if caption else set())
     if not times:  # a date printed alone by the headline ("Tue, 14 Jan 2020")
-        times = _dates_alone([*zone_lines, *content[:_DATE_REACH]], title, languages)
+        times = _dates_alone([*zone_lines, *content[:_DATE_REACH], *lead], title, languages)
         skip |= {ln.key for ln in times}
     images = [ln for ln in zone_lines + content if ln.kind is Kind.IMAGE]
     authors = _authors([*zone_lines, *content[:_DATE_REACH]])
@@ -890,6 +900,9 @@ def _is_paragraph(line: Line) -> bool:
 PARAGRAPH_LENGTH = 120
 # No headline is longer.
 MAX_HEADLINE = 250
+# Main content this short (characters of text) is the main-content stage missing the
+# story: the page is read whole instead.
+MIN_MAIN_TEXT = 200
 HEADING_TAGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
 
 
@@ -927,8 +940,14 @@ def split_blocks(
     """
     languages = languages or hints.languages
     marked = any(not block.main for block in blocks)
-    html = any(block.tag for block in blocks)  # not plain page text
     lines = _classify(blocks, hints, marked)
+    if marked and sum(len(line.text) for line in lines) < MIN_MAIN_TEXT:
+        # The main content found is next to nothing: the page is read whole.
+        marked = False
+        lines = _classify(blocks, hints, marked)
+    # A page read as a whole (its main content known, or HTML with a head naming its
+    # story): what follows its first story must prove to be a story.
+    judged = marked or (bool(head_titles) and any(block.tag for block in blocks))
     seen = _mark_repeats(lines, hints.window)
     zones = _find_zones(lines, seen)
     result = Split(stories=[])
@@ -961,14 +980,16 @@ def split_blocks(
         ends = [z.start for z in zones[1:]] + [len(lines)]
         regions = [(lines[z.start : end], z) for z, end in zip(zones, ends, strict=False)]
     for region, zone in regions:
-        story = _parse_story(region, zone, marked, languages if marked else ())
+        first = region[0].index if region and not result.stories else 0
+        lead = lines[max(0, first - _DATE_REACH) : first]
+        story = _parse_story(region, zone, marked, languages if marked else (), lead)
         if isinstance(story, str):
             result.skipped.append(story)
-        elif html and result.stories:
+        elif judged and result.stories:
             _append_or_fold(result, story)
         else:
             result.stories.append(story)
-    if not result.stories and marked and head_titles:
+    if not result.stories and judged and head_titles:
         page_story = _page_story(lines, anchor, head_titles, languages)
         if page_story is not None:
             result.stories.append(page_story)
@@ -998,11 +1019,13 @@ def _full_body(body: list[str], timed: bool) -> bool:
 
 
 def _append_or_fold(result: Split, story: StoryParts) -> None:
-    """Keep a story found after the page's first one on an HTML page only if it is one.
+    """Keep a story found after the page's first one, on a page read as a whole, only if
+    it is one.
     A "headline" that reads as a paragraph (a sentence, or as long as one) was a false
     boundary in the story before, whose text it goes back into; a section heading of the
     page's furniture ends the stories."""
-    if story.title.endswith(SENTENCE_END) or len(story.title) > MAX_HEADLINE:
+    sentence = story.title.endswith(SENTENCE_END) and len(story.title) >= PARAGRAPH_LENGTH
+    if sentence or len(story.title) > MAX_HEADLINE:
         result.stories[-1].body.extend([story.title, *story.summary, *story.body])
         result.skipped.append("paragraph taken for a headline")
         return

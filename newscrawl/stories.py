@@ -193,9 +193,20 @@ def _time(
 ) -> Timestamp | None:
     if not raw:
         return None
-    return parse_timestamp(
+    found = parse_timestamp(
         raw, anchor=anchor, timezone=site.timezone, languages=languages, source=source
     )
+    if found.value is None and source in ("meta", "json-ld") and (day := _UP_TO_YEAR.match(raw)):
+        # A head's time printed for people, cut short ("Wed, 07 October 2020 - 12:"):
+        # its day, as far as it reads.
+        shorter = parse_timestamp(
+            day[0], anchor=anchor, timezone=site.timezone, languages=languages, source=source
+        )
+        return shorter if shorter.value is not None else found
+    return found
+
+
+_UP_TO_YEAR = re.compile(r".*?(?<!\d)(?:19|20)\d{2}(?!\d)")
 
 
 # A day in a story's URL path: /2020/08/24/, /20200824/, /2020-08-24/.
@@ -263,6 +274,21 @@ def _article_body(page: PageRecord) -> list[str]:
             text = _TAG.sub(" ", html.unescape(text))
             return [line for line in clean_lines(text.splitlines()) if line]
     return []
+
+
+# A first story's body this short (characters) is no story of the page's own.
+_SHORT_BODY = 200
+
+
+def _jsonld_story(page: PageRecord) -> StoryParts | None:
+    """The page's story as its JSON-LD Article tells it (headline and articleBody), for a
+    page whose text holds none: one its scripts build in the browser."""
+    body = _article_body(page)
+    for entry in _jsonld_entries(page.jsonld):
+        headline = entry.get("headline")
+        if body and _is_story_entry(entry) and isinstance(headline, str) and headline.strip():
+            return StoryParts(title=headline, body=body)
+    return None
 
 
 def _fuller_body(page: PageRecord, body: list[str]) -> list[str]:
@@ -337,6 +363,12 @@ def stories_from_page(
         _head_titles(page),
         reading_languages(page.language, site.split_hints.languages),
     )
+    first = split.stories[0] if split.stories else None
+    if (first is None or sum(map(len, first.body)) < _SHORT_BODY) and (told := _jsonld_story(page)):
+        # The page's text holds no story of its own (its scripts build it): the story
+        # its JSON-LD tells stands first.
+        split.stories[:1] = [told]
+        split.mode, split.head = "json-ld", True
     language = page.language or (site.languages[0] if site.languages else None)
     languages = reading_languages(page.language, site.languages)
     stories: list[StoryRecord] = []

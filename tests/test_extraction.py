@@ -197,6 +197,22 @@ def test_head_metadata_reaches_the_story_its_description_matches() -> None:
     assert story.authors == ["Maria Santos", "Tom Berg"]
 
 
+def test_a_page_its_scripts_build_gives_the_story_its_json_ld_tells() -> None:
+    data = {
+        "@context": "https://schema.org",
+        "@type": "NewsArticle",
+        "headline": HEADLINE,
+        "datePublished": "2026-03-09T06:15:00Z",
+        "articleBody": "\n".join(PARAGRAPHS),
+    }
+    head = f"<script type='application/ld+json'>{json.dumps(data)}</script>"
+    markup = page("<div id='app'></div><script src='/bundle.js'></script>", head=head)
+    (story,) = stories(markup)
+    assert (story.title, story.body) == (HEADLINE, PARAGRAPHS)
+    assert story.published is not None
+    assert story.published["value"] == "2026-03-09T06:15:00+00:00"
+
+
 def test_a_byline_names_the_authors_and_is_neither_headline_nor_body() -> None:
     markup = page(
         f"<main><h1>{HEADLINE}</h1><p>By Jane Doe and John Roe, Reuters</p>"
@@ -296,7 +312,7 @@ def test_extraction_on_real_pages_stays_above_its_floors() -> None:
         pages += 1
         single += len(found) == 1
         judged += 1
-        right += bool(found) and story_day(found[0]) == day
+        right += bool(found) and story_day(found[0], SITE.timezone) == day
     precision, recall = sum(precisions) / len(precisions), sum(recalls) / len(recalls)
     f1 = 2 * precision * recall / (precision + recall)
     assert f1 >= MIN_BODY_F1, f"AEB body F1 {f1:.3f}"
