@@ -47,6 +47,9 @@ class StoryRecord:
     # The story's authors: the page's JSON-LD and meta for its first story, else the
     # names on the story's byline.
     authors: list[str] = field(default_factory=list)
+    # The site's section the page files its first story under (article:section, JSON-LD
+    # articleSection); null for appended stories and pages that name none.
+    section: str | None = None
 
     def to_record(self) -> dict[str, Any]:
         return asdict(self)
@@ -55,12 +58,16 @@ class StoryRecord:
 # Fields added to the record since it was first written, with what a record written
 # before them reads as: a killed run's file from an older newscrawl is upgraded when it is
 # recovered, not quarantined for lacking them.
-ADDED_FIELDS: dict[str, Any] = {"authors": []}
+ADDED_FIELDS: dict[str, Any] = {"authors": [], "section": None}
 
 
 def upgraded(record: dict[str, Any]) -> dict[str, Any]:
     """``record`` with the fields added since it was written, else ``record`` itself."""
-    missing = {name: list(value) for name, value in ADDED_FIELDS.items() if name not in record}
+    missing = {
+        name: list(value) if isinstance(value, list) else value
+        for name, value in ADDED_FIELDS.items()
+        if name not in record
+    }
     return {**record, **missing} if missing else record
 
 
@@ -130,6 +137,7 @@ STORY_SCHEMA: dict[str, Any] = {
         "last_seen": _nullable(_INSTANT),
         "duplicate_of": _nullable(_TEXT),
         "authors": {"type": "array", "items": _TEXT},
+        "section": _nullable(_TEXT),
     },
 }
 

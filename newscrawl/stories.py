@@ -250,6 +250,17 @@ def _head_authors(page: PageRecord) -> list[str]:
     return []
 
 
+def _head_section(page: PageRecord) -> str | None:
+    """The section the page's head files its story under."""
+    for entry in _jsonld_entries(page.jsonld):
+        named = entry.get("articleSection")
+        if isinstance(named, list):
+            named = next((n for n in named if isinstance(n, str) and n.strip()), None)
+        if _is_story_entry(entry) and isinstance(named, str) and clean_text(named):
+            return clean_text(named)
+    return clean_optional(page.meta.get("article:section") or None)
+
+
 def _clean_names(names: list[str]) -> list[str]:
     kept: list[str] = []
     for name in map(clean_text, names):
@@ -438,6 +449,7 @@ def stories_from_page(
                 published=published.to_record() if published else None,
                 fetched_at=page.fetched_at,
                 authors=_clean_names((is_head and _head_authors(page)) or parts.authors),
+                section=_head_section(page) if is_head else None,
             )
         )
     return PageStories(stories=stories, split=split, time_disagreements=disagreements)

@@ -28,7 +28,7 @@ def story_line(n: int, **fields: Any) -> dict[str, Any]:
         "updated": updated, "updated_machine": None, "published": None, "fetched_at": SEEN,
         "key": f"site:{n}", "version": 1, "fingerprint": print_of(n),
         "previous_fingerprint": None, "first_seen": SEEN, "last_seen": SEEN,
-        "duplicate_of": None, "authors": [],
+        "duplicate_of": None, "authors": [], "section": None,
     }  # fmt: skip
     record.update(fields)
     return record

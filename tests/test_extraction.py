@@ -183,8 +183,10 @@ def test_head_metadata_reaches_the_story_its_description_matches() -> None:
         "dateModified": "2026-03-09T09:00:00+01:00",
         "author": [{"@type": "Person", "name": "Maria Santos"}, {"name": "Tom Berg"}],
     }
+    data["articleSection"] = ["Coast", "Local"]
     head = (
         "<meta property='og:title' content='Sea wall: council says yes'>"
+        "<meta property='article:section' content='News'>"
         f"<meta property='og:description' content='{html.escape(PARAGRAPHS[0])}'>"
         f"<script type='application/ld+json'>{json.dumps(data)}</script>"
     )
@@ -195,6 +197,7 @@ def test_head_metadata_reaches_the_story_its_description_matches() -> None:
     assert story.published["value"] == "2026-03-09T05:15:00+00:00"
     assert story.published["source"] == "json-ld"
     assert story.authors == ["Maria Santos", "Tom Berg"]
+    assert story.section == "Coast"  # the Article's own, before the head's meta
 
 
 def test_a_page_its_scripts_build_gives_the_story_its_json_ld_tells() -> None:
@@ -233,6 +236,7 @@ def test_a_byline_names_the_authors_and_is_neither_headline_nor_body() -> None:
         ("es", "Publicado el 6 de noviembre de 2025", "2025-11-06"),
         ("it", "06/11/2025", "2025-11-06"),  # day first in Italian, never 11 June
         ("pt", "6 de novembro de 2025", "2025-11-06"),
+        ("ar", "6 نوفمبر 2025", "2025-11-06"),
     ],
 )
 def test_visible_dates_are_read_in_the_pages_language(lang: str, printed: str, day: str) -> None:

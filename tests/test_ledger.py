@@ -162,18 +162,19 @@ def test_bad_lines_in_a_killed_runs_file_are_quarantined_not_fatal(
 def test_a_killed_runs_file_from_an_older_newscrawl_is_upgraded_not_quarantined(
     small_mirror: Mirror, tmp_path: Path
 ) -> None:
-    # Written before the record had its authors field: recovered with the field's empty
-    # value, published, and nothing quarantined.
+    # Written before the record had its authors and section fields: recovered with the
+    # fields' empty values, published, and nothing quarantined.
     partial = tmp_path / "arabnews" / PARTIAL
     partial.mkdir(parents=True)
-    older = {k: v for k, v in story_line(1, site="arabnews").items() if k != "authors"}
+    added = ("authors", "section")
+    older = {k: v for k, v in story_line(1, site="arabnews").items() if k not in added}
     file_id = "20261101T000000Z-0d0e0f"
     (partial / f"{file_id}.jsonl").write_text(json.dumps(older) + "\n", encoding="utf-8")
     code, log = newscrawl_run(small_mirror, tmp_path)
     assert code == EXIT_OK, log[-3000:]
     [recovered] = tmp_path.glob(f"arabnews/2026/11/01/{file_id}.jsonl")
     assert [json.loads(line) for line in recovered.read_text().splitlines()] == [
-        {**older, "authors": []}
+        {**older, "authors": [], "section": None}
     ]
     assert not (tmp_path / "arabnews" / "quarantine" / f"{file_id}.recovered.jsonl").exists()
 
