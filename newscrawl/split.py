@@ -288,22 +288,23 @@ def _is_byline(text: str, words: frozenset[str]) -> bool:
     if len(text) > MAX_BYLINE or text.endswith(SENTENCE_END):
         return False
     found = BYLINE.match(text)
-    if found is not None:
-        names = byline_names(text)
-        return bool(names) and all(name[:1].isupper() for name in names)
+    if found is not None:  # "By Jane Doe", or a wire's name alone ("By Associated Press")
+        return all(name[:1].isupper() for name in byline_names(text))
     return bool(words & BYLINE_CLASSES) and len(text.split()) <= 8 and text[:1].isupper()
 
 
 def byline_names(text: str) -> list[str]:
-    """The names a byline prints ("By Jane Doe and John Roe, Reuters": the two names)."""
+    """The names a byline prints ("By Jane Doe and John Roe, Reuters": the two names;
+    "By Associated Press": the wire)."""
     found = BYLINE.match(text)
     names = found["names"] if found else text
     kept: list[str] = []
+    wires: list[str] = []
     for name in _NAME_SEPARATOR.split(names):
         name = name.strip(" -–—|·:")
-        if name and not _AFFILIATION.match(name) and name not in kept:
-            kept.append(name)
-    return kept
+        if name and name not in kept:
+            (wires if _AFFILIATION.match(name) else kept).append(name)
+    return kept or wires[:1]  # a wire alone ("By Associated Press") is the author
 
 
 def _authors(lines: list[Line]) -> list[str]:

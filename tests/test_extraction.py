@@ -225,6 +225,13 @@ def test_a_byline_names_the_authors_and_is_neither_headline_nor_body() -> None:
     story = only_story(markup)
     assert story.authors == ["Jane Doe", "John Roe"]
     assert story.body == PARAGRAPHS
+    # A wire's name alone is a byline too, above the headline as well as below it.
+    markup = page(
+        "<main><p class='credit'>By Associated Press</p>"
+        f"<h1>{HEADLINE}</h1><time datetime='2026-03-09T10:30:00Z'>9 March 2026</time>"
+        f"{paragraphs()}</main>"
+    )
+    assert only_story(markup).body == PARAGRAPHS
 
 
 @pytest.mark.parametrize(
