@@ -815,25 +815,40 @@ def _parse_story(
         times = _dates_alone([*zone_lines, *content[:_DATE_REACH], *lead], title, languages)
         skip |= {ln.key for ln in times}
     images = [ln for ln in zone_lines + content if ln.kind is Kind.IMAGE]
-    authors = _authors([*zone_lines, *content[:_DATE_REACH]])
     summary, body = _summary_and_body(_groups(content, skip))
     if not marked:
         body = _end_body(body, content, title)
     body = _without_caption_repeats(body)
     if not body:
         return "no body"
+    parts = _story_parts(
+        title.text, summary, body, times, images, [*zone_lines, *content[:_DATE_REACH]]
+    )
+    parts.caption = caption.text if caption else None
+    parts.links = [href for ln in zone_lines if (href := ln.block.attrs.get("href"))]
+    return parts
+
+
+def _story_parts(
+    title: str,
+    summary: list[Line],
+    body: list[Line],
+    times: list[Line],
+    images: list[Line],
+    header: list[Line],
+) -> StoryParts:
+    """A story's parts from its lines: bullets off its summary, the dateline its body
+    opens with, its first image and time line, and the authors its ``header`` names."""
     match = DATELINE.match(body[0].text)
     return StoryParts(
-        title=title.text,
+        title=title,
         summary=[BULLET.sub("", ln.text) for ln in summary],
         dateline=match["dateline"].strip(" ,") if match else None,
         body=[ln.text for ln in body],
-        caption=caption.text if caption else None,
         image_url=images[0].block.attrs.get("src") if images else None,
         updated_raw=times[0].text if times else None,
         updated_datetime=times[0].block.attrs.get("datetime") if times else None,
-        links=[href for ln in zone_lines if (href := ln.block.attrs.get("href"))],
-        authors=authors,
+        authors=_authors(header),
         linked=sum("href" in ln.block.attrs for ln in body) / len(body),
     )
 
@@ -847,7 +862,8 @@ def _fallback_zone(lines: list[Line]) -> Zone | None:
     return None
 
 
-_WORD = re.compile(r"\w+")
+# A word, as headlines and descriptions are compared.
+WORD = re.compile(r"\w+")
 # Share of a headline's words that must stand in the head's title for the two to match.
 HEAD_MATCH = 0.7
 # What may follow a headline in a page's <title>: "Headline | Site", "Headline - Site".
@@ -859,11 +875,11 @@ def matches_head(title: str, head_titles: Sequence[str]) -> bool:
     Matched by content, not to the letter: a head title often carries the site's name,
     or a shortened form, so most of the headline's words standing in it is enough."""
     key = normalize(title)
-    words = set(_WORD.findall(key))
+    words = set(WORD.findall(key))
     for head in map(normalize, head_titles):
         if head == key or head.startswith(tuple(key + sep for sep in _TITLE_SUFFIXES)):
             return True
-        shared = words & set(_WORD.findall(head))
+        shared = words & set(WORD.findall(head))
         if len(words) >= 3 and len(shared) >= HEAD_MATCH * len(words):
             return True
     return False
@@ -1065,17 +1081,8 @@ def _page_story(
     times = times or _dates_alone(lines[start : start + _DATE_REACH], anchor, languages)
     skip = {normalize(title)} | {ln.key for ln in times}
     summary, body = _summary_and_body(_groups(lines[start:], skip))
+    body = _without_caption_repeats(body)
     if not body:
         return None
     images = [ln for ln in lines if ln.kind is Kind.IMAGE and ln.block.attrs.get("src")]
-    match = DATELINE.match(body[0].text)
-    return StoryParts(
-        title=title,
-        summary=[BULLET.sub("", ln.text) for ln in summary],
-        dateline=match["dateline"].strip(" ,") if match else None,
-        body=[ln.text for ln in _without_caption_repeats(body)],
-        image_url=images[0].block.attrs.get("src") if images else None,
-        updated_raw=times[0].text if times else None,
-        updated_datetime=times[0].block.attrs.get("datetime") if times else None,
-        authors=_authors(lines[start : start + _DATE_REACH]),
-    )
+    return _story_parts(title, summary, body, times, images, lines[start : start + _DATE_REACH])

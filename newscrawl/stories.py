@@ -19,6 +19,7 @@ from newscrawl.page import Block, PageRecord
 from newscrawl.schema import PRECISIONS, StoryRecord
 from newscrawl.sites import SiteProfile, origin
 from newscrawl.split import (
+    WORD,
     Split,
     StoryParts,
     byline_names,
@@ -64,9 +65,6 @@ def page_anchor(page: PageRecord) -> Anchor:
     return anchor_from_headers(page.response_date, age, received)
 
 
-_WORD = re.compile(r"\w+")
-
-
 def _head_titles(page: PageRecord) -> list[str]:
     """The page's own headline as its head names it: og:title, <title>, JSON-LD."""
     named = [t for t in (page.meta.get("og:title"), page.title) if t]
@@ -99,9 +97,9 @@ def _described(page: PageRecord, text: list[str]) -> bool:
         for entry in _jsonld_entries(page.jsonld)
         if isinstance(entry.get("description"), str)
     ]
-    opening = set(_WORD.findall(normalize(" ".join(text[:4]))))
+    opening = set(WORD.findall(normalize(" ".join(text[:4]))))
     for description in filter(None, descriptions):
-        words = set(_WORD.findall(normalize(str(description))))
+        words = set(WORD.findall(normalize(str(description))))
         if len(words) >= 5 and len(words & opening) >= _DESCRIPTION_MATCH * len(words):
             return True
     return False
@@ -148,10 +146,10 @@ def _head_time(
     page: PageRecord, meta_keys: tuple[str, ...], jsonld_key: str
 ) -> tuple[str, str] | None:
     """A machine-readable time of the page's first story, with where it came from."""
-    for entry in _jsonld_entries(page.jsonld):
-        if isinstance(entry.get(jsonld_key), str) and _is_story_entry(entry):
+    for entry in _story_entries(page):
+        if isinstance(entry.get(jsonld_key), str):
             return entry[jsonld_key], "json-ld"
-    meta = {key.casefold(): value for key, value in page.meta.items() if value}
+    meta = _folded_meta(page)
     for key in meta_keys:
         if key in meta:
             return meta[key], "meta"
@@ -159,6 +157,16 @@ def _head_time(
         if isinstance(entry.get(jsonld_key), str):
             return entry[jsonld_key], "json-ld"
     return None
+
+
+def _folded_meta(page: PageRecord) -> dict[str, str]:
+    """The page's meta tags with keys compared without case, empty ones left out."""
+    return {key.casefold(): value for key, value in page.meta.items() if value}
+
+
+def _story_entries(page: PageRecord) -> Iterator[dict[str, Any]]:
+    """The page's JSON-LD objects that are stories (Article and its subtypes)."""
+    return (entry for entry in _jsonld_entries(page.jsonld) if _is_story_entry(entry))
 
 
 # JSON-LD types of a story (schema.org's Article and its news subtypes).
@@ -240,10 +248,10 @@ def _names(value: Any) -> list[str]:
 def _head_authors(page: PageRecord) -> list[str]:
     """The first story's authors as the page's head names them: story-typed JSON-LD,
     else meta tags."""
-    for entry in _jsonld_entries(page.jsonld):
-        if _is_story_entry(entry) and (names := _names(entry.get("author"))):
+    for entry in _story_entries(page):
+        if names := _names(entry.get("author")):
             return names
-    meta = {key.casefold(): value for key, value in page.meta.items() if value}
+    meta = _folded_meta(page)
     for key in AUTHOR_KEYS:
         if names := _names(meta.get(key)):
             return names
@@ -252,11 +260,11 @@ def _head_authors(page: PageRecord) -> list[str]:
 
 def _head_section(page: PageRecord) -> str | None:
     """The section the page's head files its story under."""
-    for entry in _jsonld_entries(page.jsonld):
+    for entry in _story_entries(page):
         named = entry.get("articleSection")
         if isinstance(named, list):
             named = next((n for n in named if isinstance(n, str) and n.strip()), None)
-        if _is_story_entry(entry) and isinstance(named, str) and clean_text(named):
+        if isinstance(named, str) and clean_text(named):
             return clean_text(named)
     return clean_optional(page.meta.get("article:section") or None)
 
@@ -279,9 +287,9 @@ _ARTICLE_BODY_HOLDS = 0.8
 def _article_body(page: PageRecord) -> list[str]:
     """The paragraphs of the page's JSON-LD ``articleBody`` (markup, escaped or not,
     removed), else an empty list."""
-    for entry in _jsonld_entries(page.jsonld):
+    for entry in _story_entries(page):
         text = entry.get("articleBody")
-        if _is_story_entry(entry) and isinstance(text, str) and text.strip():
+        if isinstance(text, str) and text.strip():
             text = _TAG.sub(" ", html.unescape(text))
             return [line for line in clean_lines(text.splitlines()) if line]
     return []
@@ -291,26 +299,26 @@ def _article_body(page: PageRecord) -> list[str]:
 _SHORT_BODY = 200
 
 
-def _jsonld_story(page: PageRecord) -> StoryParts | None:
-    """The page's story as its JSON-LD Article tells it (headline and articleBody), for a
-    page whose text holds none: one its scripts build in the browser."""
-    body = _article_body(page)
-    for entry in _jsonld_entries(page.jsonld):
+def _jsonld_story(page: PageRecord, body: list[str]) -> StoryParts | None:
+    """The page's story as its JSON-LD Article tells it (headline and ``body``, its
+    articleBody), for a page whose text holds none: one its scripts build in the browser."""
+    if not body:
+        return None
+    for entry in _story_entries(page):
         headline = entry.get("headline")
-        if body and _is_story_entry(entry) and isinstance(headline, str) and headline.strip():
+        if isinstance(headline, str) and headline.strip():
             return StoryParts(title=headline, body=body)
     return None
 
 
-def _fuller_body(page: PageRecord, body: list[str]) -> list[str]:
-    """The page's JSON-LD ``articleBody`` where it is this story's text in full (it holds
-    most of what the page showed, and much more: a body the page builds from a script, or
-    cut by markup the block walker could not read); else ``body``."""
-    full = _article_body(page)
-    shown = set(_WORD.findall(normalize(" ".join(body))))
+def _fuller_body(full: list[str], body: list[str]) -> list[str]:
+    """``full``, the page's JSON-LD articleBody, where it is this story's text in full (it
+    holds most of what the page showed, and much more: a body the page builds from a
+    script, or cut by markup the block walker could not read); else ``body``."""
+    shown = set(WORD.findall(normalize(" ".join(body))))
     if not full or not shown:
         return body
-    held = set(_WORD.findall(normalize(" ".join(full))))
+    held = set(WORD.findall(normalize(" ".join(full))))
     longer = sum(map(len, full)) >= _ARTICLE_BODY_GAIN * sum(map(len, body))
     return full if longer and len(shown & held) >= _ARTICLE_BODY_HOLDS * len(shown) else body
 
@@ -341,10 +349,14 @@ def _best_time(visible: Timestamp | None, machine: Timestamp | None) -> Timestam
     return readable[0] if readable else visible or machine
 
 
+_PRECISION_RANKS = {name: rank for rank, name in enumerate(PRECISIONS)}
+
+
 def _finer(a: Timestamp, b: Timestamp) -> bool:
     """Is ``a`` more precise than ``b``?"""
-    ranks = {name: rank for rank, name in enumerate(PRECISIONS)}
-    return ranks.get(a.precision or "", len(ranks)) < ranks.get(b.precision or "", len(ranks))
+    unknown = len(_PRECISION_RANKS)
+    ranks = _PRECISION_RANKS
+    return ranks.get(a.precision or "", unknown) < ranks.get(b.precision or "", unknown)
 
 
 def _empty_time() -> dict[str, Any]:
@@ -375,7 +387,10 @@ def stories_from_page(
         reading_languages(page.language, site.split_hints.languages),
     )
     first = split.stories[0] if split.stories else None
-    if (first is None or sum(map(len, first.body)) < _SHORT_BODY) and (told := _jsonld_story(page)):
+    article_body = _article_body(page)
+    if (first is None or sum(map(len, first.body)) < _SHORT_BODY) and (
+        told := _jsonld_story(page, article_body)
+    ):
         # The page's text holds no story of its own (its scripts build it): the story
         # its JSON-LD tells stands first.
         split.stories[:1] = [told]
@@ -401,7 +416,7 @@ def stories_from_page(
             or _described(page, [*parts.summary, *parts.body])
         )
         if is_head:
-            body = _fuller_body(page, body)
+            body = _fuller_body(article_body, body)
         url = _story_url(parts, is_head, page, site)
         updated = _time(parts.updated_raw, "text", anchor, site, languages)
         machine = _time(parts.updated_datetime, "time-element", anchor, site, languages)
