@@ -93,12 +93,12 @@ class PageRecord:
     meta: dict[str, str]
     links: dict[str, str]
     jsonld: list[Any]
-    blocks: list[dict[str, Any]]
+    blocks: list[Block]
     # What the feed or sitemap that listed the page said of it: {"source", "time"}.
     listed: dict[str, str] | None = None
 
     def to_record(self) -> dict[str, Any]:
-        return asdict(self)
+        return {**asdict(replace(self, blocks=[])), "blocks": [b.to_record() for b in self.blocks]}
 
 
 def collapse(text: str) -> str:
@@ -184,15 +184,17 @@ def _segment(el: html.HtmlElement, index: int) -> str:
 class _BlockWalker:
     """Walks an element tree in document order, emitting text blocks."""
 
-    def __init__(self, base_url: str) -> None:
+    def __init__(self, base_url: str, main: MainContent | None) -> None:
         self.base_url = base_url
+        self.main = main
         self.blocks: list[Block] = []
 
     def walk(self, el: html.HtmlElement, path: tuple[str, ...]) -> None:
         run: list[str] = []
         links: list[tuple[str, str]] = []
         self._collect(el, path, run, links, el)
-        self._flush(el, path, run, links)
+        if run or links:
+            self._flush(el, path, run, links)
 
     def _collect(
         self,
@@ -202,25 +204,28 @@ class _BlockWalker:
         links: list[tuple[str, str]],
         owner: html.HtmlElement,
     ) -> None:
-        """Add the inline text under ``el`` to ``run``; block children flush and recurse."""
-        if el.text:
+        """Add the inline text under ``el`` to ``run``; block children flush and recurse.
+        White space opening a run is left out (it would be collapsed away)."""
+        if el.text and (run or not el.text.isspace()):
             run.append(el.text)
         index = 0
         for child in el:
-            if not isinstance(child.tag, str):  # comments, processing instructions
-                if child.tail:
+            tag = child.tag
+            if not isinstance(tag, str):  # comments, processing instructions
+                if child.tail and (run or not child.tail.isspace()):
                     run.append(child.tail)
                 continue
-            tag = child.tag.lower()
             child_index = index
             index += 1
             if tag in SKIPPED_TAGS or _is_hidden(child):
                 pass
             elif tag in BLOCK_TAGS:
-                self._flush(owner, path, run, links)
+                if run or links:
+                    self._flush(owner, path, run, links)
                 self.walk(child, (*path, _segment(child, child_index)))
             elif tag == "img":
-                self._flush(owner, path, run, links)
+                if run or links:
+                    self._flush(owner, path, run, links)
                 src = child.get("src")
                 url = _absolute(self.base_url, src) if src else None
                 if url:
@@ -237,7 +242,10 @@ class _BlockWalker:
                 run.append(" ")
             else:
                 start = len(run)
-                self._collect(child, path, run, links, owner)
+                if len(child):
+                    self._collect(child, path, run, links, owner)
+                elif child.text:  # a leaf: most inline elements
+                    run.append(child.text)
                 href = child.get("href") if tag == "a" else None
                 if (
                     href
@@ -245,7 +253,7 @@ class _BlockWalker:
                     and (url := _absolute(self.base_url, href))
                 ):
                     links.append((url, collapse("".join(run[start:]))))
-            if child.tail:
+            if child.tail and (run or not child.tail.isspace()):
                 run.append(child.tail)
 
     def _flush(
@@ -256,44 +264,78 @@ class _BlockWalker:
         links: list[tuple[str, str]],
     ) -> None:
         text = collapse("".join(run))
-        if text:
-            attrs = {k: v for k in KEPT_ATTRS if (v := el.get(k))}
-            if "href" in attrs:
-                href = _absolute(self.base_url, attrs["href"])
-                if href is None:
-                    del attrs["href"]
-                else:
-                    attrs["href"] = href
-            if len(links) == 1 and links[0][1] == text:  # the whole block is one link
-                attrs["href"] = links[0][0]
-            self.blocks.append(
-                Block(
-                    text=text,
-                    tag=str(el.tag).lower(),
-                    classes=tuple((el.get("class") or "").split()[:MAX_CLASSES]),
-                    path=path,
-                    attrs=attrs,
-                )
-            )
+        # The whole block is one link: the block's own href.
+        only_link = links[0][0] if len(links) == 1 and links[0][1] == text else None
         run.clear()
         links.clear()
+        if not text:
+            return
+        attrs = {k: v for k in KEPT_ATTRS if (v := el.get(k))}
+        if "href" in attrs:
+            href = _absolute(self.base_url, attrs["href"])
+            if href is None:
+                del attrs["href"]
+            else:
+                attrs["href"] = href
+        if only_link:
+            attrs["href"] = only_link
+        self.blocks.append(
+            Block(
+                text=text,
+                tag=el.tag,
+                classes=tuple((el.get("class") or "").split()[:MAX_CLASSES]),
+                path=path,
+                attrs=attrs,
+                main=self.main is None or self.main.holds(text),
+            )
+        )
 
 
-def text_blocks(root: html.HtmlElement, base_url: str = "") -> list[Block]:
-    """The visible text blocks of a page, in document order; links made absolute."""
+def text_blocks(
+    root: html.HtmlElement, base_url: str = "", main: MainContent | None = None
+) -> list[Block]:
+    """The visible text blocks of a page, in document order; links made absolute; those
+    outside ``main`` (the page's main content, when known) marked ``main=False``."""
     body = root.find("body")
     if body is None:
         body = root
-    walker = _BlockWalker(base_url)
+    walker = _BlockWalker(base_url, main)
     walker.walk(body, ())
     return walker.blocks
 
 
-def main_content_lines(
-    root: html.HtmlElement, markup: str | None = None
-) -> tuple[frozenset[str], str]:
-    """The page's main content as resiliparse's main-content extraction finds it (its
-    lines, compared as ``_key`` folds them), and those lines joined.
+# A block this long is main content when its text stands inside the main content
+# (resiliparse joins what the block walker splits, and the other way round), and a
+# longer one when it opens with this many characters of it (the two print white space
+# and punctuation between inline elements a little differently).
+_WITHIN_MAIN = 20
+_OPENS_MAIN = 50
+
+
+@dataclass(frozen=True, slots=True)
+class MainContent:
+    """A page's main content: its lines, compared as ``_key`` folds them, and those lines
+    joined."""
+
+    lines: frozenset[str]
+    joined: str
+
+    def holds(self, text: str) -> bool:
+        """Whether a block's text is part of the main content. Empty blocks are
+        (resiliparse prints no text for images and the like)."""
+        key = _key(text)
+        return (
+            not key
+            or key in self.lines
+            or (len(key) >= _WITHIN_MAIN and key in self.joined)
+            or (len(key) >= _OPENS_MAIN and key[:_OPENS_MAIN] in self.joined)
+        )
+
+
+def main_content(root: html.HtmlElement, markup: str | None = None) -> MainContent | None:
+    """The page's main content as resiliparse's main-content extraction finds it, or None
+    where it finds none (then every block counts as main; the splitter also reads a page
+    whole where what is marked main holds next to no text).
 
     resiliparse judges blocks by link and text density, size, position and tag and class
     vocabulary; measured on real pages beside trafilatura, readability-lxml and jusText
@@ -310,43 +352,12 @@ def main_content_lines(
         list_bullets=False,
     )
     lines = [_key(line) for line in text.splitlines()]
-    return frozenset(line for line in lines if line), " ".join(lines)
+    found = frozenset(line for line in lines if line)
+    return MainContent(found, " ".join(lines)) if found else None
 
 
 def _key(text: str) -> str:
     return " ".join(text.casefold().split())
-
-
-# A block this long is main content when its text stands inside the main content
-# (resiliparse joins what the block walker splits, and the other way round), and a
-# longer one when it opens with this many characters of it (the two print white space
-# and punctuation between inline elements a little differently).
-_WITHIN_MAIN = 20
-_OPENS_MAIN = 50
-
-
-def mark_main_content(
-    blocks: list[Block], root: html.HtmlElement, markup: str | None = None
-) -> list[Block]:
-    """The blocks, those outside the page's main content marked ``main=False``. Images
-    and empty blocks stay main (resiliparse prints no text for them); a page where no
-    main content is found keeps every block main (the splitter also reads a page whole
-    where what is marked main holds next to no text)."""
-    keys, joined = main_content_lines(root, markup)
-    if not keys:
-        return blocks
-    marked = []
-    for block in blocks:
-        key = _key(block.text)
-        main = (
-            block.tag == "img"
-            or not key
-            or key in keys
-            or (len(key) >= _WITHIN_MAIN and key in joined)
-            or (len(key) >= _OPENS_MAIN and key[:_OPENS_MAIN] in joined)
-        )
-        marked.append(block if main else replace(block, main=False))
-    return marked
 
 
 def plain_text_blocks(text: str) -> list[Block]:
@@ -415,7 +426,7 @@ def build_page_record(
         meta=meta,
         links=links,
         jsonld=jsonld,
-        blocks=[b.to_record() for b in mark_main_content(text_blocks(root, url), root, markup)],
+        blocks=text_blocks(root, url, main_content(root, markup)),
         listed=listed,
     )
 
@@ -435,7 +446,7 @@ def plain_page_record(*, url: str, text: str, fetched_at: str, site: str) -> Pag
         meta={},
         links={},
         jsonld=[],
-        blocks=[b.to_record() for b in plain_text_blocks(text)],
+        blocks=plain_text_blocks(text),
     )
 
 

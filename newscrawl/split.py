@@ -62,6 +62,7 @@ CAPITALS_DATELINE = re.compile(rf"^{_CAPITALS}{_COLON}")
 # A photo credit closing a caption: "(AFP)", "(REUTERS)", "(AN photo by X)".
 CAPTION_CREDIT = re.compile(r"\((?:[A-Z][\w .,'’/&-]{1,60})\)\s*$")
 QUOTES = str.maketrans({"‘": "'", "’": "'", "‚": "'", "‛": "'", "“": '"', "”": '"', "„": '"'})
+_CURLY = re.compile("[‘’‚‛“”„]")  # str.translate walks every character: look first
 SENTENCE_END = (".", "!", "?", "…", '."', ".”", ".’", "!”", "?”")
 # Summary lines printed with neither a bullet nor markup: the site prints one to three.
 MAX_PLAIN_SUMMARY = 6
@@ -178,25 +179,41 @@ class Split:
 def normalize(text: str) -> str:
     """Text as compared for repeats: NFC, case-folded, straight quotes, single spaces."""
     if not text.isascii():
-        text = unicodedata.normalize("NFC", text).translate(QUOTES)
+        text = unicodedata.normalize("NFC", text)
+        if _CURLY.search(text):
+            text = text.translate(QUOTES)
     return " ".join(text.casefold().split())
 
 
-@lru_cache(maxsize=16384)
 def _segment(segment: str) -> tuple[str, frozenset[str]]:
     """A path segment's tag and class-name words ("div.share-widget[3]")."""
-    tag, *classes = segment.split("[", 1)[0].split(".")
+    return _element(segment.partition("[")[0])
+
+
+@lru_cache(maxsize=16384)
+def _element(name: str) -> tuple[str, frozenset[str]]:
+    tag, *classes = name.split(".")
     return tag, frozenset(w for c in classes for w in re.split(r"[-_]", c.lower()) if w)
 
 
-@lru_cache(maxsize=16384)
-def _path_facts(path: tuple[str, ...]) -> tuple[frozenset[str], frozenset[str]]:
-    """The tags and class-name words of a block's element and all its ancestors."""
-    if not path:
-        return frozenset(), frozenset()
-    tags, words = _path_facts(path[:-1])
-    tag, segment_words = _segment(path[-1])
-    return tags | {tag}, words | segment_words
+def _path_tags(
+    path: tuple[str, ...], known: dict[tuple[str, ...], frozenset[str]]
+) -> frozenset[str]:
+    """The tags of a block's element and all its ancestors; ``known`` holds those of the
+    paths met before (siblings share their parent's)."""
+    tags = known.get(path)
+    if tags is None:
+        parent = _path_tags(path[:-1], known) if path else frozenset[str]()
+        tags = known[path] = parent | {_segment(path[-1])[0]} if path else parent
+    return tags
+
+
+def _own_words(path: tuple[str, ...]) -> frozenset[str]:
+    """The class-name words of a block's element and its parent."""
+    words = frozenset[str]()
+    for segment in path[-2:]:
+        words |= _segment(segment)[1]
+    return words
 
 
 def _is_time_line(text: str, hints: SplitHints) -> bool:
@@ -361,11 +378,12 @@ def _classify(blocks: Sequence[Block], hints: SplitHints, marked: bool) -> list[
     headlines = [
         n for n, b in enumerate(blocks) if b.tag == "h1" or (b.main and b.tag in ("h2", "h3"))
     ]
+    known_tags: dict[tuple[str, ...], frozenset[str]] = {}
     for position, block in enumerate(blocks):
-        tags, _ = _path_facts(block.path)
+        tags = _path_tags(block.path, known_tags)
         # Class words of the block's own element and its parent only: a class high up
         # ("article-share-wrap", "node-lead" around a whole story) says nothing of a line.
-        words = _path_facts(block.path[-2:])[1]
+        words = _own_words(block.path)
         if block.classes:
             words = words | _segment("." + ".".join(block.classes))[1]
         text = block.text.strip()

@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from newscrawl.clean import clean_lines, clean_optional, clean_text
-from newscrawl.page import Block, PageRecord
+from newscrawl.page import PageRecord
 from newscrawl.schema import PRECISIONS, StoryRecord
 from newscrawl.sites import SiteProfile, origin
 from newscrawl.split import (
@@ -327,9 +327,9 @@ def _time_element(page: PageRecord) -> str | None:
     """The first ``<time datetime>`` of the page's text: a story's time where the page
     prints it only there."""
     for block in page.blocks:
-        stamp = (block.get("attrs") or {}).get("datetime")
-        if block.get("tag") == "time" and stamp:
-            return str(stamp)
+        stamp = block.attrs.get("datetime")
+        if block.tag == "time" and stamp:
+            return stamp
     return None
 
 
@@ -381,7 +381,7 @@ def stories_from_page(
     """
     anchor = anchor or page_anchor(page)
     split = split_blocks(
-        [Block.from_record(b) for b in page.blocks],
+        page.blocks,
         site.split_hints,
         _head_titles(page),
         reading_languages(page.language, site.split_hints.languages),

@@ -36,6 +36,7 @@ from zoneinfo import ZoneInfo
 
 from dateparser import DateDataParser
 from dateparser.data import languages_info
+from dateparser.timezones import timezone_info_list
 
 UTC = dt_timezone.utc
 MAX_TEXT_LENGTH = 80  # a printed time is short; longer text is a sentence that mentions one
@@ -448,7 +449,24 @@ def _alternation(words: Iterable[str]) -> str:
     return "|".join(re.escape(word) for word in sorted(set(words), key=lambda w: (-len(w), w)))
 
 
-_ZONE = r"(?P<z>(?:utc|gmt|ut|z)(?:\s*[+-]\d{1,2}(?::?\d{2})?)?|[+-]\d{2}:?\d{2})"
+def _zone_names() -> dict[str, timedelta]:
+    """Zone abbreviations (est, cest, wib...) and the UTC offsets dateparser reads them as:
+    the first its table lists, so that ist is Israel's, as dateparser has it."""
+    names: dict[str, timedelta] = {}
+    for group in timezone_info_list:
+        for name, seconds in group["timezones"]:
+            if name.isalpha():
+                names.setdefault(name.lower(), timedelta(seconds=seconds))
+    return names
+
+
+_ZONE_NAMES = _zone_names()
+# A printed offset, or a zone's name (any short word: one dateparser does not know sends
+# the text to dateparser, see _UnknownZone).
+_ZONE = (
+    r"(?:(?P<z>(?:utc|gmt|ut|z)(?:\s*[+-]\d{1,2}(?::?\d{2})?)?|[+-]\d{2}:?\d{2})"
+    r"|(?P<zn>[^\W\d_]{2,5}))(?![^\W\d_])"
+)
 _OFFSET = re.compile(r"([+-])(\d{1,2})(?::?(\d{2}))?$")
 _ISO = re.compile(
     r"(?P<y>\d{4})-(?P<mo>\d{2})-(?P<d>\d{2})"
@@ -496,6 +514,7 @@ class _Grammar:
     months: dict[str, int]
     named_date: re.Pattern[str] | None
     numeric_date: re.Pattern[str]
+    clock_first: tuple[re.Pattern[str], ...]  # named, then numeric dates after their time
     clock_only: re.Pattern[str]
     coarse: re.Pattern[str] | None
     meridiem: dict[str, int]
@@ -542,7 +561,9 @@ def _grammar(languages: tuple[str, ...]) -> _Grammar:
         + (rf"(?:\s*(?P<ap>{ampm}))?" if ampm else "")
         + rf"(?:\s*{_ZONE})?"
     )
-    joiner = rf"(?:\s*(?:,|{_alternation(at_words)})\s*|\s+)" if at_words else r"(?:\s*,\s*|\s+)"
+    # Between a date and its time: a comma, a word ("at"), a dash or slash, or a space.
+    at = rf"|{_alternation(at_words)}" if at_words else ""
+    joiner = rf"(?:\s*(?:,{at})\s*|\s+[-/|\u2013\u2014]\s+|\s+)"
     with_clock = rf"(?:{joiner}{clock})?"
 
     relative = []
@@ -557,15 +578,21 @@ def _grammar(languages: tuple[str, ...]) -> _Grammar:
             )
             relative.append(re.compile(table.ago.format(chain=chain)))
 
+    numeric = r"(?P<a>\d{1,4})(?P<sep>[/.-])(?P<b>\d{1,2})(?P=sep)(?P<c>\d{1,4})"
+    # A time printed before its date ("1:39 am EST, Wednesday, November 20, 2019").
+    clock_then = rf"{clock}(?:\s*,\s*|\s+)"
     named_date = coarse = None
+    clock_first = [re.compile(clock_then + numeric)]
     if months:
         month = _alternation(months)
         weekday = rf"(?:(?:{_alternation(weekdays)})\.?\s*,?\s+)?" if weekdays else ""
-        named_date = re.compile(
+        day_month = (
             rf"{weekday}(?:(?P<d1>\d{{1,2}})(?:st|nd|rd|th|er|e)?\s*(?:of\s+|de\s+)?"
             rf"(?P<m1>{month})\.?|(?P<m2>{month})\.?\s*(?P<d2>\d{{1,2}})(?:st|nd|rd|th)?)"
-            rf"(?:(?:\s*,\s*|\s+)(?P<y>\d{{4}}))?{with_clock}"
+            rf"(?:(?:\s*,\s*|\s+)(?P<y>\d{{4}}))?"
         )
+        named_date = re.compile(day_month + with_clock)
+        clock_first.insert(0, re.compile(weekday + clock_then + day_month))
         coarse = re.compile(rf"(?:{month})\.?(?:\s*,?\s*\d{{4}})?|\d{{4}}\s*,?\s*(?:{month})")
 
     day_word = None
@@ -595,9 +622,8 @@ def _grammar(languages: tuple[str, ...]) -> _Grammar:
         day_word=day_word,
         months=months,
         named_date=named_date,
-        numeric_date=re.compile(
-            r"(?P<a>\d{1,4})(?P<sep>[/.-])(?P<b>\d{1,2})(?P=sep)(?P<c>\d{1,4})" + with_clock
-        ),
+        numeric_date=re.compile(numeric + with_clock),
+        clock_first=tuple(clock_first),
         clock_only=re.compile(clock),
         coarse=coarse,
         meridiem=meridiem,
@@ -649,6 +675,8 @@ def _clock(match: re.Match[str], meridiem: dict[str, int]) -> _Clock | None:
     hour = int(hour_text)
     minute_text, second_text, fraction = match.group("mi", "s", "f")
     half = match.groupdict().get("ap")
+    if half is not None and 12 < hour < 24 and meridiem[half.replace(".", "")] == 12:
+        half = None  # "15:24pm": a 24-hour clock with a needless pm
     if half is not None:
         if not 1 <= hour <= 12:
             raise ValueError("12-hour clock out of range")
@@ -671,7 +699,16 @@ def _clock(match: re.Match[str], meridiem: dict[str, int]) -> _Clock | None:
         int(fraction.ljust(6, "0")) if fraction else 0,
     )
     zone = match.group("z")
+    if zone is None and (name := match.groupdict().get("zn")) is not None:
+        if name not in _ZONE_NAMES:
+            raise _UnknownZone(name)
+        return _Clock(moment, resolution, precision, dt_timezone(_ZONE_NAMES[name]))
     return _Clock(moment, resolution, precision, None if zone is None else _offset(zone))
+
+
+class _UnknownZone(Exception):
+    """A word after a time that names no zone dateparser knows ("10:12 AM May"): the text
+    is none of the forms read here."""
 
 
 @lru_cache(maxsize=256)
@@ -834,6 +871,21 @@ def _read(reader: _Reader) -> Timestamp:
 
     if reader.source != "text":
         text = _NAMED_AFTER_OFFSET.sub(r"\1", _BASIC_ISO.sub(r"\1-\2-\3", text))
+    try:
+        if (found := _read_form(reader, text)) is not None:
+            return found
+    except _UnknownZone:  # a form read here, save a zone's name only dateparser may know
+        return _ask_dateparser(reader, plain)
+    if grammar.vocabulary is not None and not (
+        _DIGITS_APART.search(text) or not grammar.vocabulary.isdisjoint(_WORD.findall(text))
+    ):
+        return reader.failed("unreadable")  # not one word of a date: skip dateparser's cost
+    return _ask_dateparser(reader, plain)
+
+
+def _read_form(reader: _Reader, text: str) -> Timestamp | None:
+    """``text`` read as one of the forms the grammar knows, or None."""
+    grammar = reader.grammar
     if found := _ISO.fullmatch(text):
         clock = _clock(found, grammar.meridiem)
         return reader.calendar(int(found["y"]), int(found["mo"]), int(found["d"]), clock)
@@ -846,23 +898,21 @@ def _read(reader: _Reader) -> Timestamp:
         span = reader.days_back(grammar.days_back[found["w"]], _clock(found, grammar.meridiem))
         return reader.found(span, reader.anchor)
     if grammar.named_date is not None and (found := grammar.named_date.fullmatch(text)):
-        day, month = (found["d1"], found["m1"]) if found["d1"] else (found["d2"], found["m2"])
-        year = int(found["y"]) if found["y"] else None
-        clock = _clock(found, grammar.meridiem)
-        return reader.calendar(year, grammar.months[month], int(day), clock)
+        return _read_named_date(reader, found)
     if found := grammar.numeric_date.fullmatch(text):
         return _read_numeric_date(reader, found)
+    for pattern in grammar.clock_first:
+        if found := pattern.fullmatch(text):
+            return (_read_numeric_date if "a" in pattern.groupindex else _read_named_date)(
+                reader, found
+            )
     if _NUMBER.fullmatch(text):
         return reader.failed("too-coarse" if len(text) == 4 else "unreadable")
     if (found := grammar.clock_only.fullmatch(text)) and (clock := _clock(found, grammar.meridiem)):
         return reader.found(reader.clock_only(clock), reader.anchor)
     if grammar.coarse is not None and grammar.coarse.fullmatch(text):
         return reader.failed("too-coarse")
-    if grammar.vocabulary is not None and not (
-        _DIGITS_APART.search(text) or not grammar.vocabulary.isdisjoint(_WORD.findall(text))
-    ):
-        return reader.failed("unreadable")  # not one word of a date: skip dateparser's cost
-    return _ask_dateparser(reader, plain)
+    return None
 
 
 def _read_chain(reader: _Reader, found: re.Match[str]) -> Timestamp:
@@ -892,6 +942,15 @@ def _read_chain(reader: _Reader, found: re.Match[str]) -> Timestamp:
     smallest = units[-1][0]
     span = reader.elapsed(nominal, shortest, longest + smallest.longest, smallest.precision)
     return reader.found(span, reader.anchor)
+
+
+def _read_named_date(reader: _Reader, found: re.Match[str]) -> Timestamp:
+    """``6 February 2025``, ``Nov. 19, 2019, 10:31 pm CST``; with no year, the most
+    recent such day."""
+    day, month = (found["d1"], found["m1"]) if found["d1"] else (found["d2"], found["m2"])
+    year = int(found["y"]) if found["y"] else None
+    clock = _clock(found, reader.grammar.meridiem)
+    return reader.calendar(year, reader.grammar.months[month], int(day), clock)
 
 
 def _read_numeric_date(reader: _Reader, found: re.Match[str]) -> Timestamp:

@@ -87,11 +87,11 @@ async def test_crawl_fetches_each_article_once_and_obeys_robots(mirror: Mirror) 
         assert item.response_date
         assert item.fetched_at.endswith("+00:00")
         assert item.meta["og:title"] == truth[nid]["title"]
-        texts = [block["text"] for block in item.blocks]
+        texts = [block.text for block in item.blocks]
         for nid_on_page in [nid, *truth[nid]["appended"]]:
             assert truth[nid_on_page]["title"] in texts
             assert set(truth[nid_on_page]["body"]) <= set(texts)
-        assert {"text", "tag", "classes", "path", "attrs"} <= set(item.blocks[0])
+        assert {"text", "tag", "classes", "path", "attrs"} <= set(item.to_record()["blocks"][0])
         if item.listed is not None:  # what the feed or sitemap said of the article
             if item.listed["source"] == "sitemap":
                 assert item.listed["time"] == truth[nid]["updated_at"]

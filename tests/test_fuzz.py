@@ -97,8 +97,8 @@ def page_of(
 def check_page(page: PageRecord) -> None:
     """What any page record promises, and the stories split from it theirs."""
     json.dumps(page.to_record())
-    for record in page.blocks:
-        block = Block.from_record(record)
+    for record, block in zip(page.to_record()["blocks"], page.blocks, strict=True):
+        assert Block.from_record(record) == block
         assert block.text == collapse(block.text)
         assert block.text or block.tag in ("img", "")  # plain text keeps its blank lines
         assert block.tag != "img" or is_url(block.attrs["src"])
@@ -276,7 +276,7 @@ def test_deeply_nested_markup(tag: str, depth: int, closed: bool, text: str) -> 
     check_page(page)
     # Runs of unclosed tags deeper than libxml2's 255 are flattened first: nothing is lost.
     if tag not in ("p", "table"):  # these two auto-close or move text
-        assert any(text in block["text"] for block in page.blocks)
+        assert any(text in block.text for block in page.blocks)
 
 
 @fuzz(300)
@@ -296,8 +296,8 @@ def test_links_that_are_no_urls_are_dropped() -> None:
     assert page is not None
     assert page.canonical_url is None
     assert page.links == {}
-    assert all("href" not in block["attrs"] for block in page.blocks)
-    assert "img" not in {block["tag"] for block in page.blocks}
+    assert all("href" not in block.attrs for block in page.blocks)
+    assert "img" not in {block.tag for block in page.blocks}
     (story,) = stories_from_page(page, SITE).stories
     assert story.url == PAGE_URL
     assert story.body == ["DAMMAM: The port opened.", "Related"]

@@ -127,7 +127,7 @@ def test_appended_story_gets_its_url_and_id_from_its_short_link() -> None:
 
     root = parse_html(html_page([CAMELS, PORT, LIBRARY], "containers"))
     assert root is not None
-    page.blocks = [b.to_record() for b in text_blocks(root, page.url)]
+    page.blocks = text_blocks(root, page.url)
     stories = stories_from_page(page, ARABNEWS).stories
     assert [s.url for s in stories] == [
         "http://example.test/node/100/world",

@@ -311,6 +311,45 @@ def test_an_arabic_date() -> None:
     )
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Nov 19, 2019, 10:31 pm CST",  # a zone's name after the time
+        "Sept. 8, 2020 at 9:22 a.m. ET",
+        "Oct 6, 2020 / 03:38 PM MDT",  # a dash, slash or bar between date and time
+        "November 20th, 2019 - 07:50 GMT",
+        "Nov 20 2019, 15:24pm IST",  # a 24-hour clock with a needless pm
+        "1:39 am EST, Wednesday, November 20, 2019",  # the time before the date
+        "7:07 PM EST Nov 19, 2019",
+        "Fri 6:45 PM, Feb 16, 2018",
+        "21:17 18.11.2019",
+        "10:44:00 2020-09-15",
+    ],
+)
+def test_printed_dates_read_without_dateparser_as_dateparser_reads_them(
+    text: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import dateparser
+
+    from newscrawl import timestamps
+
+    expected = dateparser.parse(
+        text, languages=["en"], settings={"TIMEZONE": "UTC", "RETURN_AS_TIMEZONE_AWARE": True}
+    )
+
+    def unused(*args: object) -> None:
+        raise AssertionError("read by dateparser")
+
+    monkeypatch.setattr(timestamps, "_ask_dateparser", unused)
+    found = read(text, zone="UTC", anchor=given_anchor(datetime(2021, 1, 1, tzinfo=UTC)))
+    assert found.value == expected
+
+
+def test_a_word_after_a_time_that_names_no_zone_is_left_to_dateparser() -> None:
+    assert read("Nov 19, 2019 10:12 AM Foo").value is None
+    assert read("Nov 19, 2019 10:12 AM EST").value == utc("2019-11-19T15:12:00+00:00")
+
+
 # --- ISO 8601 from markup -----------------------------------------------------------------------
 
 
