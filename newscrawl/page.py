@@ -14,7 +14,7 @@ from functools import lru_cache
 from typing import Any
 from urllib.parse import urljoin
 
-from lxml import etree, html
+from lxml import etree
 from resiliparse.extract.html2text import extract_plain_text
 from w3lib.encoding import html_to_unicode
 
@@ -127,9 +127,18 @@ def _too_deep(parser: etree.HTMLParser) -> bool:
     return any("Excessive depth" in error.message for error in parser.error_log)
 
 
+def _tree(body: str | bytes, parser: etree.HTMLParser) -> etree._Element | None:
+    """The tree libxml2 reads from ``body``; None when it finds no element in it. Plain
+    lxml elements: lxml.html's element classes cost a Python call per element touched."""
+    try:
+        return etree.fromstring(body, parser)
+    except (etree.ParserError, etree.XMLSyntaxError, ValueError, LookupError):
+        return None  # LookupError: an unknown codec
+
+
 def parse_page_html(
     body: str | bytes, encoding: str | None = None
-) -> tuple[html.HtmlElement | None, list[str]]:
+) -> tuple[etree._Element | None, list[str]]:
     """An lxml tree for ``body`` (None when there is no HTML in it), and what reading it
     met: ``deep_nesting`` when runs of unclosed tags had to be flattened first, and
     ``deep_nesting_cut`` when what lay deeper than libxml2 reads was lost all the same.
@@ -137,48 +146,71 @@ def parse_page_html(
     ``encoding`` is the body's (the response's, from its headers, meta, BOM or a guess):
     libxml2 alone reads only ``<meta charset>`` and takes anything else for latin-1.
     """
-    parser = html.HTMLParser(encoding=encoding if isinstance(body, bytes) else None)
-    try:
-        root = html.document_fromstring(body, parser=parser)
-    except (etree.ParserError, ValueError, LookupError):  # LookupError: an unknown codec
+    parser = etree.HTMLParser(encoding=encoding if isinstance(body, bytes) else None)
+    root = _tree(body, parser)
+    if root is None:
         return None, []
     if not _too_deep(parser):
         return root, []
     pattern: Any = _DEEP_RUN_BYTES if isinstance(body, bytes) else _DEEP_RUN
-    flat_parser = html.HTMLParser(encoding=encoding if isinstance(body, bytes) else None)
-    try:
-        flat = html.document_fromstring(pattern.sub(_flatten_run, body), parser=flat_parser)
-    except (etree.ParserError, ValueError, LookupError):
+    flat_parser = etree.HTMLParser(encoding=encoding if isinstance(body, bytes) else None)
+    flat = _tree(pattern.sub(_flatten_run, body), flat_parser)
+    if flat is None:
         return root, ["deep_nesting_cut"]
     return flat, ["deep_nesting_cut" if _too_deep(flat_parser) else "deep_nesting"]
 
 
-def parse_html(body: str | bytes) -> html.HtmlElement | None:
+def parse_html(body: str | bytes) -> etree._Element | None:
     """An lxml tree for ``body``, or None when there is no HTML in it."""
     return parse_page_html(body)[0]
 
 
-def _is_hidden(el: html.HtmlElement) -> bool:
+def _is_hidden(el: etree._Element) -> bool:
     if el.get("hidden") is not None:
         return True
-    style = (el.get("style") or "").replace(" ", "").lower()
+    style = el.get("style")
+    if not style:
+        return False
+    style = style.replace(" ", "").lower()
     return "display:none" in style or "visibility:hidden" in style
+
+
+# A path on the page's own site that urljoin would keep as it is: no fragment, no
+# parameters, no white space, no empty query (urljoin drops one).
+_SITE_PATH = re.compile(r"/(?!/)[\w\-./%~+,:@!$'()*=&]*(?:\?[\w\-./%~+,:@!$'()*=&]+)?\Z")
 
 
 @lru_cache(maxsize=16384)  # a site's pages repeat the same links (navigation, footers)
 def _absolute(base_url: str, href: str) -> str | None:
     """``href`` made absolute, or None when it is no URL (``http://[`` makes urljoin raise)."""
-    if href.startswith(("https://", "http://")) and not any(c in href for c in ("/.", "[", "]")):
-        return href  # absolute already, with no dot segment to resolve
+    if "/." not in href and "[" not in href and "]" not in href:  # no dot segment, no IPv6
+        if href.startswith(("https://", "http://")):
+            return href  # absolute already
+        if _SITE_PATH.match(href) and (origin := _origin(base_url)):
+            return origin + href  # the site's own path, as urljoin makes it
     try:
         return urljoin(base_url, href)
     except ValueError:
         return None
 
 
-def _segment(el: html.HtmlElement, index: int) -> str:
-    classes = (el.get("class") or "").split()[:MAX_CLASSES]
-    return str(el.tag) + "".join("." + c for c in classes) + f"[{index}]"
+@lru_cache(maxsize=256)
+def _origin(url: str) -> str | None:
+    """``https://host`` of an http(s) URL with no IPv6 host, else None."""
+    scheme, _, rest = url.partition("://")
+    host = rest.split("/", 1)[0].split("?", 1)[0].split("#", 1)[0]
+    if scheme not in ("http", "https") or not host or "[" in host:
+        return None
+    return f"{scheme}://{host}"
+
+
+def _segment(tag: str, classes: tuple[str, ...], index: int) -> str:
+    return f"{tag}.{'.'.join(classes)}[{index}]" if classes else f"{tag}[{index}]"
+
+
+def _classes(el: etree._Element) -> tuple[str, ...]:
+    value = el.get("class")
+    return tuple(value.split()[:MAX_CLASSES]) if value else ()
 
 
 class _BlockWalker:
@@ -189,20 +221,21 @@ class _BlockWalker:
         self.main = main
         self.blocks: list[Block] = []
 
-    def walk(self, el: html.HtmlElement, path: tuple[str, ...]) -> None:
+    def walk(self, el: etree._Element, path: tuple[str, ...], classes: tuple[str, ...]) -> None:
         run: list[str] = []
         links: list[tuple[str, str]] = []
-        self._collect(el, path, run, links, el)
+        self._collect(el, path, run, links, el, classes)
         if run or links:
-            self._flush(el, path, run, links)
+            self._flush(el, path, run, links, classes)
 
     def _collect(
         self,
-        el: html.HtmlElement,
+        el: etree._Element,
         path: tuple[str, ...],
         run: list[str],
         links: list[tuple[str, str]],
-        owner: html.HtmlElement,
+        owner: etree._Element,
+        owner_classes: tuple[str, ...],
     ) -> None:
         """Add the inline text under ``el`` to ``run``; block children flush and recurse.
         White space opening a run is left out (it would be collapsed away)."""
@@ -221,11 +254,12 @@ class _BlockWalker:
                 pass
             elif tag in BLOCK_TAGS:
                 if run or links:
-                    self._flush(owner, path, run, links)
-                self.walk(child, (*path, _segment(child, child_index)))
+                    self._flush(owner, path, run, links, owner_classes)
+                classes = _classes(child)
+                self.walk(child, (*path, _segment(tag, classes, child_index)), classes)
             elif tag == "img":
                 if run or links:
-                    self._flush(owner, path, run, links)
+                    self._flush(owner, path, run, links, owner_classes)
                 src = child.get("src")
                 url = _absolute(self.base_url, src) if src else None
                 if url:
@@ -233,7 +267,7 @@ class _BlockWalker:
                         Block(
                             text=collapse(child.get("alt") or ""),
                             tag="img",
-                            classes=tuple((child.get("class") or "").split()[:MAX_CLASSES]),
+                            classes=_classes(child),
                             path=path,
                             attrs={"src": url},
                         )
@@ -243,7 +277,7 @@ class _BlockWalker:
             else:
                 start = len(run)
                 if len(child):
-                    self._collect(child, path, run, links, owner)
+                    self._collect(child, path, run, links, owner, owner_classes)
                 elif child.text:  # a leaf: most inline elements
                     run.append(child.text)
                 href = child.get("href") if tag == "a" else None
@@ -258,10 +292,11 @@ class _BlockWalker:
 
     def _flush(
         self,
-        el: html.HtmlElement,
+        el: etree._Element,
         path: tuple[str, ...],
         run: list[str],
         links: list[tuple[str, str]],
+        classes: tuple[str, ...],
     ) -> None:
         text = collapse("".join(run))
         # The whole block is one link: the block's own href.
@@ -283,7 +318,7 @@ class _BlockWalker:
             Block(
                 text=text,
                 tag=el.tag,
-                classes=tuple((el.get("class") or "").split()[:MAX_CLASSES]),
+                classes=classes,
                 path=path,
                 attrs=attrs,
                 main=self.main is None or self.main.holds(text),
@@ -292,7 +327,7 @@ class _BlockWalker:
 
 
 def text_blocks(
-    root: html.HtmlElement, base_url: str = "", main: MainContent | None = None
+    root: etree._Element, base_url: str = "", main: MainContent | None = None
 ) -> list[Block]:
     """The visible text blocks of a page, in document order; links made absolute; those
     outside ``main`` (the page's main content, when known) marked ``main=False``."""
@@ -300,7 +335,7 @@ def text_blocks(
     if body is None:
         body = root
     walker = _BlockWalker(base_url, main)
-    walker.walk(body, ())
+    walker.walk(body, (), _classes(body))
     return walker.blocks
 
 
@@ -332,7 +367,7 @@ class MainContent:
         )
 
 
-def main_content(root: html.HtmlElement, markup: str | None = None) -> MainContent | None:
+def main_content(root: etree._Element, markup: str | None = None) -> MainContent | None:
     """The page's main content as resiliparse's main-content extraction finds it, or None
     where it finds none (then every block counts as main; the splitter also reads a page
     whole where what is marked main holds next to no text).
@@ -343,7 +378,7 @@ def main_content(root: html.HtmlElement, markup: str | None = None) -> MainConte
     the page as sent, which resiliparse reads faster than the tree serialized again.
     """
     text = extract_plain_text(
-        markup if markup is not None else html.tostring(root, encoding="unicode"),
+        markup if markup is not None else etree.tostring(root, encoding="unicode", method="html"),
         main_content=True,
         alt_texts=False,
         links=False,
@@ -369,28 +404,29 @@ def plain_text_blocks(text: str) -> list[Block]:
 
 
 def head_metadata(
-    root: html.HtmlElement, base_url: str = ""
+    root: etree._Element, base_url: str = ""
 ) -> tuple[dict[str, str], dict[str, str], list[Any]]:
     """(meta, links, jsonld) of the page head. They describe the first story only."""
     meta: dict[str, str] = {}
-    for el in root.iterfind(".//meta"):
-        key = el.get("property") or el.get("name") or el.get("itemprop")
-        content = el.get("content")
-        if key and content is not None and key not in meta:
-            meta[key] = content.strip()
     links: dict[str, str] = {}
-    for el in root.iterfind(".//link"):
-        href = el.get("href")
-        url = _absolute(base_url, href.strip()) if href else None
-        for rel in (el.get("rel") or "").lower().split():
-            if url and rel in ("canonical", "shortlink", "amphtml", "alternate", "image_src"):
-                links.setdefault(rel, url)
     jsonld: list[Any] = []
-    for el in root.iterfind(".//script[@type='application/ld+json']"):
-        try:
-            jsonld.append(json.loads(el.text or ""))
-        except (ValueError, RecursionError):  # RecursionError: nested too deep to decode
-            continue  # broken JSON-LD is common and never fatal
+    for el in root.iter("meta", "link", "script"):  # one pass over the page, in order
+        if el.tag == "meta":
+            key = el.get("property") or el.get("name") or el.get("itemprop")
+            content = el.get("content")
+            if key and content is not None and key not in meta:
+                meta[key] = content.strip()
+        elif el.tag == "link":
+            href = el.get("href")
+            url = _absolute(base_url, href.strip()) if href else None
+            for rel in (el.get("rel") or "").lower().split():
+                if url and rel in ("canonical", "shortlink", "amphtml", "alternate", "image_src"):
+                    links.setdefault(rel, url)
+        elif el.get("type") == "application/ld+json":
+            try:
+                jsonld.append(json.loads(el.text or ""))
+            except (ValueError, RecursionError):  # RecursionError: nested too deep to decode
+                continue  # broken JSON-LD is common and never fatal
     return meta, links, jsonld
 
 
@@ -398,7 +434,7 @@ def build_page_record(
     *,
     url: str,
     status: int,
-    root: html.HtmlElement,
+    root: etree._Element,
     fetched_at: str,
     response_date: str | None,
     response_age: int | None,
@@ -411,7 +447,7 @@ def build_page_record(
     meta, links, jsonld = head_metadata(root, url)
     og_url = meta.get("og:url")
     title_el = root.find(".//title")
-    title = collapse(title_el.text_content()) if title_el is not None else None
+    title = collapse("".join(map(str, title_el.itertext()))) if title_el is not None else None
     return PageRecord(
         url=url,
         # Made absolute like the head's links: stories parse it as a URL.

@@ -541,8 +541,9 @@ def reading_languages(page_language: str | None, site_languages: Sequence[str]) 
 @lru_cache(maxsize=32)
 def _grammar(languages: tuple[str, ...]) -> _Grammar:
     # Unknown language codes fail here, on a site's first call, not on its first odd string
-    # (dateparser checks them only when it first parses).
-    DateDataParser(languages=list(languages)).get_date_data("1")
+    # (dateparser checks them only when it first parses; loading a language costs more).
+    if unknown := [code for code in languages if not known_language(code)]:
+        raise ValueError(f"Unknown language(s): {', '.join(map(repr, unknown))}")
     tables = [_LANGUAGES[code] for code in languages if code in _LANGUAGES]
     units = {word: meaning for table in tables for word, meaning in table.units.items()}
     numbers = {word: n for table in tables for word, n in table.numbers.items()}

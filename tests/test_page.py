@@ -1,7 +1,13 @@
 from __future__ import annotations
 
+from urllib.parse import urljoin
+
+from hypothesis import given
+from hypothesis import strategies as st
+
 from newscrawl.page import (
     Block,
+    _absolute,
     build_page_record,
     head_metadata,
     parse_html,
@@ -136,3 +142,30 @@ def test_deeply_nested_markup_is_flattened_so_no_text_is_lost() -> None:
     assert [b.text for b in text_blocks(root)] == [f"Paragraph {n} of the story." for n in range(3)]
     # Ordinary nesting is left as it is.
     assert parse_page_html(f"<html><body>{'<div>' * 50}{paragraphs}</body></html>")[1] == []
+
+
+@given(
+    base=st.sampled_from(
+        [
+            "https://news.example/world/story-1.html?ref=home#top",
+            "http://news.example",
+            "https://news.example:8443/a/b/",
+            "https://user@news.example/p",
+            "ftp://news.example/p",
+            "HTTPS://News.Example/p",
+            "https://news.example?q",
+            "",
+        ]
+    ),
+    href=st.text(
+        st.one_of(st.sampled_from("/.?#;&=ab [] :%\t"), st.characters()), max_size=20
+    ).map(lambda t: "/" + t),
+)
+def test_links_on_the_sites_own_paths_are_made_absolute_as_urljoin_makes_them(
+    base: str, href: str
+) -> None:
+    try:
+        expected: str | None = urljoin(base, href)
+    except ValueError:
+        expected = None
+    assert _absolute.__wrapped__(base, href) == expected

@@ -176,7 +176,8 @@ class NewsSpider(Spider):
             markup=response.text if not repairs and isinstance(response, TextResponse) else None,
         )
         if "links" in self.arguments.sources:
-            links = [(h, None) for h in root.xpath("//body//a/@href") if isinstance(h, str)]
+            hrefs = root.xpath("//body//a/@href")
+            links = [(str(h), None) for h in hrefs] if isinstance(hrefs, list) else []
             yield from self._article_requests(links, response, "links")
 
     # Helpers
