@@ -23,6 +23,7 @@ with month names) come first; dateparser, with explicit ``languages=``, is the f
 
 from __future__ import annotations
 
+import importlib
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
@@ -519,6 +520,8 @@ class _Grammar:
     coarse: re.Pattern[str] | None
     meridiem: dict[str, int]
     vocabulary: frozenset[str] | None  # None: some language has no table, ask dateparser always
+    # Every word dateparser or a table knows in these languages, and zone names.
+    lexicon: frozenset[str]
     day_first: bool  # the most likely language prints numeric dates day first (06/11/2025)
 
 
@@ -635,8 +638,38 @@ def _grammar(languages: tuple[str, ...]) -> _Grammar:
             if complete
             else None
         ),
+        lexicon=frozenset(_ZONE_NAMES).union(
+            (token for word in known_words for token in _WORD.findall(word) if len(token) > 1),
+            *(_dateparser_words(code) for code in languages),
+        ),
         day_first=languages[0] in DAY_FIRST_LANGUAGES,
     )
+
+
+@lru_cache(maxsize=64)
+def _dateparser_words(code: str) -> frozenset[str]:
+    """The words dateparser's data for a language holds (month and day names, units,
+    relative phrases, words it skips), folded as text is before reading: read from its
+    data module, which costs far less than loading the language to parse."""
+    info = importlib.import_module(f"dateparser.data.date_translation_data.{code}").info
+    words: set[str] = set()
+
+    def add(entry: Any) -> None:
+        if isinstance(entry, str):
+            folded = unicodedata.normalize("NFKC", entry).lower().translate(_FOLD)
+            words.update(token for token in _WORD.findall(folded) if len(token) > 1)
+        elif isinstance(entry, dict):
+            for key, value in entry.items():
+                add(key)
+                add(value)
+        elif isinstance(entry, list):
+            for item in entry:
+                add(item)
+
+    for key, value in info.items():
+        if key not in ("name", "date_order", "sentence_splitter_group"):
+            add(value)
+    return frozenset(words)
 
 
 # --- Local time helpers -------------------------------------------------------------------------
@@ -877,10 +910,17 @@ def _read(reader: _Reader) -> Timestamp:
             return found
     except _UnknownZone:  # a form read here, save a zone's name only dateparser may know
         return _ask_dateparser(reader, plain)
+    # Text with a word neither a table here nor dateparser's data for these languages
+    # knows is none dateparser reads either ("LinkNaija October 06, 2018"), and where every
+    # language has a table, text with no word of a date and no digits apart neither: skip
+    # dateparser's cost (loading a language to fail costs the most).
+    words = [word for word in _WORD.findall(text) if len(word) > 1]
+    if not grammar.lexicon.issuperset(words):
+        return reader.failed("unreadable")
     if grammar.vocabulary is not None and not (
-        _DIGITS_APART.search(text) or not grammar.vocabulary.isdisjoint(_WORD.findall(text))
+        _DIGITS_APART.search(text) or not grammar.vocabulary.isdisjoint(words)
     ):
-        return reader.failed("unreadable")  # not one word of a date: skip dateparser's cost
+        return reader.failed("unreadable")
     return _ask_dateparser(reader, plain)
 
 

@@ -157,9 +157,9 @@ def test_deeply_nested_markup_is_flattened_so_no_text_is_lost() -> None:
             "",
         ]
     ),
-    href=st.text(
-        st.one_of(st.sampled_from("/.?#;&=ab [] :%\t"), st.characters()), max_size=20
-    ).map(lambda t: "/" + t),
+    href=st.text(st.one_of(st.sampled_from("/.?#;&=ab [] :%\t"), st.characters()), max_size=20).map(
+        lambda t: "/" + t
+    ),
 )
 def test_links_on_the_sites_own_paths_are_made_absolute_as_urljoin_makes_them(
     base: str, href: str

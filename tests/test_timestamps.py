@@ -350,6 +350,25 @@ def test_a_word_after_a_time_that_names_no_zone_is_left_to_dateparser() -> None:
     assert read("Nov 19, 2019 10:12 AM EST").value == utc("2019-11-19T15:12:00+00:00")
 
 
+@pytest.mark.parametrize(
+    "text", ["LinkNaija October 06, 2018", "Chris Davies - Nov 19, 2019, 10:31 pm CST"]
+)
+def test_text_with_a_word_no_date_has_is_not_sent_to_dateparser(
+    text: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import dateparser
+
+    from newscrawl import timestamps
+
+    assert dateparser.parse(text, languages=["en"]) is None  # dateparser cannot read it either
+
+    def unused(*args: object) -> None:
+        raise AssertionError("sent to dateparser")
+
+    monkeypatch.setattr(timestamps, "_ask_dateparser", unused)
+    assert read(text).error == "unreadable"
+
+
 # --- ISO 8601 from markup -----------------------------------------------------------------------
 
 
