@@ -119,23 +119,22 @@ def newscrawl_stories(data: bytes, url: str, site: SiteProfile) -> list[StoryRec
 
 
 def story_day(story: StoryRecord, timezone_name: str = "UTC") -> str | None:
-    """The day of a story's publication time as the page printed it: in the offset an
-    ISO 8601 time carries, else in the timezone its text was read in (the site's), else
-    the same for its updated time."""
+    """The day of a story's publication time as the page printed it: the day an ISO 8601
+    time prints (in its own offset or zone), else the day in the timezone its text was
+    read in (the site's); else the same for its updated time."""
     for stamp in (story.published, story.updated_machine, story.updated):
         if not stamp or not stamp.get("value"):
             continue
-        raw = str(stamp.get("raw") or "")
-        try:
-            printed = datetime.fromisoformat(raw.replace("Z", "+00:00"))
-        except ValueError:
-            printed = None
-        if printed is None or printed.tzinfo is None:
-            printed = datetime.fromisoformat(str(stamp["value"])).astimezone(
-                ZoneInfo(timezone_name)
-            )
-        return f"{printed:%Y-%m-%d}"
+        if printed := _ISO_DAY.match(str(stamp.get("raw") or "").strip()):
+            return "-".join(printed.groups())
+        read = datetime.fromisoformat(str(stamp["value"])).astimezone(ZoneInfo(timezone_name))
+        return f"{read:%Y-%m-%d}"
     return None
+
+
+# The day an ISO 8601 time prints, in its extended or basic form, whatever follows it
+# (an offset, a zone's name).
+_ISO_DAY = re.compile(r"(\d{4})-?(\d{2})-?(\d{2})(?=[Tt ]|$)")
 
 
 def count_stories(scores: Scores, found: int) -> None:

@@ -422,12 +422,23 @@ def head_metadata(
             for rel in (el.get("rel") or "").lower().split():
                 if url and rel in ("canonical", "shortlink", "amphtml", "alternate", "image_src"):
                     links.setdefault(rel, url)
-        elif el.get("type") == "application/ld+json":
-            try:
-                jsonld.append(json.loads(el.text or ""))
-            except (ValueError, RecursionError):  # RecursionError: nested too deep to decode
-                continue  # broken JSON-LD is common and never fatal
+        elif el.get("type") == "application/ld+json" and (found := _json_ld(el.text or "")):
+            jsonld.append(found[0])
     return meta, links, jsonld
+
+
+_JSON = json.JSONDecoder()
+
+
+def _json_ld(text: str) -> tuple[Any] | None:
+    """The value a JSON-LD script holds (in a tuple), or None where it holds none: broken
+    JSON-LD is common and never fatal. Text after the value (a stray closing brace, a
+    second object) is left out, so that the value is read all the same."""
+    text = text.strip()
+    try:
+        return (_JSON.raw_decode(text)[0],)
+    except (ValueError, RecursionError):  # RecursionError: nested too deep to decode
+        return None
 
 
 def build_page_record(

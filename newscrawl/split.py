@@ -243,9 +243,10 @@ def _dates_alone(lines: list[Line], title: Line | None, languages: tuple[str, ..
 
 # What may stand before a date printed alone: a source or a weekday, then a separator
 # ("Unica.md, 20 septembrie 2020", "/ jueves 2 de abril de 2020"); and after it, a
-# separator and a section ("2020年07月03日 | Hiking").
+# separator and words with no digit: a section, a source, a credit ("2020年07月03日 |
+# Hiking", "22/11/2020 - 04:30 - Source: a wire - Photo: a name").
 _BEFORE_DATE = re.compile(r"^[^\d]{0,40}?(?:,|\||·|/|—|–|\s-)\s*")
-_AFTER_DATE = re.compile(r"\s+(?:\||·|—|–|-)\s+[^\d]{0,40}$")
+_AFTER_DATE = re.compile(r"\s+(?:\||·|—|–|-)\s+[^\d]{0,80}$")
 MAX_DATED_LINE = 80
 
 

@@ -34,6 +34,7 @@ from newscrawl.timestamps import (
     disagreement,
     parse_timestamp,
     reading_languages,
+    script_language,
 )
 
 
@@ -204,6 +205,13 @@ def _time(
     found = parse_timestamp(
         raw, anchor=anchor, timezone=site.timezone, languages=languages, source=source
     )
+    if (
+        found.value is None
+        and source in ("meta", "json-ld")
+        and (code := script_language(raw))
+        and code not in languages
+    ):  # a head's time printed in another script than the page's language is written in
+        return _time(raw, source, anchor, site, (code, *languages))
     if found.value is None and source in ("meta", "json-ld") and (day := _UP_TO_YEAR.match(raw)):
         # A head's time printed for people, cut short ("Wed, 07 October 2020 - 12:"):
         # its day, as far as it reads.

@@ -531,6 +531,31 @@ def known_language(code: str) -> bool:
     return code in _DATEPARSER_LANGUAGES
 
 
+# Scripts that each name one language dateparser reads dates in, for a time printed in
+# another language than the page declares (an Arabic date in an untagged page's head).
+_SCRIPT_LANGUAGES = (
+    (re.compile("[\u0600-\u06ff]"), "ar"),
+    (re.compile("[\u0400-\u04ff]"), "ru"),
+    (re.compile("[\u0370-\u03ff]"), "el"),
+    (re.compile("[\u0590-\u05ff]"), "he"),
+    (re.compile("[\uac00-\ud7af]"), "ko"),
+    (re.compile("[\u3040-\u30ff]"), "ja"),
+    (re.compile("[\u0e00-\u0e7f]"), "th"),
+    (re.compile("[\u0900-\u097f]"), "hi"),
+)
+
+
+def script_language(text: str) -> str | None:
+    """The language the script of ``text`` names, where only one language of dateparser's
+    is written in it as a rule; None for Latin script and the rest."""
+    if text.isascii():
+        return None
+    for script, code in _SCRIPT_LANGUAGES:
+        if script.search(text):
+            return code
+    return None
+
+
 def reading_languages(page_language: str | None, site_languages: Sequence[str]) -> tuple[str, ...]:
     """The languages to read a page's times in: the page's own (its ``lang``, ``de-AT``
     read as ``de``) first where times can be read in it, then the site's."""

@@ -200,6 +200,17 @@ def test_head_metadata_reaches_the_story_its_description_matches() -> None:
     assert story.section == "Coast"  # the Article's own, before the head's meta
 
 
+def test_a_head_time_printed_in_another_script_is_read_in_that_scripts_language() -> None:
+    # An English-tagged page whose head prints its time in Arabic, for people.
+    head = "<meta property='article:published_time' content='الخميس، 06 نوفمبر 2025 - 07:57 ص'>"
+    markup = page(f"<main><h1>{HEADLINE}</h1>{paragraphs()}</main>", head=head)
+    story = only_story(markup)
+    assert story.published is not None
+    assert story.published["value"] is not None, story.published
+    moment = datetime.fromisoformat(story.published["value"])
+    assert f"{moment.astimezone(ZoneInfo(SITE.timezone)):%Y-%m-%d %H:%M}" == "2025-11-06 07:57"
+
+
 def test_a_page_its_scripts_build_gives_the_story_its_json_ld_tells() -> None:
     data = {
         "@context": "https://schema.org",
@@ -244,6 +255,10 @@ def test_a_byline_names_the_authors_and_is_neither_headline_nor_body() -> None:
         ("it", "06/11/2025", "2025-11-06"),  # day first in Italian, never 11 June
         ("pt", "6 de novembro de 2025", "2025-11-06"),
         ("ar", "6 نوفمبر 2025", "2025-11-06"),
+        # A source and a credit after the date and time.
+        ("pt", "06/11/2025 - 07:57 - Fonte: Agência Exemplo - Foto: Ana Lima/Clube", "2025-11-06"),
+        ("en", "Nov 6, 2025, 7:57 am EST", "2025-11-06"),  # a zone's name
+        ("en", "7:57 AM EST, Thursday, November 6, 2025", "2025-11-06"),  # the time first
     ],
 )
 def test_visible_dates_are_read_in_the_pages_language(lang: str, printed: str, day: str) -> None:

@@ -91,6 +91,18 @@ def test_head_metadata_reads_meta_links_and_valid_jsonld() -> None:
     assert jsonld == [{"@type": "NewsArticle", "headline": "x"}]
 
 
+def test_json_ld_with_text_after_its_value_is_read_all_the_same() -> None:
+    root = parse_html(
+        "<html><head><script type='application/ld+json'>"
+        '{"@type": "NewsArticle", "datePublished": "2025-03-01T08:00:00+01:00"}\n}'
+        "</script><script type='application/ld+json'>{broken</script></head><body></body></html>"
+    )
+    assert root is not None
+    assert head_metadata(root)[2] == [
+        {"@type": "NewsArticle", "datePublished": "2025-03-01T08:00:00+01:00"}
+    ]
+
+
 def test_build_page_record_fills_every_field() -> None:
     root = parse_html(PAGE)
     assert root is not None

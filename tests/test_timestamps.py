@@ -507,6 +507,15 @@ def test_dateparser_relative_calendar_phrases_are_widened() -> None:
     assert read("tomorrow").error == "future"
 
 
+def test_a_script_names_the_language_written_in_it() -> None:
+    from newscrawl.timestamps import script_language
+
+    assert script_language("6 نوفمبر 2025") == "ar"
+    assert script_language("24 сентября 2018") == "ru"
+    assert script_language("6 November 2025") is None
+    assert script_language("6 novembre 2025 à 07h57") is None  # Latin script: any language
+
+
 def test_unknown_language_or_zone_is_a_configuration_error() -> None:
     with pytest.raises(ValueError, match="xx"):
         read("5 min ago", languages=("xx",))
