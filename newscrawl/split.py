@@ -795,6 +795,14 @@ def _end_body(body: list[Line], content: list[Line], title: Line) -> list[Line]:
     return body
 
 
+def _without_asides(body: list[Line]) -> list[Line]:
+    """The body without what stands beside its text: captions its markup names (a
+    ``<figcaption>``, a caption class) and lines that are one link each (a related story,
+    "Read more"). A body of nothing else (a photo gallery) keeps them."""
+    kept = [ln for ln in body if not (ln.caption_tag or "href" in ln.block.attrs)]
+    return kept or body
+
+
 def _without_caption_repeats(body: list[Line]) -> list[Line]:
     """The body with a caption printed twice in a row kept once (photo galleries print
     each caption twice); any other line printed twice stays, as the page printed it."""
@@ -837,7 +845,7 @@ def _parse_story(
     summary, body = _summary_and_body(_groups(content, skip))
     if not marked:
         body = _end_body(body, content, title)
-    body = _without_caption_repeats(body)
+    body = _without_caption_repeats(_without_asides(body))
     if not body:
         return "no body"
     parts = _story_parts(

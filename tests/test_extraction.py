@@ -130,6 +130,20 @@ def test_teasers_after_the_story_are_neither_stories_nor_body() -> None:
     assert story.body == PARAGRAPHS
 
 
+def test_captions_and_links_between_paragraphs_are_not_body() -> None:
+    # A photo with its caption and a related story's link stand between two paragraphs.
+    markup = page(
+        f"<main><article><h1>{HEADLINE}</h1>"
+        "<time datetime='2026-03-09T10:30:00Z'>9 March 2026</time>"
+        f"<div class='story-body'>{paragraphs(PARAGRAPHS[:1])}"
+        "<figure><img src='/img/wall.jpg' alt=''><figcaption>Workers on the old wall "
+        "last spring. Photo: Courier archive</figcaption></figure>"
+        "<p><a href='/news/harbour-budget'>Read more: the harbour budget explained</a></p>"
+        f"{paragraphs(PARAGRAPHS[1:])}</div></article></main>"
+    )
+    assert only_story(markup).body == PARAGRAPHS
+
+
 def test_a_sidebar_heading_before_the_headline_does_not_win_over_the_h1() -> None:
     markup = page(
         f"<div class='layout'><aside>{teasers(heading='Most viewed')}</aside>"
