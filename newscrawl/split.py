@@ -85,7 +85,7 @@ class SplitHints:
         {
             "share", "sharing", "social", "follow", "newsletter", "subscribe", "related",
             "ad", "advert", "advertisement", "ads", "promo", "breadcrumb", "breadcrumbs",
-            "comments",
+            "comment", "comments", "cookie", "cookies", "consent", "gdpr",
         }
     )  # fmt: skip
     # Class-name words that mark a story's summary (standfirst) lines.

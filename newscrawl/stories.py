@@ -322,13 +322,25 @@ def _jsonld_story(page: PageRecord, body: list[str]) -> StoryParts | None:
 def _fuller_body(full: list[str], body: list[str]) -> list[str]:
     """``full``, the page's JSON-LD articleBody, where it is this story's text in full (it
     holds most of what the page showed, and much more: a body the page builds from a
-    script, or cut by markup the block walker could not read); else ``body``."""
+    script, or cut by markup the block walker could not read). Else ``body``, less the
+    lines the articleBody does not hold where it holds the rest (a newsletter box, a
+    caption, a call to subscribe: the site's own account of its story leaves them out)."""
     shown = set(WORD.findall(normalize(" ".join(body))))
     if not full or not shown:
         return body
     held = set(WORD.findall(normalize(" ".join(full))))
-    longer = sum(map(len, full)) >= _ARTICLE_BODY_GAIN * sum(map(len, body))
-    return full if longer and len(shown & held) >= _ARTICLE_BODY_HOLDS * len(shown) else body
+    if len(shown & held) < _ARTICLE_BODY_HOLDS * len(shown):
+        return body  # another text, or a summary of this one
+    if sum(map(len, full)) >= _ARTICLE_BODY_GAIN * sum(map(len, body)):
+        return full
+    kept = [line for line in body if _held(line, held)]
+    return kept or body
+
+
+def _held(line: str, words: set[str]) -> bool:
+    """Whether ``words`` hold most of the line's words."""
+    own = set(WORD.findall(normalize(line)))
+    return len(own & words) >= _ARTICLE_BODY_HOLDS * len(own)
 
 
 def _time_element(page: PageRecord) -> str | None:

@@ -144,6 +144,32 @@ def test_captions_and_links_between_paragraphs_are_not_body() -> None:
     assert only_story(markup).body == PARAGRAPHS
 
 
+def test_a_cookie_notice_and_readers_comments_in_the_article_are_not_body() -> None:
+    markup = page(
+        f"<main><article><h1>{HEADLINE}</h1>"
+        "<time datetime='2026-03-09T10:30:00Z'>9 March 2026</time>"
+        f"<div class='entry'>{paragraphs()}</div>"
+        "<ol class='comment-list'><li><div class='comment-body'><p>I walk along that wall "
+        "every morning and it has been crumbling for years, good to see it fixed.</p>"
+        "</div></li></ol>"
+        "<div class='cookie-notice'><p>This site uses cookies to improve your experience; "
+        "by continuing to browse you agree to their use.</p></div></article></main>"
+    )
+    assert only_story(markup).body == PARAGRAPHS
+
+
+def test_lines_the_json_ld_article_body_leaves_out_are_not_body() -> None:
+    data = {"@type": "NewsArticle", "headline": HEADLINE, "articleBody": " ".join(PARAGRAPHS)}
+    head = f"<script type='application/ld+json'>{json.dumps(data)}</script>"
+    markup = page(
+        f"<main><h1>{HEADLINE}</h1>{paragraphs(PARAGRAPHS[:1])}"
+        "<p>Get the morning briefing in your inbox every weekday before seven o'clock.</p>"
+        f"{paragraphs(PARAGRAPHS[1:])}</main>",
+        head=head,
+    )
+    assert only_story(markup).body == PARAGRAPHS
+
+
 def test_a_sidebar_heading_before_the_headline_does_not_win_over_the_h1() -> None:
     markup = page(
         f"<div class='layout'><aside>{teasers(heading='Most viewed')}</aside>"
