@@ -1062,6 +1062,17 @@ def _full_body(body: list[str], timed: bool) -> bool:
     )
 
 
+# A first story's body is the lead-in of the text after a widget's heading when it is
+# under this many characters and the text this many times as long.
+_LEAD_IN = 600
+_LEAD_IN_RATIO = 3
+
+
+def _short_beside(body: list[str], after: list[str]) -> bool:
+    size = sum(map(len, body))
+    return size < _LEAD_IN and sum(map(len, after)) >= _LEAD_IN_RATIO * max(size, 1)
+
+
 def _append_or_fold(result: Split, story: StoryParts) -> None:
     """Keep a story found after the page's first one, on a page read as a whole, only if
     it is one.
@@ -1075,6 +1086,22 @@ def _append_or_fold(result: Split, story: StoryParts) -> None:
         return
     words = len(story.title.split())
     short = words < MIN_HEADLINE_WORDS and (story.title.isascii() or words > 1)
+    first = result.stories[-1]
+    if (
+        len(result.stories) == 1
+        and (short or len(story.title) < MIN_HEADLINE_CHARACTERS)
+        and _short_beside(first.body, story.body)
+        and story.linked <= MAX_LINKED_BODY
+    ):
+        # A widget's heading between the page's headline and its text ("Breaking News
+        # Emails", "Key points"): the text, its time and byline are the first story's.
+        first.body.extend(story.body)
+        if first.updated_raw is None:
+            first.updated_raw, first.updated_datetime = story.updated_raw, story.updated_datetime
+        first.authors = first.authors or story.authors
+        first.dateline = first.dateline or story.dateline
+        result.skipped.append("a widget's heading inside the first story")
+        return
     if (
         short
         or len(story.title) < MIN_HEADLINE_CHARACTERS

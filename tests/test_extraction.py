@@ -144,6 +144,24 @@ def test_captions_and_links_between_paragraphs_are_not_body() -> None:
     assert only_story(markup).body == PARAGRAPHS
 
 
+def test_a_widgets_heading_between_the_headline_and_the_text_cuts_no_story() -> None:
+    # A newsletter box with its own heading and button stands under the headline; the
+    # time, the byline and all the paragraphs follow it.
+    markup = page(
+        f"<main><article><h1>{HEADLINE}</h1>"
+        "<div class='dek'>Council backs the plan after a winter of floods.</div>"
+        "<div class='signup'><h2>Morning Briefing</h2><div>The stories that matter, "
+        "before breakfast.</div><div><button>SUBSCRIBE</button></div></div>"
+        "<section><time datetime='2026-03-09T10:30:00Z'>9 March 2026</time>"
+        "<div class='author'>By Maria Santos</div></section>"
+        f"<div class='content'>{paragraphs()}</div></article></main>"
+    )
+    story = only_story(markup)
+    assert story.body[-len(PARAGRAPHS) :] == PARAGRAPHS
+    assert story.updated["value"] == "2026-03-09T10:30:00+00:00"
+    assert story.authors == ["Maria Santos"]
+
+
 def test_a_cookie_notice_and_readers_comments_in_the_article_are_not_body() -> None:
     markup = page(
         f"<main><article><h1>{HEADLINE}</h1>"

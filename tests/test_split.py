@@ -505,3 +505,30 @@ def test_generated_hard_pages_keep_every_story(stories: list[Story], form: str) 
 @given(text=st.text(max_size=400))
 def test_arbitrary_text_never_raises(text: str) -> None:
     split_blocks(plain_text_blocks(text))
+
+
+def test_text_after_a_widgets_heading_under_the_headline_goes_to_the_first_story() -> None:
+    # The splitter met a newsletter box's button ("SUBSCRIBE") as a headline, with the
+    # story's time, byline and text under it, after the real headline and its dek.
+    from newscrawl.split import StoryParts, _append_or_fold
+
+    text = [
+        f"Paragraph {n} of the harbour story tells how the council voted, what the wall "
+        "will cost and when the work begins, in a sentence long enough to read as text."
+        for n in range(6)
+    ]
+    first = StoryParts(title="Harbour town votes to rebuild its flooded sea wall", body=["A dek."])
+    result = Split(stories=[first])
+    widget = StoryParts(
+        title="SUBSCRIBE", body=text, updated_raw="9 March 2026", authors=["Maria Santos"]
+    )
+    _append_or_fold(result, widget)
+    assert result.stories == [first]
+    assert first.body == ["A dek.", *text]
+    assert (first.updated_raw, first.authors) == ("9 March 2026", ["Maria Santos"])
+    # A short heading with a short text after a full story is furniture, and dropped.
+    full = StoryParts(title="Harbour town votes to rebuild its flooded sea wall", body=text)
+    result = Split(stories=[full])
+    _append_or_fold(result, StoryParts(title="Comments", body=["Log in to comment."]))
+    assert result.stories == [full]
+    assert full.body == text
