@@ -369,6 +369,30 @@ def _kept_outside_main(
     return False
 
 
+# A paragraph of the main content, and how many blocks apart two may stand with what
+# lies between them still theirs (an embedded post, a quote the main-content stage left
+# out).
+_PARAGRAPH = 80
+_PARAGRAPH_GAP = 8
+_HEADINGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
+
+
+def _between_paragraphs(blocks: Sequence[Block], paragraphs: list[int], position: int) -> bool:
+    """Whether the block stands between two paragraphs of the main content, close by and
+    inside the element that holds them both."""
+    after = bisect_left(paragraphs, position)
+    if after == 0 or after == len(paragraphs) or blocks[position].tag in _HEADINGS:
+        return False  # a heading left out may open a teaser: it stays out
+    before, next_ = paragraphs[after - 1], paragraphs[after]
+    if next_ - before > _PARAGRAPH_GAP or any(
+        blocks[n].tag == "time" for n in range(before + 1, next_)
+    ):  # a post with its own time beside a time line would read as a story of its own
+        return False
+    shared = _shared_depth(blocks[before].path, blocks[next_].path)
+    path = blocks[position].path
+    return len(path) > shared and path[:shared] == blocks[before].path[:shared]
+
+
 def _classify(blocks: Sequence[Block], hints: SplitHints, marked: bool) -> list[Line]:
     """The page's lines, with what each is; on a ``marked`` page (its main content known)
     lines outside the main content are left out, save a story's own header lines."""
@@ -379,6 +403,11 @@ def _classify(blocks: Sequence[Block], hints: SplitHints, marked: bool) -> list[
     headlines = [
         n for n, b in enumerate(blocks) if b.tag == "h1" or (b.main and b.tag in ("h2", "h3"))
     ]
+    paragraphs = (
+        [n for n, b in enumerate(blocks) if b.main and b.tag == "p" and len(b.text) >= _PARAGRAPH]
+        if marked
+        else []
+    )
     known_tags: dict[tuple[str, ...], frozenset[str]] = {}
     for position, block in enumerate(blocks):
         tags = _path_tags(block.path, known_tags)
@@ -393,7 +422,7 @@ def _classify(blocks: Sequence[Block], hints: SplitHints, marked: bool) -> list[
         ):  # a story's time and byline may stand in an <aside> beside it
             furniture = True
             continue
-        if marked and not block.main:
+        if marked and not block.main and not _between_paragraphs(blocks, paragraphs, position):
             nearest = bisect_left(headlines, position - _HEADER_REACH)
             near = nearest < len(headlines) and headlines[nearest] <= position + _HEADER_REACH
             if not _kept_outside_main(block, text, words, hints, lines, near):

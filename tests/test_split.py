@@ -532,3 +532,40 @@ def test_text_after_a_widgets_heading_under_the_headline_goes_to_the_first_story
     _append_or_fold(result, StoryParts(title="Comments", body=["Log in to comment."]))
     assert result.stories == [full]
     assert full.body == text
+
+
+def test_a_post_embedded_between_paragraphs_stays_in_the_body() -> None:
+    # The main-content stage left out an embedded post (a quote and its credit) between
+    # two paragraphs of the story's text.
+    from newscrawl.page import Block
+
+    def block(text: str, path: str, main: bool = True) -> Block:
+        return Block(
+            text=text,
+            tag=path.rsplit(" ", 1)[-1].split("[")[0],
+            path=tuple(path.split()),
+            main=main,
+        )
+
+    text = [
+        f"Paragraph {n} of the harbour story tells how the council voted, what the wall "
+        "will cost and when the work begins, in a sentence long enough to read as text."
+        for n in range(4)
+    ]
+    post = [
+        "The wall is finally getting fixed, a good day for the harbour.",
+        "— Harbour Council (@harbourcouncil) 9 March 2026",
+    ]
+    blocks = [
+        block("Harbour town votes to rebuild its flooded sea wall", "main[0] article[0] h1[0]"),
+        block("Updated 5 min ago", "main[0] article[0] time[1]"),
+        *(block(t, f"main[0] article[0] div.body[2] p[{n}]") for n, t in enumerate(text[:2])),
+        *(
+            block(t, f"main[0] article[0] div.body[2] blockquote[2] p[{n}]", main=False)
+            for n, t in enumerate(post)
+        ),
+        *(block(t, f"main[0] article[0] div.body[2] p[{n + 3}]") for n, t in enumerate(text[2:])),
+    ]
+    split = split_blocks(blocks, head_titles=["Harbour town votes to rebuild its flooded sea wall"])
+    (story,) = split.stories
+    assert story.body == [*text[:2], *post, *text[2:]]
