@@ -691,11 +691,18 @@ def _last_heading(zone_lines: list[Line]) -> Line | None:
     return next((ln for ln in reversed(zone_lines) if ln.heading), None)
 
 
-def _headline(zone_lines: list[Line]) -> Line | None:
+def _headline(zone_lines: list[Line], languages: tuple[str, ...] = ()) -> Line | None:
     heading = _last_heading(zone_lines)
     if heading is not None:
         return heading
-    texts = [ln for ln in zone_lines if ln.kind is Kind.TEXT and not ln.caption_tag]
+    # A date or a time printed alone ("Tue, 14 Jan 2020", "6:14 a.m.") is never a headline.
+    texts = [
+        ln
+        for ln in zone_lines
+        if ln.kind is Kind.TEXT
+        and not ln.caption_tag
+        and not (len(ln.text) <= MAX_DATE_ALONE and _reads_as_time(ln.text, languages or ("en",)))
+    ]
     if not texts:
         return None
     counts: dict[str, int] = defaultdict(int)
@@ -859,7 +866,7 @@ def _parse_story(
     """
     zone_lines = [ln for ln in region if zone.start <= ln.index <= zone.end]
     content = [ln for ln in region if ln.index > zone.end]
-    title = _headline(zone_lines)
+    title = _headline(zone_lines, languages)
     if title is None:
         return "no headline"
     caption = _caption(zone_lines, title.key)

@@ -569,3 +569,19 @@ def test_a_post_embedded_between_paragraphs_stays_in_the_body() -> None:
     split = split_blocks(blocks, head_titles=["Harbour town votes to rebuild its flooded sea wall"])
     (story,) = split.stories
     assert story.body == [*text[:2], *post, *text[2:]]
+
+
+def test_a_date_or_time_printed_alone_is_never_the_headline() -> None:
+    # A header zone with no heading: the date printed alone above the headline and the
+    # time printed alone below it are printed once each, as the headline is.
+    from newscrawl.page import Block
+    from newscrawl.split import Kind, Line, _headline, normalize
+
+    texts = ["Tue, 10 Mar 2026", "Harbour town votes to rebuild its flooded sea wall", "6:14 a.m."]
+    lines = [
+        Line(index=n, text=t, key=normalize(t), kind=Kind.TEXT, block=Block(text=t, tag="div"))
+        for n, t in enumerate(texts)
+    ]
+    headline = _headline(lines, ("en",))
+    assert headline is not None
+    assert headline.text == texts[1]
