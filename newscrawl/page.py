@@ -359,11 +359,16 @@ class MainContent:
         """Whether a block's text is part of the main content. Empty blocks are
         (resiliparse prints no text for images and the like)."""
         key = _key(text)
-        return (
-            not key
-            or key in self.lines
-            or (len(key) >= _WITHIN_MAIN and key in self.joined)
-            or (len(key) >= _OPENS_MAIN and key[:_OPENS_MAIN] in self.joined)
+        if not key or key in self.lines or (len(key) >= _WITHIN_MAIN and key in self.joined):
+            return True
+        if len(key) < _OPENS_MAIN:
+            return False
+        # A long block: its opening, middle or end (resiliparse may leave out a first
+        # line the block walker joined to the text, or a last one).
+        middle = (len(key) - _OPENS_MAIN) // 2
+        return any(
+            part in self.joined
+            for part in (key[:_OPENS_MAIN], key[middle : middle + _OPENS_MAIN], key[-_OPENS_MAIN:])
         )
 
 

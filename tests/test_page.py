@@ -181,3 +181,14 @@ def test_links_on_the_sites_own_paths_are_made_absolute_as_urljoin_makes_them(
     except ValueError:
         expected = None
     assert _absolute.__wrapped__(base, href) == expected
+
+
+def test_a_long_block_is_main_content_when_its_middle_or_end_is() -> None:
+    from newscrawl.page import MainContent
+
+    text = " ".join(f"sentence number {n} of the story text." for n in range(12))
+    main = MainContent(lines=frozenset({text}), joined=text)
+    assert main.holds("A subtitle the main content left out. " + text)  # its middle and end
+    assert main.holds(text + " A credit line after it.")  # its opening
+    assert not main.holds("Something else entirely, " * 6)
+    assert main.holds("")  # images and empty blocks stay main
