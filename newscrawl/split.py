@@ -1130,8 +1130,10 @@ def _append_or_fold(result: Split, story: StoryParts) -> None:
         and story.linked <= MAX_LINKED_BODY
     ):
         # A widget's heading between the page's headline and its text ("Breaking News
-        # Emails", "Key points"): the text, its time and byline are the first story's.
-        first.body.extend(story.body)
+        # Emails", "Key points"): the text, its time and byline are the first story's,
+        # and the few lines before the widget were its header's (a summary, the widget's).
+        first.summary.extend(first.body)
+        first.body = story.body
         if first.updated_raw is None:
             first.updated_raw, first.updated_datetime = story.updated_raw, story.updated_datetime
         first.authors = first.authors or story.authors

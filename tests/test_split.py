@@ -524,7 +524,7 @@ def test_text_after_a_widgets_heading_under_the_headline_goes_to_the_first_story
     )
     _append_or_fold(result, widget)
     assert result.stories == [first]
-    assert first.body == ["A dek.", *text]
+    assert (first.summary, first.body) == (["A dek."], text)
     assert (first.updated_raw, first.authors) == ("9 March 2026", ["Maria Santos"])
     # A short heading with a short text after a full story is furniture, and dropped.
     full = StoryParts(title="Harbour town votes to rebuild its flooded sea wall", body=text)
