@@ -248,16 +248,27 @@ def _dates_alone(lines: list[Line], title: Line | None, languages: tuple[str, ..
 _BEFORE_DATE = re.compile(r"^[^\d]{0,40}?(?:,|\||·|/|—|–|\s-)\s*")
 _AFTER_DATE = re.compile(r"\s+(?:\||·|—|–|-)\s+[^\d]{0,80}$")
 MAX_DATED_LINE = 80
+_TRAILING_WORDS = 3
 
 
 def _date_part(text: str, languages: tuple[str, ...]) -> str | None:
     """The part of a short line that is a date, if one is: the whole line, else what
     follows a source's name or a weekday."""
+    if DATE_ALONE.search(text) is None:
+        return None  # no year: no date printed alone
     candidates = [text]
     if found := _BEFORE_DATE.match(text):
         candidates.append(text[found.end() :])
     if found := _AFTER_DATE.search(text):
         candidates.append(text[: found.start()])
+    # Words with no digit after the date, with no separator before them ("March 11,
+    # 2020 add comment"): the date without them.
+    for candidate in candidates[:]:
+        words = candidate.split()
+        for cut in range(1, min(_TRAILING_WORDS, len(words) - 1) + 1):
+            if any(c.isdigit() for c in words[-cut]):
+                break
+            candidates.append(" ".join(words[:-cut]))
     for candidate in candidates:
         if (
             len(candidate) <= MAX_DATE_ALONE
@@ -343,9 +354,10 @@ def _kept_outside_main(
     near_headline: bool,
 ) -> bool:
     """Lines outside the page's main content that still belong to a story: its headline
-    (h1); by a headline, its time line, byline and the widget lines the site prints in
-    its header (``Short Url`` links to the story); and its summary right under its
-    headline. A time or byline by no headline (a sidebar's teasers) stays out."""
+    (h1); by a headline, its time line, a date printed alone, its byline and the widget
+    lines the site prints in its header (``Short Url`` links to the story); and its
+    summary right under its headline. A time or byline by no headline (a sidebar's
+    teasers) stays out."""
     if block.tag == "h1":
         return True
     if near_headline and (
@@ -353,6 +365,7 @@ def _kept_outside_main(
         or text.casefold() in hints.widget_lines
         or _is_byline(text, words)
         or _is_time_line(text, hints)
+        or (len(text) <= MAX_DATED_LINE and _date_part(text, hints.languages) is not None)
     ):
         return True
     if not words & hints.summary_classes:
@@ -691,6 +704,15 @@ def _last_heading(zone_lines: list[Line]) -> Line | None:
     return next((ln for ln in reversed(zone_lines) if ln.heading), None)
 
 
+def _date_or_time(text: str, languages: tuple[str, ...]) -> bool:
+    """A short line with a digit that reads as a date or a time."""
+    return (
+        len(text) <= MAX_DATE_ALONE
+        and any(c.isdigit() for c in text)
+        and _reads_as_time(text, languages or ("en",))
+    )
+
+
 def _headline(zone_lines: list[Line], languages: tuple[str, ...] = ()) -> Line | None:
     heading = _last_heading(zone_lines)
     if heading is not None:
@@ -699,9 +721,7 @@ def _headline(zone_lines: list[Line], languages: tuple[str, ...] = ()) -> Line |
     texts = [
         ln
         for ln in zone_lines
-        if ln.kind is Kind.TEXT
-        and not ln.caption_tag
-        and not (len(ln.text) <= MAX_DATE_ALONE and _reads_as_time(ln.text, languages or ("en",)))
+        if ln.kind is Kind.TEXT and not ln.caption_tag and not _date_or_time(ln.text, languages)
     ]
     if not texts:
         return None

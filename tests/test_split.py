@@ -585,3 +585,28 @@ def test_a_date_or_time_printed_alone_is_never_the_headline() -> None:
     headline = _headline(lines, ("en",))
     assert headline is not None
     assert headline.text == texts[1]
+
+
+def test_a_date_printed_alone_by_the_headline_outside_the_main_content_is_its_time() -> None:
+    # The main-content stage left out the line under the headline holding the author,
+    # the date and a comment link; the date is the story's time all the same.
+    from newscrawl.page import Block
+
+    text = [
+        f"Paragraph {n} of the harbour story tells how the council voted, what the wall "
+        "will cost and when the work begins, in a sentence long enough to read as text."
+        for n in range(4)
+    ]
+    blocks = [
+        Block(text="Harbour town votes to rebuild its flooded sea wall", tag="h1", path=("h1[0]",)),
+        Block(text="editor — March 9, 2026 add comment", tag="div", path=("div[1]",), main=False),
+        *(Block(text=t, tag="p", path=("div[2]", f"p[{n}]")) for n, t in enumerate(text)),
+    ]
+    split = split_blocks(
+        blocks,
+        head_titles=["Harbour town votes to rebuild its flooded sea wall"],
+        languages=("en",),
+    )
+    (story,) = split.stories
+    assert story.updated_raw == "March 9, 2026"
+    assert story.body == text
