@@ -1153,11 +1153,10 @@ def _append_or_fold(result: Split, story: StoryParts) -> None:
         # Emails", "Key points"): the text, its time and byline are the first story's,
         # and the few lines before the widget were its header's (a summary, the widget's).
         first.summary.extend(first.body)
-        first.body = story.body
+        first.body, first.dateline, first.linked = story.body, story.dateline, story.linked
         if first.updated_raw is None:
             first.updated_raw, first.updated_datetime = story.updated_raw, story.updated_datetime
         first.authors = first.authors or story.authors
-        first.dateline = first.dateline or story.dateline
         result.skipped.append("a widget's heading inside the first story")
         return
     if (

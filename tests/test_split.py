@@ -520,12 +520,17 @@ def test_text_after_a_widgets_heading_under_the_headline_goes_to_the_first_story
     first = StoryParts(title="Harbour town votes to rebuild its flooded sea wall", body=["A dek."])
     result = Split(stories=[first])
     widget = StoryParts(
-        title="SUBSCRIBE", body=text, updated_raw="9 March 2026", authors=["Maria Santos"]
+        title="SUBSCRIBE",
+        body=text,
+        dateline="HARBOUR TOWN",
+        updated_raw="9 March 2026",
+        authors=["Maria Santos"],
     )
     _append_or_fold(result, widget)
     assert result.stories == [first]
     assert (first.summary, first.body) == (["A dek."], text)
     assert (first.updated_raw, first.authors) == ("9 March 2026", ["Maria Santos"])
+    assert first.dateline == "HARBOUR TOWN"  # the dateline its text opens with
     # A short heading with a short text after a full story is furniture, and dropped.
     full = StoryParts(title="Harbour town votes to rebuild its flooded sea wall", body=text)
     result = Split(stories=[full])
