@@ -632,6 +632,7 @@ def _grammar(languages: tuple[str, ...]) -> _Grammar:
         *units, *numbers, *months, *weekdays, *meridiem, *days_back, *at_words,
         *(word for table in tables for word in (*table.now, *table.other)),
     )  # fmt: skip
+    table_words = frozenset(token for word in known_words for token in _tokens(word))
     complete = len(tables) == len(languages)
     return _Grammar(
         languages=languages,
@@ -656,19 +657,15 @@ def _grammar(languages: tuple[str, ...]) -> _Grammar:
         clock_only=re.compile(clock),
         coarse=coarse,
         meridiem=meridiem,
-        vocabulary=(
-            frozenset(  # single letters (h, m, s, ص) say nothing alone
-                token for word in known_words for token in _WORD.findall(word) if len(token) > 1
-            )
-            if complete
-            else None
-        ),
-        lexicon=frozenset(_ZONE_NAMES).union(
-            (token for word in known_words for token in _WORD.findall(word) if len(token) > 1),
-            *(_dateparser_words(code) for code in languages),
-        ),
+        vocabulary=table_words if complete else None,
+        lexicon=table_words.union(_ZONE_NAMES, *(_dateparser_words(code) for code in languages)),
         day_first=languages[0] in DAY_FIRST_LANGUAGES,
     )
+
+
+def _tokens(text: str) -> list[str]:
+    """The words of ``text`` that say something alone: single letters (h, m, s, ص) do not."""
+    return [token for token in _WORD.findall(text) if len(token) > 1]
 
 
 @lru_cache(maxsize=64)
@@ -681,8 +678,7 @@ def _dateparser_words(code: str) -> frozenset[str]:
 
     def add(entry: Any) -> None:
         if isinstance(entry, str):
-            folded = unicodedata.normalize("NFKC", entry).lower().translate(_FOLD)
-            words.update(token for token in _WORD.findall(folded) if len(token) > 1)
+            words.update(_tokens(unicodedata.normalize("NFKC", entry).lower().translate(_FOLD)))
         elif isinstance(entry, dict):
             for key, value in entry.items():
                 add(key)
@@ -939,7 +935,7 @@ def _read(reader: _Reader) -> Timestamp:
     # knows is none dateparser reads either ("LinkNaija October 06, 2018"), and where every
     # language has a table, text with no word of a date and no digits apart neither: skip
     # dateparser's cost (loading a language to fail costs the most).
-    words = [word for word in _WORD.findall(text) if len(word) > 1]
+    words = _tokens(text)
     if not grammar.lexicon.issuperset(words):
         return reader.failed("unreadable")
     if grammar.vocabulary is not None and not (
