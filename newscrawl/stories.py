@@ -98,9 +98,9 @@ def _described(page: PageRecord, text: list[str]) -> bool:
         for entry in _jsonld_entries(page.jsonld)
         if isinstance(entry.get("description"), str)
     ]
-    opening = set(WORD.findall(normalize(" ".join(text[:4]))))
+    opening = _words(" ".join(text[:4]))
     for description in filter(None, descriptions):
-        words = set(WORD.findall(normalize(str(description))))
+        words = _words(str(description))
         if len(words) >= 5 and len(words & opening) >= _DESCRIPTION_MATCH * len(words):
             return True
     return False
@@ -205,16 +205,13 @@ def _time(
     found = parse_timestamp(
         raw, anchor=anchor, timezone=site.timezone, languages=languages, source=source
     )
-    if (
-        found.value is None
-        and source in ("meta", "json-ld")
-        and (code := script_language(raw))
-        and code not in languages
-    ):  # a head's time printed in another script than the page's language is written in
+    if found.value is not None or source not in ("meta", "json-ld"):
+        return found
+    # A head's time printed for people: in another script than the page's language is
+    # written in, or cut short ("Wed, 07 October 2020 - 12:"), read as far as it reads.
+    if (code := script_language(raw)) and code not in languages:
         return _time(raw, source, anchor, site, (code, *languages))
-    if found.value is None and source in ("meta", "json-ld") and (day := _UP_TO_YEAR.match(raw)):
-        # A head's time printed for people, cut short ("Wed, 07 October 2020 - 12:"):
-        # its day, as far as it reads.
+    if day := _UP_TO_YEAR.match(raw):
         shorter = parse_timestamp(
             day[0], anchor=anchor, timezone=site.timezone, languages=languages, source=source
         )
@@ -325,10 +322,10 @@ def _fuller_body(full: list[str], body: list[str]) -> list[str]:
     script, or cut by markup the block walker could not read). Else ``body``, less the
     lines the articleBody does not hold where it holds the rest (a newsletter box, a
     caption, a call to subscribe: the site's own account of its story leaves them out)."""
-    shown = set(WORD.findall(normalize(" ".join(body))))
+    shown = _words(" ".join(body))
     if not full or not shown:
         return body
-    held = set(WORD.findall(normalize(" ".join(full))))
+    held = _words(" ".join(full))
     if len(shown & held) < _ARTICLE_BODY_HOLDS * len(shown):
         return body  # another text, or a summary of this one
     if sum(map(len, full)) >= _ARTICLE_BODY_GAIN * sum(map(len, body)):
@@ -339,8 +336,13 @@ def _fuller_body(full: list[str], body: list[str]) -> list[str]:
 
 def _held(line: str, words: set[str]) -> bool:
     """Whether ``words`` hold most of the line's words."""
-    own = set(WORD.findall(normalize(line)))
+    own = _words(line)
     return len(own & words) >= _ARTICLE_BODY_HOLDS * len(own)
+
+
+def _words(text: str) -> set[str]:
+    """The words of ``text``, as compared between a page's text and its head."""
+    return set(WORD.findall(normalize(text)))
 
 
 def _time_element(page: PageRecord) -> str | None:
@@ -374,9 +376,11 @@ _PRECISION_RANKS = {name: rank for rank, name in enumerate(PRECISIONS)}
 
 def _finer(a: Timestamp, b: Timestamp) -> bool:
     """Is ``a`` more precise than ``b``?"""
-    unknown = len(_PRECISION_RANKS)
-    ranks = _PRECISION_RANKS
-    return ranks.get(a.precision or "", unknown) < ranks.get(b.precision or "", unknown)
+    return _rank(a) < _rank(b)
+
+
+def _rank(stamp: Timestamp) -> int:
+    return _PRECISION_RANKS.get(stamp.precision or "", len(_PRECISION_RANKS))
 
 
 def _empty_time() -> dict[str, Any]:
