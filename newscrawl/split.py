@@ -22,7 +22,7 @@ import re
 import unicodedata
 from bisect import bisect_left
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from enum import Enum
@@ -61,6 +61,8 @@ DATELINE = re.compile(rf"^(?P<dateline>{_CAPITALS}|{_CAPITALISED}){_COLON}")
 CAPITALS_DATELINE = re.compile(rf"^{_CAPITALS}{_COLON}")
 # A photo credit closing a caption: "(AFP)", "(REUTERS)", "(AN photo by X)".
 CAPTION_CREDIT = re.compile(r"\((?:[A-Z][\w .,'’/&-]{1,60})\)\s*$")
+# A credit that names itself one: "(Image: GETTY)", "(Photo: Jane Doe/AP)".
+LABELLED_CREDIT = re.compile(r"\((?:image|photo|picture|credit)s?:[^()]{1,60}\)\s*$", re.I)
 QUOTES = str.maketrans({"‘": "'", "’": "'", "‚": "'", "‛": "'", "“": '"', "”": '"', "„": '"'})
 _CURLY = re.compile("[‘’‚‛“”„]")  # str.translate walks every character: look first
 SENTENCE_END = (".", "!", "?", "…", '."', ".”", ".’", "!”", "?”")
@@ -86,6 +88,15 @@ class SplitHints:
             "share", "sharing", "social", "follow", "newsletter", "subscribe", "related",
             "ad", "advert", "advertisement", "ads", "promo", "breadcrumb", "breadcrumbs",
             "comment", "comments", "cookie", "cookies", "consent", "gdpr",
+        }
+    )  # fmt: skip
+    # Class-name words of a section that is furniture at any depth below what holds the
+    # headline: comments ("comments-area", "commentlist", a comment's "li.comment"),
+    # cookie banners and pop-ups, author bios, most-popular lists, copyright notices.
+    section_classes: frozenset[str] = frozenset(
+        {
+            "comment", "comments", "commentlist", "cookie", "cookies", "consent", "gdpr",
+            "popup", "modal", "bio", "popular", "copyright",
         }
     )  # fmt: skip
     # Class-name words that mark a story's summary (standfirst) lines.
@@ -406,6 +417,26 @@ def _between_paragraphs(blocks: Sequence[Block], paragraphs: list[int], position
     return len(path) > shared and path[:shared] == blocks[before].path[:shared]
 
 
+def _furniture_sections(
+    blocks: Sequence[Block], words: frozenset[str]
+) -> Callable[[tuple[str, ...]], bool]:
+    """Whether a block path stands in a furniture section: an element with one of the
+    class ``words`` that holds no headline (a class high up around the whole story, such
+    as "has-comments", says nothing)."""
+    headline_paths = {b.path[:n] for b in blocks if b.tag == "h1" for n in range(len(b.path) + 1)}
+    known: dict[tuple[str, ...], bool] = {(): False}
+
+    def inside(path: tuple[str, ...]) -> bool:
+        found = known.get(path)
+        if found is None:
+            found = known[path] = inside(path[:-1]) or (
+                path not in headline_paths and bool(_segment(path[-1])[1] & words)
+            )
+        return found
+
+    return inside
+
+
 def _classify(blocks: Sequence[Block], hints: SplitHints, marked: bool) -> list[Line]:
     """The page's lines, with what each is; on a ``marked`` page (its main content known)
     lines outside the main content are left out, save a story's own header lines."""
@@ -422,7 +453,11 @@ def _classify(blocks: Sequence[Block], hints: SplitHints, marked: bool) -> list[
         else []
     )
     known_tags: dict[tuple[str, ...], frozenset[str]] = {}
+    in_furniture = _furniture_sections(blocks, hints.section_classes)
     for position, block in enumerate(blocks):
+        if block.tag != "img" and in_furniture(block.path):
+            furniture = True
+            continue
         tags = _path_tags(block.path, known_tags)
         # Class words of the block's own element and its parent only: a class high up
         # ("article-share-wrap", "node-lead" around a whole story) says nothing of a line.
@@ -853,9 +888,14 @@ def _end_body(body: list[Line], content: list[Line], title: Line) -> list[Line]:
 
 def _without_asides(body: list[Line]) -> list[Line]:
     """The body without what stands beside its text: captions its markup names (a
-    ``<figcaption>``, a caption class) and lines that are one link each (a related story,
+    ``<figcaption>``, a caption class, or a credit that says it is one: "(Image: AP)")
+    and lines that are one link each (a related story,
     "Read more"). A body of nothing else (a photo gallery) keeps them."""
-    kept = [ln for ln in body if not (ln.caption_tag or "href" in ln.block.attrs)]
+    kept = [
+        ln
+        for ln in body
+        if not (ln.caption_tag or "href" in ln.block.attrs or LABELLED_CREDIT.search(ln.text))
+    ]
     return kept or body
 
 

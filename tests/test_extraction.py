@@ -175,6 +175,32 @@ def test_a_cookie_notice_and_readers_comments_in_the_article_are_not_body() -> N
     assert only_story(markup).body == PARAGRAPHS
 
 
+def test_furniture_sections_are_not_body_at_any_depth() -> None:
+    # Each reader's comment, the cookie pop-up and the copyright notice hold long
+    # paragraphs deep inside their section; a photo credit says it is one. The class on
+    # the element around the whole story ("has-comments") is no section of furniture.
+    comment = (
+        "I walk along that wall every morning and it has been crumbling for years, so it "
+        "is good news that the council has finally found the money to fix it properly."
+    )
+    markup = page(
+        f"<main class='post has-comments'><article><h1>{HEADLINE}</h1>{TIME}"
+        f"<div class='entry'>{paragraphs(PARAGRAPHS[:2])}"
+        "<div class='photo'><img src='/img/wall.jpg' alt=''>"
+        "<div>Waves over the old wall in November (Image: Courier archive)</div></div>"
+        f"{paragraphs(PARAGRAPHS[2:])}</div></article>"
+        "<div class='comments-area'><ol><li class='comment depth-1'><div class='body'>"
+        f"<div class='text'><p>{comment}</p></div></div></li></ol></div>"
+        "<div class='popup-cookies'><div class='inner'><p>This site uses cookies to assist "
+        "with navigation and to analyse your use of our services; by continuing to browse "
+        "you agree to their use.</p></div></div>"
+        "<div class='region-copyright'><div class='block'><p>The contents of this site are "
+        "copyright of the Coast Courier Publishing Company and may not be reproduced "
+        "without its written permission.</p></div></div></main>"
+    )
+    assert only_story(markup).body == PARAGRAPHS
+
+
 def test_lines_the_json_ld_article_body_leaves_out_are_not_body() -> None:
     data = {"@type": "NewsArticle", "headline": HEADLINE, "articleBody": " ".join(PARAGRAPHS)}
     head = f"<script type='application/ld+json'>{json.dumps(data)}</script>"
