@@ -886,16 +886,45 @@ def _end_body(body: list[Line], content: list[Line], title: Line) -> list[Line]:
     return body
 
 
+# Lines a page prints in a story's body that are none of its text: a label and a colon
+# before another story's headline ("Read more: ...", "Related: ..."), the credit for the
+# reporting, an invitation to follow the site, an address to write to.
+_LABEL_LINE = re.compile(
+    r"^(?:read more|related|see more|see also|also read|read also|more|lire aussi"
+    r"|à lire aussi|voir aussi|leia também|veja também|lesen sie auch|mehr zum thema"
+    r"|leggi anche|lee también|ver también|اقرأ أيضا|اقرأ أيضاً)\s*[:：]",
+    re.IGNORECASE,
+)
+_CREDIT_LINE = re.compile(r"^(?:additional )?(?:reporting|editing|writing) by\b", re.IGNORECASE)
+_FOLLOW_LINE = re.compile(
+    r"^(?:follow|like|chat with|connect with)\b.{0,120}"
+    r"\b(?:facebook|twitter|instagram|youtube|linkedin|telegram|tiktok)\b",
+    re.IGNORECASE,
+)
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+# Longer than this, a line is text of the story whatever it opens with.
+_ASIDE_LINE_LENGTH = 300
+
+
+def _is_aside_line(line: Line) -> bool:
+    if line.caption_tag or "href" in line.block.attrs or LABELLED_CREDIT.search(line.text):
+        return True
+    text = line.text
+    return len(text) < _ASIDE_LINE_LENGTH and bool(
+        _LABEL_LINE.match(text)
+        or _CREDIT_LINE.match(text)
+        or _FOLLOW_LINE.match(text)
+        or ("@" in text and _EMAIL.search(text))
+    )
+
+
 def _without_asides(body: list[Line]) -> list[Line]:
     """The body without what stands beside its text: captions its markup names (a
-    ``<figcaption>``, a caption class, or a credit that says it is one: "(Image: AP)")
-    and lines that are one link each (a related story,
-    "Read more"). A body of nothing else (a photo gallery) keeps them."""
-    kept = [
-        ln
-        for ln in body
-        if not (ln.caption_tag or "href" in ln.block.attrs or LABELLED_CREDIT.search(ln.text))
-    ]
+    ``<figcaption>``, a caption class) or that say they are one ("(Image: AP)"), lines
+    that are one link each (a related story, "Read more"), and the lines of
+    ``_is_aside_line``: "Related: ...", "Reporting by ...", "Follow us on Twitter", an
+    email address to write to. A body of nothing else (a photo gallery) keeps them."""
+    kept = [ln for ln in body if not _is_aside_line(ln)]
     return kept or body
 
 

@@ -144,6 +144,41 @@ def test_captions_and_links_between_paragraphs_are_not_body() -> None:
     assert only_story(markup).body == PARAGRAPHS
 
 
+@pytest.mark.parametrize(
+    "aside",
+    [
+        "Read more: Harbour budget talks stall over the cost of the new ferry terminal",
+        "RELATED: Three storms in a month leave the coast road closed for repairs",
+        "Additional reporting by Tom Field; editing by Ann Lee",
+        "Follow the Coast Courier on Facebook, Twitter and Instagram.",
+        "Have a tip? Write to Maria Santos at msantos@courier.example.",
+    ],
+)
+def test_lines_beside_the_text_are_not_body(aside: str) -> None:
+    markup = page(
+        f"<main><article><h1>{HEADLINE}</h1>{TIME}<div class='story-body'>"
+        f"{paragraphs(PARAGRAPHS[:3])}<p>{html.escape(aside)}</p>"
+        f"{paragraphs(PARAGRAPHS[3:])}</div></article></main>"
+    )
+    assert only_story(markup).body == PARAGRAPHS
+
+
+def test_a_paragraph_that_only_speaks_of_following_or_related_news_stays_body() -> None:
+    # Long lines are text whatever they open with; a mention of a network is no call.
+    texts = [
+        "Related questions came up at the meeting: who will maintain the wall, and for how "
+        "long the town will be able to afford the insurance on it once it stands again, a "
+        "point the mayor promised to answer in writing before the end of the month, after "
+        "the budget committee has met and the engineers have costed the upkeep.",
+        "The mayor posted the plans on Facebook on Tuesday.",
+    ]
+    markup = page(
+        f"<main><article><h1>{HEADLINE}</h1>{TIME}<div class='story-body'>"
+        f"{paragraphs(PARAGRAPHS[:3] + texts)}</div></article></main>"
+    )
+    assert only_story(markup).body == PARAGRAPHS[:3] + texts
+
+
 def test_a_widgets_heading_between_the_headline_and_the_text_cuts_no_story() -> None:
     # A newsletter box with its own heading and button stands under the headline; the
     # time, the byline and all the paragraphs follow it.
