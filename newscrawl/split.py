@@ -437,6 +437,29 @@ def _furniture_sections(
     return inside
 
 
+def _quoted_after_paragraph(blocks: Sequence[Block], paragraphs: list[int], position: int) -> bool:
+    """Whether a block of a quote (an embedded post) follows a paragraph of the main
+    content closely, in the element that holds that paragraph: the story quotes it, even
+    where no paragraph follows."""
+    before = bisect_left(paragraphs, position) - 1
+    if before < 0 or position - paragraphs[before] > _PARAGRAPH_GAP:
+        return False
+    holder = blocks[paragraphs[before]].path[:-1]
+    path = blocks[position].path
+    if path[: len(holder)] != holder:
+        return False
+    # A quote with a time of its own (a post's date) would read as a story of its own.
+    quote = next(
+        (n for n in range(len(holder), len(path)) if _segment(path[n])[0] == "blockquote"), None
+    )
+    if quote is None:  # the paragraph stands in the quote itself
+        return False
+    end = position
+    while end < len(blocks) and blocks[end].path[: quote + 1] == path[: quote + 1]:
+        end += 1
+    return not any(blocks[n].tag == "time" for n in range(paragraphs[before] + 1, end))
+
+
 def _classify(blocks: Sequence[Block], hints: SplitHints, marked: bool) -> list[Line]:
     """The page's lines, with what each is; on a ``marked`` page (its main content known)
     lines outside the main content are left out, save a story's own header lines."""
@@ -470,7 +493,12 @@ def _classify(blocks: Sequence[Block], hints: SplitHints, marked: bool) -> list[
         ):  # a story's time and byline may stand in an <aside> beside it
             furniture = True
             continue
-        if marked and not block.main and not _between_paragraphs(blocks, paragraphs, position):
+        if (
+            marked
+            and not block.main
+            and not _between_paragraphs(blocks, paragraphs, position)
+            and not ("blockquote" in tags and _quoted_after_paragraph(blocks, paragraphs, position))
+        ):
             nearest = bisect_left(headlines, position - _HEADER_REACH)
             near = nearest < len(headlines) and headlines[nearest] <= position + _HEADER_REACH
             if not _kept_outside_main(block, text, words, hints, lines, near):
@@ -480,6 +508,8 @@ def _classify(blocks: Sequence[Block], hints: SplitHints, marked: bool) -> list[
         elif not text:
             kind = Kind.BLANK
         elif block.tag == "time" or _is_time_line(text, hints):
+            if "blockquote" in tags:
+                continue  # a quoted post's date: no time of a story, nor its text
             kind = Kind.TIME
         elif _is_byline(text, words):
             kind = Kind.BYLINE

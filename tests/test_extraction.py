@@ -236,6 +236,33 @@ def test_furniture_sections_are_not_body_at_any_depth() -> None:
     assert only_story(markup).body == PARAGRAPHS
 
 
+def test_a_post_the_story_quotes_after_its_last_paragraph_is_body() -> None:
+    # The main-content stage leaves an embedded post out; it closes the story's text.
+    post = "The sea wall vote passed tonight: work starts next month. Thank you all."
+    markup = page(
+        f"<main><article><h1>{HEADLINE}</h1>{TIME}<div class='story-body'>"
+        f"{paragraphs()}<blockquote class='twitter-tweet'><p lang='en'>{post}</p>"
+        "— Coast Council (@coastcouncil) <a href='https://social.example/status/1'>"
+        f"March 9, 2026</a></blockquote></div></article>{teasers()}</main>"
+    )
+    body = only_story(markup).body
+    assert body[: len(PARAGRAPHS)] == PARAGRAPHS
+    assert post in body
+
+
+def test_a_quoted_post_with_a_time_of_its_own_opens_no_story() -> None:
+    # The post's link line and its time would read as a headline and a time line.
+    markup = page(
+        f"<main><article><h1>{HEADLINE}</h1>{TIME}<div class='story-body'>"
+        f"{paragraphs(PARAGRAPHS[:3])}<blockquote class='instagram-media'><div>"
+        "<p><a href='https://social.example/p/1'>A post shared by Coast Council "
+        "(@coastcouncil)</a></p><p><time datetime='2026-03-08T18:00:00+00:00'>"
+        "Mar 8, 2026 at 6:00pm PDT</time></p></div></blockquote>"
+        f"{paragraphs(PARAGRAPHS[3:])}</div></article>{teasers()}</main>"
+    )
+    assert only_story(markup).body == PARAGRAPHS
+
+
 def test_lines_the_json_ld_article_body_leaves_out_are_not_body() -> None:
     data = {"@type": "NewsArticle", "headline": HEADLINE, "articleBody": " ".join(PARAGRAPHS)}
     head = f"<script type='application/ld+json'>{json.dumps(data)}</script>"
