@@ -204,7 +204,12 @@ def _segment(segment: str) -> tuple[str, frozenset[str]]:
 @lru_cache(maxsize=16384)
 def _element(name: str) -> tuple[str, frozenset[str]]:
     tag, *classes = name.split(".")
-    return tag, frozenset(w for c in classes for w in re.split(r"[-_]", c.lower()) if w)
+    return tag, frozenset(w.lower() for c in classes for w in _CLASS_WORD.findall(c))
+
+
+# The words of a class name: split on - and _, and where camel case starts a word
+# ("InlineImage-imageEmbedCaption": inline, image, embed, caption).
+_CLASS_WORD = re.compile(r"[A-Z]{2,}(?![a-z])|[A-Z]?[a-z]+|[A-Z]|\d+")
 
 
 def _path_tags(
@@ -717,15 +722,23 @@ def _find_zones(lines: list[Line], seen: dict[str, list[int]]) -> list[Zone]:
 
 
 def _split_double_zones(lines: list[Line], zones: list[Zone]) -> list[Zone]:
-    """A zone holding two time lines is two stories' zones run together: cut it."""
+    """A zone holding two time lines with a text between them (the second story's
+    headline) is two stories' zones run together: cut it. Two time lines with no text
+    between them are one header's ("Updated ...", "Posted ...")."""
     result: list[Zone] = []
     for zone in zones:
         times = [ln.index for ln in zone.lines(lines) if ln.kind is Kind.TIME]
-        if len(times) < 2:
+        # Each cut falls between the last time line of one header and the first of the next.
+        cuts = [
+            (previous, current)
+            for previous, current in pairwise(times)
+            if any(ln.kind is Kind.TEXT for ln in lines[previous + 1 : current])
+        ]
+        if not cuts:
             result.append(zone)
             continue
         start = zone.start
-        for previous, current in pairwise(times):
+        for previous, current in cuts:
             cut = previous + 1
             while cut < current and lines[cut].kind in (Kind.WIDGET, Kind.BLANK):
                 cut += 1
@@ -917,10 +930,10 @@ def _end_body(body: list[Line], content: list[Line], title: Line) -> list[Line]:
 
 
 # Lines a page prints in a story's body that are none of its text: a label and a colon
-# before another story's headline ("Read more: ...", "Related: ..."), the credit for the
+# before another story's headline ("Read more: ...", "[Related: ...]"), the credit for the
 # reporting, an invitation to follow the site, an address to write to.
 _LABEL_LINE = re.compile(
-    r"^(?:read more|related|see more|see also|also read|read also|more|lire aussi"
+    r"^[\[(]?\s*(?:read more|related|see more|see also|also read|read also|more|lire aussi"
     r"|à lire aussi|voir aussi|leia também|veja também|lesen sie auch|mehr zum thema"
     r"|leggi anche|lee también|ver también|اقرأ أيضا|اقرأ أيضاً)\s*[:：]",
     re.IGNORECASE,
@@ -1291,7 +1304,7 @@ def _page_story(
     times = times or _dates_alone(lines[start : start + _DATE_REACH], anchor, languages)
     skip = {normalize(title)} | {ln.key for ln in times}
     summary, body = _summary_and_body(_groups(lines[start:], skip))
-    body = _without_caption_repeats(body)
+    body = _without_caption_repeats(_without_asides(body))
     if not body:
         return None
     images = [ln for ln in lines if ln.kind is Kind.IMAGE and ln.block.attrs.get("src")]

@@ -152,13 +152,21 @@ def test_captions_and_links_between_paragraphs_are_not_body() -> None:
         "Additional reporting by Tom Field; editing by Ann Lee",
         "Follow the Coast Courier on Facebook, Twitter and Instagram.",
         "Have a tip? Write to Maria Santos at msantos@courier.example.",
+        "[Related: The council's plan for the harbour, in five maps]",
+        "<figure><img src='/img/wall.jpg' alt=''><figcaption>The old wall</figcaption></figure>",
+        # Class names read word by word in camel case too.
+        "<div class='InlineImage-wrapper'><div class='InlineImage-imageEmbedCaption'>Waves "
+        "over the old wall in November, seen from the harbour master's office</div></div>",
     ],
 )
-def test_lines_beside_the_text_are_not_body(aside: str) -> None:
+# With a time beside the headline, and without one (the page is then one story under
+# the headline its head names).
+@pytest.mark.parametrize("time", [TIME, ""])
+def test_lines_beside_the_text_are_not_body(aside: str, time: str) -> None:
+    aside = aside if aside.startswith("<") else f"<p>{html.escape(aside)}</p>"
     markup = page(
-        f"<main><article><h1>{HEADLINE}</h1>{TIME}<div class='story-body'>"
-        f"{paragraphs(PARAGRAPHS[:3])}<p>{html.escape(aside)}</p>"
-        f"{paragraphs(PARAGRAPHS[3:])}</div></article></main>"
+        f"<main><article><h1>{HEADLINE}</h1>{time}<div class='story-body'>"
+        f"{paragraphs(PARAGRAPHS[:3])}{aside}{paragraphs(PARAGRAPHS[3:])}</div></article></main>"
     )
     assert only_story(markup).body == PARAGRAPHS
 
@@ -195,6 +203,28 @@ def test_a_widgets_heading_between_the_headline_and_the_text_cuts_no_story() -> 
     assert story.body[-len(PARAGRAPHS) :] == PARAGRAPHS
     assert story.updated["value"] == TIME_VALUE
     assert story.authors == ["Maria Santos"]
+
+
+def test_an_updated_and_a_posted_time_side_by_side_are_one_header() -> None:
+    # A combined page of two stories, each printing both times under its headline: two
+    # time lines with no text between them open no second story.
+    second = "Ferry service to the islands resumes after a month of storms"
+
+    def story(headline: str, day: int) -> str:
+        return (
+            f"<h1>{headline}</h1><div class='dateline'>"
+            f"<time datetime='2026-03-0{day}T11:00:00Z'>Updated Mar {day}, 11:00 AM;</time>"
+            f"<time datetime='2026-03-0{day}T10:30:00Z'>Posted Mar {day}, 10:30 AM</time>"
+            f"</div><div class='byline'>By Maria Santos</div>{paragraphs()}"
+        )
+
+    found = stories(
+        page(f"<main><div class='stories'>{story(HEADLINE, 9)}{story(second, 8)}</div></main>")
+    )
+    assert [(s.title, s.body, s.updated["value"]) for s in found] == [
+        (HEADLINE, PARAGRAPHS, "2026-03-09T11:00:00+00:00"),
+        (second, PARAGRAPHS, "2026-03-08T11:00:00+00:00"),
+    ]
 
 
 def test_a_cookie_notice_and_readers_comments_in_the_article_are_not_body() -> None:
