@@ -961,6 +961,29 @@ def _is_aside_line(line: Line) -> bool:
     )
 
 
+# What a page prints after a story's last paragraph, and no story's last line says: a
+# newsletter or follow invitation, a cookie or copyright notice, the reporting credits.
+_CLOSING_CALL = re.compile(
+    r"newsletter|subscrib|sign up|signup|inbox|cookies|copyright|©|all rights reserved"
+    r"|contributed to this report|contributed reporting|share it with|like this story"
+    r"|^citation:|^follow\b|\bfollow (?:us|me|him|her)\b|^listen\b|^download\b|click here",
+    re.IGNORECASE,
+)
+
+
+def _without_closing_calls(body: list[Line]) -> list[Line]:
+    """The body without the short lines of ``_CLOSING_CALL`` that end it; the first line
+    stays whatever it says."""
+    end = len(body)
+    while (
+        end > 1
+        and len(body[end - 1].text) < _ASIDE_LINE_LENGTH
+        and _CLOSING_CALL.search(body[end - 1].text)
+    ):
+        end -= 1
+    return body[:end]
+
+
 def _without_asides(body: list[Line]) -> list[Line]:
     """The body without what stands beside its text: captions its markup names (a
     ``<figcaption>``, a caption class) or that say they are one ("(Image: AP)"), lines
@@ -1013,7 +1036,7 @@ def _parse_story(
     summary, body = _summary_and_body(_groups(content, skip))
     if not marked:
         body = _end_body(body, content, title)
-    body = _without_caption_repeats(_without_asides(body))
+    body = _without_closing_calls(_without_caption_repeats(_without_asides(body)))
     if not body:
         return "no body"
     parts = _story_parts(
@@ -1304,7 +1327,7 @@ def _page_story(
     times = times or _dates_alone(lines[start : start + _DATE_REACH], anchor, languages)
     skip = {normalize(title)} | {ln.key for ln in times}
     summary, body = _summary_and_body(_groups(lines[start:], skip))
-    body = _without_caption_repeats(_without_asides(body))
+    body = _without_closing_calls(_without_caption_repeats(_without_asides(body)))
     if not body:
         return None
     images = [ln for ln in lines if ln.kind is Kind.IMAGE and ln.block.attrs.get("src")]

@@ -171,6 +171,23 @@ def test_lines_beside_the_text_are_not_body(aside: str, time: str) -> None:
     assert only_story(markup).body == PARAGRAPHS
 
 
+def test_calls_and_notices_closing_the_body_are_not_body() -> None:
+    # Short lines after the last paragraph that invite, credit or claim copyright; the
+    # same words inside the text leave it as it is.
+    inside = "The council's newsletter will print the plans in full."
+    texts = [*PARAGRAPHS[:2], inside, *PARAGRAPHS[2:]]
+    closing = (
+        "Tom Field contributed reporting.",
+        "Get the day's top headlines in your inbox: subscribe to our newsletter.",
+        "© 2026 Coast Courier. All rights reserved.",
+    )
+    markup = page(
+        f"<main><article><h1>{HEADLINE}</h1>{TIME}<div class='story-body'>"
+        f"{paragraphs([*texts, *closing])}</div></article></main>"
+    )
+    assert only_story(markup).body == texts
+
+
 def test_a_paragraph_that_only_speaks_of_following_or_related_news_stays_body() -> None:
     # Long lines are text whatever they open with; a mention of a network is no call.
     texts = [
