@@ -165,6 +165,21 @@ def parse_html(body: str | bytes) -> etree._Element | None:
     return parse_page_html(body)[0]
 
 
+def _is_data_row(row: etree._Element) -> bool:
+    """A table row of two or more cells holding inline text only (no blocks, no images):
+    a row of data, not a layout table's row."""
+    cells = [cell for cell in row if isinstance(cell.tag, str)]
+    return (
+        len(cells) >= 2
+        and all(cell.tag in ("td", "th") for cell in cells)
+        and not any(
+            isinstance(d.tag, str) and (d.tag in BLOCK_TAGS or d.tag == "img")
+            for cell in cells
+            for d in cell.iterdescendants()
+        )
+    )
+
+
 def _is_hidden(el: etree._Element) -> bool:
     if el.get("hidden") is not None:
         return True
@@ -224,6 +239,15 @@ class _BlockWalker:
     def walk(self, el: etree._Element, path: tuple[str, ...], classes: tuple[str, ...]) -> None:
         run: list[str] = []
         links: list[tuple[str, str]] = []
+        if el.tag == "tr" and _is_data_row(el):
+            # A row of a data table reads as one line, its cells side by side.
+            for cell in el:
+                if isinstance(cell.tag, str) and not _is_hidden(cell):
+                    self._collect(cell, path, run, links, el, classes)
+                    run.append(" ")
+            links.clear()  # a row is no link of its own
+            self._flush(el, path, run, links, classes)
+            return
         self._collect(el, path, run, links, el, classes)
         if run or links:
             self._flush(el, path, run, links, classes)

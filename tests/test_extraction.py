@@ -310,6 +310,23 @@ def test_a_quoted_post_with_a_time_of_its_own_opens_no_story() -> None:
     assert only_story(markup).body == PARAGRAPHS
 
 
+def test_a_results_table_in_the_story_is_body_a_row_a_line() -> None:
+    rows = [
+        ("Pos.", "Crew", "Time"),
+        ("1", "Harbour Rowing Club", "7:02"),
+        ("2", "Bay Oars", "7:09"),
+    ]
+    table = "<table>" + "".join(
+        "<tr>" + "".join(f"<td>{cell}</td>" for cell in row) + "</tr>" for row in rows
+    )
+    markup = page(
+        f"<main><article><h1>{HEADLINE}</h1>{TIME}<div class='story-body'>"
+        f"{paragraphs(PARAGRAPHS[:3])}{table}</table>{paragraphs(PARAGRAPHS[3:])}</div>"
+        "</article></main>"
+    )
+    assert only_story(markup).body == [*PARAGRAPHS[:3], *map(" ".join, rows), *PARAGRAPHS[3:]]
+
+
 def test_lines_the_json_ld_article_body_leaves_out_are_not_body() -> None:
     data = {"@type": "NewsArticle", "headline": HEADLINE, "articleBody": " ".join(PARAGRAPHS)}
     head = f"<script type='application/ld+json'>{json.dumps(data)}</script>"

@@ -192,3 +192,28 @@ def test_a_long_block_is_main_content_when_its_middle_or_end_is() -> None:
     assert main.holds(text + " A credit line after it.")  # its opening
     assert not main.holds("Something else entirely, " * 6)
     assert main.holds("")  # images and empty blocks stay main
+
+
+def test_a_data_tables_row_is_one_block_and_a_layout_tables_cells_are_not() -> None:
+    page = """<html><body>
+    <table><tr><th>Pos.</th><th>Driver</th><th>Points</th></tr>
+    <tr><td>1</td><td><a href="/drivers/ana">Ana <b>Lima</b></a></td><td>5040</td></tr>
+    <tr><td>2</td><td style="display:none">hidden</td><td>Rui Costa</td><td>4987</td></tr>
+    <tr><td colspan="3">Updated weekly</td></tr></table>
+    <table><tr><td><p>Menu</p></td><td><p>First paragraph.</p><p>Second one.</p></td>
+    <td>Loose text</td></tr></table>
+    </body></html>"""
+    root = parse_html(page)
+    assert root is not None
+    blocks = text_blocks(root, "http://site.test/results")
+    assert [(b.tag, b.text) for b in blocks] == [
+        ("tr", "Pos. Driver Points"),
+        ("tr", "1 Ana Lima 5040"),
+        ("tr", "2 Rui Costa 4987"),
+        ("td", "Updated weekly"),
+        ("p", "Menu"),
+        ("p", "First paragraph."),
+        ("p", "Second one."),
+        ("td", "Loose text"),
+    ]
+    assert "href" not in blocks[1].attrs  # a row holding a link is no link of its own
