@@ -35,6 +35,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -120,13 +121,16 @@ def newscrawl_stories(data: bytes, url: str, site: SiteProfile) -> list[StoryRec
 
 def story_day(story: StoryRecord, timezone_name: str = "UTC") -> str | None:
     """The day of a story's publication time as the page printed it: the day an ISO 8601
-    time prints (in its own offset or zone), else the day in the timezone its text was
+    or RFC 2822 time prints (in its own offset or zone), else the day in the timezone its text was
     read in (the site's); else the same for its updated time."""
     for stamp in (story.published, story.updated_machine, story.updated):
         if not stamp or not stamp.get("value"):
             continue
-        if printed := _ISO_DAY.match(str(stamp.get("raw") or "").strip()):
+        raw = str(stamp.get("raw") or "").strip()
+        if printed := _ISO_DAY.match(raw):
             return "-".join(printed.groups())
+        if _RFC_2822.match(raw):  # "Wed, 28 Oct 2020 22:22:49 GMT": the day it prints
+            return f"{parsedate_to_datetime(raw):%Y-%m-%d}"
         read = datetime.fromisoformat(str(stamp["value"])).astimezone(ZoneInfo(timezone_name))
         return f"{read:%Y-%m-%d}"
     return None
@@ -135,6 +139,11 @@ def story_day(story: StoryRecord, timezone_name: str = "UTC") -> str | None:
 # The day an ISO 8601 time prints, in its extended or basic form, whatever follows it
 # (an offset, a zone's name).
 _ISO_DAY = re.compile(r"(\d{4})-?(\d{2})-?(\d{2})(?=[Tt ]|$)")
+# An RFC 2822 time with its zone, as feeds and some JSON-LD print it.
+_RFC_2822 = re.compile(
+    r"(?:[A-Z][a-z]{2}, )?\d{1,2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}(?::\d{2})?"
+    r" (?:[+-]\d{4}|GMT|UT|UTC)\Z"
+)
 
 
 def count_stories(scores: Scores, found: int) -> None:

@@ -165,6 +165,10 @@ def parse_html(body: str | bytes) -> etree._Element | None:
     return parse_page_html(body)[0]
 
 
+# An ISO 8601 date and time, as a tooltip may print a relative time's ("2020-09-20T14:20Z").
+_ISO_TIME = re.compile(r"\s*\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
+
+
 def _is_data_row(row: etree._Element) -> bool:
     """A table row of two or more cells holding inline text only (no blocks, no images):
     a row of data, not a layout table's row."""
@@ -235,6 +239,7 @@ class _BlockWalker:
         self.base_url = base_url
         self.main = main
         self.blocks: list[Block] = []
+        self.tooltip: str | None = None  # an ISO time an element of the run has as title
 
     def walk(self, el: etree._Element, path: tuple[str, ...], classes: tuple[str, ...]) -> None:
         run: list[str] = []
@@ -300,6 +305,8 @@ class _BlockWalker:
                 run.append(" ")
             else:
                 start = len(run)
+                if (told := child.get("title")) and _ISO_TIME.match(told):
+                    self.tooltip = told.strip()
                 if len(child):
                     self._collect(child, path, run, links, owner, owner_classes)
                 elif child.text:  # a leaf: most inline elements
@@ -327,9 +334,15 @@ class _BlockWalker:
         only_link = links[0][0] if len(links) == 1 and links[0][1] == text else None
         run.clear()
         links.clear()
+        # A "2 hours ago" with its time in a tooltip, on the block or an inline element.
+        tooltip, self.tooltip = self.tooltip, None
         if not text:
             return
         attrs = {k: v for k in KEPT_ATTRS if (v := el.get(k))}
+        if (told := el.get("title")) and _ISO_TIME.match(told):
+            tooltip = told.strip()
+        if "datetime" not in attrs and tooltip:
+            attrs["datetime"] = tooltip
         if "href" in attrs:
             href = _absolute(self.base_url, attrs["href"])
             if href is None:
@@ -441,7 +454,7 @@ def head_metadata(
     jsonld: list[Any] = []
     for el in root.iter("meta", "link", "script"):  # one pass over the page, in order
         if el.tag == "meta":
-            key = el.get("property") or el.get("name") or el.get("itemprop")
+            key = el.get("property") or el.get("name") or el.get("itemprop") or el.get("http-equiv")
             content = el.get("content")
             if key and content is not None and key not in meta:
                 meta[key] = content.strip()
@@ -497,7 +510,7 @@ def build_page_record(
         response_date=response_date,
         response_age=response_age,
         site=site,
-        language=root.get("lang") or None,
+        language=page_language(root, meta, jsonld),
         title=title or None,
         meta=meta,
         links=links,
@@ -505,6 +518,23 @@ def build_page_record(
         blocks=text_blocks(root, url, main_content(root, markup)),
         listed=listed,
     )
+
+
+# A language code as pages print it: "nl", "pt-BR", "en_US" (not a name: "Dutch").
+_LANGUAGE_CODE = re.compile(r"[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})*")
+_LANGUAGE_META = ("content-language", "Content-Language", "language", "og:locale", "inLanguage")
+
+
+def page_language(root: etree._Element, meta: dict[str, str], jsonld: list[Any]) -> str | None:
+    """The page's language: its ``lang``, else the first language code its head declares
+    (Content-Language, a language meta tag, og:locale, JSON-LD ``inLanguage``)."""
+    declared = [root.get("lang"), root.get("xml:lang")]
+    declared += [meta.get(key) for key in _LANGUAGE_META]
+    declared += [e.get("inLanguage") for e in jsonld if isinstance(e, dict)]
+    for value in declared:
+        if isinstance(value, str) and _LANGUAGE_CODE.fullmatch(code := value.strip()):
+            return code
+    return None
 
 
 def plain_page_record(*, url: str, text: str, fetched_at: str, site: str) -> PageRecord:

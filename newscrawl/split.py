@@ -512,7 +512,7 @@ def _classify(blocks: Sequence[Block], hints: SplitHints, marked: bool) -> list[
             kind = Kind.IMAGE
         elif not text:
             kind = Kind.BLANK
-        elif block.tag == "time" or _is_time_line(text, hints):
+        elif block.tag == "time" or "datetime" in block.attrs or _is_time_line(text, hints):
             if "blockquote" in tags:
                 continue  # a quoted post's date: no time of a story, nor its text
             kind = Kind.TIME

@@ -492,6 +492,33 @@ def test_a_time_element_is_preferred_to_a_visible_reading_it_contradicts() -> No
     assert story.updated["value"] == "2025-11-06T07:57:00+00:00"
 
 
+def test_a_relative_time_with_its_time_in_a_tooltip_gives_that_time() -> None:
+    markup = page(
+        f"<main><article><h1>{HEADLINE}</h1>"
+        "<span class='time-ago' title='2026-03-09T10:30:00Z'>2 hours ago</span>"
+        f"<div class='story-body'>{paragraphs()}</div></article></main>"
+    )
+    story = only_story(markup)
+    assert story.body == PARAGRAPHS
+    assert story.updated_machine is not None
+    assert story.updated_machine["value"] == TIME_VALUE
+
+
+def test_the_benchmark_scores_the_day_an_rfc_2822_time_prints() -> None:
+    # 22:22 GMT is the next day in the profile's timezone (Riyadh): the page printed the
+    # 28th, in its own zone.
+    data = {
+        "@type": "NewsArticle",
+        "headline": HEADLINE,
+        "datePublished": "Tue, 28 Oct 2025 22:22:49 GMT",
+    }
+    head = f"<script type='application/ld+json'>{json.dumps(data)}</script>"
+    story = only_story(page(f"<main><h1>{HEADLINE}</h1>{paragraphs()}</main>", head=head))
+    assert story.published is not None
+    assert story.published["value"] == "2025-10-28T22:22:49+00:00"
+    assert story_day(story, SITE.timezone) == "2025-10-28"
+
+
 def test_a_combined_page_still_gives_every_full_story() -> None:
     second = "Ferry timetable changes for the winter season announced by the port"
     later = [
@@ -517,7 +544,7 @@ def test_a_combined_page_still_gives_every_full_story() -> None:
 
 # A little below what extraction reaches on these pages (benchmarks/extraction.py prints
 # the figures): a change that makes extraction worse fails here.
-MIN_BODY_F1 = 0.945
+MIN_BODY_F1 = 0.965
 MIN_DAY_ACCURACY = 0.85
 MIN_ONE_STORY = 0.97
 

@@ -10,6 +10,7 @@ from newscrawl.page import (
     _absolute,
     build_page_record,
     head_metadata,
+    page_language,
     parse_html,
     parse_page_html,
     plain_text_blocks,
@@ -217,3 +218,30 @@ def test_a_data_tables_row_is_one_block_and_a_layout_tables_cells_are_not() -> N
         ("td", "Loose text"),
     ]
     assert "href" not in blocks[1].attrs  # a row holding a link is no link of its own
+
+
+def test_a_pages_language_is_its_lang_else_the_first_code_its_head_declares() -> None:
+    def language(html: str) -> str | None:
+        root = parse_html(html)
+        assert root is not None
+        meta, _, jsonld = head_metadata(root)
+        return page_language(root, meta, jsonld)
+
+    assert (
+        language("<html lang='pt-BR'><head><meta name='language' content='fr'></head>") == "pt-BR"
+    )
+    assert language("<html xml:lang='de'><body><p>x</p></body></html>") == "de"
+    # A language's name is no code; Content-Language and og:locale are.
+    assert (
+        language(
+            "<html><head><meta name='language' content='Dutch'>"
+            "<meta http-equiv='Content-Language' content='nl'></head></html>"
+        )
+        == "nl"
+    )
+    assert (
+        language("<html><head><meta property='og:locale' content='it_IT'></head></html>") == "it_IT"
+    )
+    ld = '<script type="application/ld+json">{"@type": "NewsArticle", "inLanguage": "es"}</script>'
+    assert language(f"<html><head>{ld}</head><body><p>x</p></body></html>") == "es"
+    assert language("<html><body><p>x</p></body></html>") is None
