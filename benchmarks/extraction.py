@@ -311,7 +311,7 @@ def report(results: dict[str, dict[str, Scores]]) -> str:
     )
     ours = aeb["newscrawl"].seconds + media["newscrawl"].seconds
     peer = aeb["trafilatura"].seconds + media["trafilatura"].seconds
-    lines.append(f"newscrawl time / trafilatura.extract time (same pages): {ours / peer:.2f}")
+    lines.append(f"newscrawl time / trafilatura.extract time (same pages): {ours / peer:.3f}")
     lines.append("title accuracy: no titles in these sets' ground truth")
     return "\n".join(lines)
 

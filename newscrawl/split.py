@@ -431,13 +431,17 @@ def _furniture_sections(
     headline_paths = {b.path[:n] for b in blocks if b.tag == "h1" for n in range(len(b.path) + 1)}
     known: dict[tuple[str, ...], bool] = {(): False}
 
-    def inside(path: tuple[str, ...]) -> bool:
+    def section(path: tuple[str, ...]) -> bool:
         found = known.get(path)
         if found is None:
-            found = known[path] = inside(path[:-1]) or (
-                path not in headline_paths and bool(_segment(path[-1])[1] & words)
+            found = known[path] = section(path[:-1]) or (
+                bool(_segment(path[-1])[1] & words) and path not in headline_paths
             )
         return found
+
+    def inside(path: tuple[str, ...]) -> bool:
+        text = " ".join(path).lower()  # one look at the path's text first: most hold none
+        return any(word in text for word in words) and section(path)
 
     return inside
 

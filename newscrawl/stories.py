@@ -404,12 +404,11 @@ def stories_from_page(
     ``anchor`` is when the page was rendered; by default its Date and Age headers.
     """
     anchor = anchor or page_anchor(page)
-    split = split_blocks(
-        page.blocks,
-        site.split_hints,
-        _head_titles(page),
-        reading_languages(page.language, site.split_hints.languages),
-    )
+    # One reading for the splitter's time lines and the story's times: the page's
+    # language, the site's, and those its time lines may be printed in.
+    site_languages = tuple(dict.fromkeys((*site.languages, *site.split_hints.languages)))
+    languages = reading_languages(page.language, site_languages)
+    split = split_blocks(page.blocks, site.split_hints, _head_titles(page), languages)
     first = split.stories[0] if split.stories else None
     article_body = _article_body(page)
     if (first is None or sum(map(len, first.body)) < _SHORT_BODY) and (
@@ -420,7 +419,6 @@ def stories_from_page(
         split.stories[:1] = [told]
         split.mode, split.head = "json-ld", True
     language = page.language or (site.languages[0] if site.languages else None)
-    languages = reading_languages(page.language, site.languages)
     stories: list[StoryRecord] = []
     disagreements: list[float] = []
     for position, parts in enumerate(split.stories):

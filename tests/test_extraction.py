@@ -480,6 +480,19 @@ def test_visible_dates_are_read_in_the_pages_language(lang: str, printed: str, d
     assert f"{moment.astimezone(ZoneInfo(SITE.timezone)):%Y-%m-%d}" == day
 
 
+def test_a_time_line_in_a_language_the_split_hints_add_is_read_for_the_story() -> None:
+    # The profile's own language is English; its split hints add French time lines.
+    assert "fr" not in SITE.languages
+    assert "fr" in SITE.split_hints.languages
+    markup = page(
+        f"<main><article><h1>{HEADLINE}</h1><div class='date'>Mis à jour il y a 3 heures</div>"
+        f"<div class='story-body'>{paragraphs()}</div></article></main>",
+        lang="",
+    )
+    story = only_story(markup)
+    assert story.updated["value"] == "2026-03-10T09:00:00+00:00"
+
+
 def test_a_time_element_is_preferred_to_a_visible_reading_it_contradicts() -> None:
     # An en page prints "06/11/2025" (month first: 11 June would be a guess); the
     # <time datetime> beside it says 6 November, and it is the one kept.
