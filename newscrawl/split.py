@@ -23,7 +23,7 @@ import unicodedata
 from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from datetime import datetime, timezone
 from enum import Enum
 from functools import lru_cache
@@ -107,8 +107,20 @@ class SplitHints:
     furniture_tags: frozenset[str] = frozenset({"nav", "footer", "aside", "form"})
     # Lines of the same text this close (in non-blank lines) belong to one header zone.
     window: int = 14
-    # Languages of the site's time lines (the French edition prints "Publié le ...").
-    languages: tuple[str, ...] = ("en", "fr")
+
+    def adding(self, **more: Sequence[str]) -> SplitHints:
+        """These hints with more words in the named sets (a site's own widget lines and
+        classes come on top of the defaults, they do not replace them)."""
+        known = {f.name for f in fields(self) if isinstance(getattr(self, f.name), frozenset)}
+        if unknown := sorted(set(more) - known):
+            raise ValueError(f"unknown split hint(s): {', '.join(unknown)}")
+        return replace(
+            self,
+            **{
+                name: getattr(self, name) | {word.casefold() for word in words}
+                for name, words in more.items()
+            },
+        )
 
 
 DEFAULT_HINTS = SplitHints()
@@ -232,12 +244,12 @@ def _own_words(path: tuple[str, ...]) -> frozenset[str]:
     return words
 
 
-def _is_time_line(text: str, hints: SplitHints) -> bool:
+def _is_time_line(text: str, languages: tuple[str, ...]) -> bool:
     """A line that opens like a time line and reads as a time: "Updated 35 min 7 sec ago",
     but not "Published in 2019, the plan set a target." """
     if len(text) > MAX_TEXT_LENGTH or not (TIME_LINE.match(text) or TIME_LABEL.match(text)):
         return False
-    return _reads_as_time(text, hints.languages)
+    return _reads_as_time(text, languages)
 
 
 # How many lines after a headline a date printed alone may stand.
@@ -366,6 +378,7 @@ def _kept_outside_main(
     text: str,
     words: frozenset[str],
     hints: SplitHints,
+    languages: tuple[str, ...],
     lines: list[Line],
     near_headline: bool,
 ) -> bool:
@@ -380,8 +393,8 @@ def _kept_outside_main(
         block.tag == "time"
         or text.casefold() in hints.widget_lines
         or _is_byline(text, words)
-        or _is_time_line(text, hints)
-        or (len(text) <= MAX_DATED_LINE and _date_part(text, hints.languages) is not None)
+        or _is_time_line(text, languages)
+        or (len(text) <= MAX_DATED_LINE and _date_part(text, languages) is not None)
     ):
         return True
     if not words & hints.summary_classes:
@@ -469,7 +482,9 @@ def _quoted_after_paragraph(blocks: Sequence[Block], paragraphs: list[int], posi
     return not any(blocks[n].tag == "time" for n in range(paragraphs[before] + 1, end))
 
 
-def _classify(blocks: Sequence[Block], hints: SplitHints, marked: bool) -> list[Line]:
+def _classify(
+    blocks: Sequence[Block], hints: SplitHints, marked: bool, languages: tuple[str, ...]
+) -> list[Line]:
     """The page's lines, with what each is; on a ``marked`` page (its main content known)
     lines outside the main content are left out, save a story's own header lines."""
     lines: list[Line] = []
@@ -510,13 +525,13 @@ def _classify(blocks: Sequence[Block], hints: SplitHints, marked: bool) -> list[
         ):
             nearest = bisect_left(headlines, position - _HEADER_REACH)
             near = nearest < len(headlines) and headlines[nearest] <= position + _HEADER_REACH
-            if not _kept_outside_main(block, text, words, hints, lines, near):
+            if not _kept_outside_main(block, text, words, hints, languages, lines, near):
                 continue
         if block.tag == "img":
             kind = Kind.IMAGE
         elif not text:
             kind = Kind.BLANK
-        elif block.tag == "time" or "datetime" in block.attrs or _is_time_line(text, hints):
+        elif block.tag == "time" or "datetime" in block.attrs or _is_time_line(text, languages):
             if "blockquote" in tags:
                 continue  # a quoted post's date: no time of a story, nor its text
             kind = Kind.TIME
@@ -1169,21 +1184,20 @@ def split_blocks(
     blocks: Sequence[Block],
     hints: SplitHints = DEFAULT_HINTS,
     head_titles: Sequence[str] = (),
-    languages: tuple[str, ...] = (),
+    languages: tuple[str, ...] = ("en",),
 ) -> Split:
     """Split a page's text blocks (in document order) into the stories it holds.
 
     ``head_titles`` are the headline as the page's head names it (og:title, <title>,
     JSON-LD ``headline``): the page's first story opens at the heading they name.
-    ``languages`` are those of the page's dates (by default the hints').
+    ``languages`` are those the page's times and dates are printed in.
     """
-    languages = languages or hints.languages
     marked = any(not block.main for block in blocks)
-    lines = _classify(blocks, hints, marked)
+    lines = _classify(blocks, hints, marked, languages)
     if marked and sum(len(line.text) for line in lines) < MIN_MAIN_TEXT:
         # The main content found is next to nothing: the page is read whole.
         marked = False
-        lines = _classify(blocks, hints, marked)
+        lines = _classify(blocks, hints, marked, languages)
     # A page read as a whole (its main content known, or HTML with a head naming its
     # story): what follows its first story must prove to be a story.
     judged = marked or (bool(head_titles) and any(block.tag for block in blocks))

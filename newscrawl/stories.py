@@ -405,9 +405,8 @@ def stories_from_page(
     """
     anchor = anchor or page_anchor(page)
     # One reading for the splitter's time lines and the story's times: the page's
-    # language, the site's, and those its time lines may be printed in.
-    site_languages = tuple(dict.fromkeys((*site.languages, *site.split_hints.languages)))
-    languages = reading_languages(page.language, site_languages)
+    # language, then the site's.
+    languages = reading_languages(page.language, site.languages)
     split = split_blocks(page.blocks, site.split_hints, _head_titles(page), languages)
     first = split.stories[0] if split.stories else None
     article_body = _article_body(page)

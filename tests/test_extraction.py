@@ -480,17 +480,22 @@ def test_visible_dates_are_read_in_the_pages_language(lang: str, printed: str, d
     assert f"{moment.astimezone(ZoneInfo(SITE.timezone)):%Y-%m-%d}" == day
 
 
-def test_a_time_line_in_a_language_the_split_hints_add_is_read_for_the_story() -> None:
-    # The profile's own language is English; its split hints add French time lines.
-    assert "fr" not in SITE.languages
-    assert "fr" in SITE.split_hints.languages
+def test_a_sites_languages_are_those_of_its_time_lines_and_its_stories_times() -> None:
+    # One list per site: the French edition's profile reads its French time lines, for
+    # the splitter and for the story's time; the English edition's does not.
     markup = page(
         f"<main><article><h1>{HEADLINE}</h1><div class='date'>Mis à jour il y a 3 heures</div>"
         f"<div class='story-body'>{paragraphs()}</div></article></main>",
         lang="",
     )
-    story = only_story(markup)
+    record = saved_page_record(
+        markup.encode(), url="https://www.arabnews.fr/node/1/monde",
+        fetched_at=FETCHED.isoformat(), site="arabnews-fr", markup=True,
+    )  # fmt: skip
+    french = get_site("arabnews-fr")
+    (story,) = stories_from_page(record, french, anchor=given_anchor(FETCHED)).stories
     assert story.updated["value"] == "2026-03-10T09:00:00+00:00"
+    assert only_story(markup).updated["value"] is None
 
 
 def test_a_time_element_is_preferred_to_a_visible_reading_it_contradicts() -> None:

@@ -90,12 +90,18 @@ def html_page(stories: list[Story], variant: str) -> str:
     return "".join(parts) + "</body></html>"
 
 
+# The fixtures print time lines in English and in French (as the French edition does).
+LANGUAGES = ("en", "fr")
+
+
 def split_as(stories: list[Story], form: str) -> Split:
     if form == "plain":
-        return split_blocks(plain_text_blocks(plain_page(stories)))
+        return split_blocks(plain_text_blocks(plain_page(stories)), languages=LANGUAGES)
     root = parse_html(html_page(stories, form))
     assert root is not None
-    return split_blocks(text_blocks(root, "http://example.test/node/100/world"))
+    return split_blocks(
+        text_blocks(root, "http://example.test/node/100/world"), languages=LANGUAGES
+    )
 
 
 FORMS = ["plain", "containers", "flat"]

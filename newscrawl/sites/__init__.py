@@ -1,14 +1,24 @@
 """Site profiles: everything newscrawl knows about one news site, in one place.
 
-Adding a site means adding a module here with a ``SiteProfile`` and a three-line spider
-in ``newscrawl/spiders``; the crawling, splitting and export code is shared.
+A site is a file of configuration (``newscrawl/sites/<name>.toml``, or one in a folder
+``NEWSCRAWL_SITES`` names; see ``newscrawl.sites.files``), or, for a site that needs
+code, a module here defining ``PROFILE``. One registry holds them all: Scrapy's spider
+list (one spider per site), ``newscrawl run``, ``split --site`` and scrapyd read it.
 """
 
 from __future__ import annotations
 
+import importlib
+import os
+import pkgutil
 import re
 from dataclasses import dataclass, field
-from urllib.parse import urljoin, urlsplit, urlunsplit
+from functools import lru_cache
+from importlib import resources
+from importlib.abc import Traversable
+from pathlib import Path
+from typing import Protocol
+from urllib.parse import SplitResult, urljoin, urlsplit, urlunsplit
 
 from newscrawl.split import DEFAULT_HINTS, SplitHints
 
@@ -31,12 +41,54 @@ def origin(url: str) -> Origin | None:
     return scheme, parts.hostname.lower(), port or _DEFAULT_PORTS[scheme]
 
 
+class IdScheme(Protocol):
+    """How a site's article URLs are normalized and what id each carries. ``match`` is
+    the profile's article path pattern matched against the URL's path."""
+
+    def article_url(self, parts: SplitResult, match: re.Match[str]) -> str: ...
+
+    def article_id(self, match: re.Match[str]) -> str | None: ...
+
+
+class PathIds:
+    """The article's URL as the site prints it (query and fragment dropped: tracking
+    parameters never change an article); its id the path pattern's ``id`` group, where
+    the pattern has one (``/world/some-story-123456.html``)."""
+
+    def article_url(self, parts: SplitResult, match: re.Match[str]) -> str:
+        return urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
+
+    def article_id(self, match: re.Match[str]) -> str | None:
+        return match.groupdict().get("id")
+
+
+class DrupalNodeIds:
+    """Drupal node ids: ``/node/<id>/<slug>``, its bare and trailing-slash forms written
+    one way, so that one article is requested under one URL."""
+
+    def article_url(self, parts: SplitResult, match: re.Match[str]) -> str:
+        slug = match.groupdict().get("slug")
+        path = f"/node/{match['id']}" + (f"/{slug}" if slug else "")
+        return urlunsplit((parts.scheme, parts.netloc, path, "", ""))
+
+    def article_id(self, match: re.Match[str]) -> str | None:
+        return match["id"]
+
+
+ID_SCHEMES: dict[str, IdScheme] = {"path": PathIds(), "drupal-node": DrupalNodeIds()}
+# An article's path where a site names no pattern: a last segment that reads as a slug
+# or an id (words joined by - or _, or a number), optionally .html.
+ANY_ARTICLE_PATH = re.compile(
+    r"(?:/[^/?#]+)*/(?:[^/?#]*[a-z0-9][-_][a-z0-9][^/?#]*|\d{4,})(?:\.html?)?/?"
+)
+
+
 @dataclass(frozen=True)
 class Selectors:
     """CSS selectors for a site's markup. A layout change on the live site is fixed here."""
 
     # Links to articles on listing (section) pages.
-    listing_links: str
+    listing_links: str = "a::attr(href)"
 
 
 @dataclass(frozen=True)
@@ -44,10 +96,12 @@ class SiteProfile:
     name: str
     base_url: str
     timezone: str
+    # The languages its pages (and their times) are printed in, the first the usual one.
     languages: tuple[str, ...]
-    # Path of an article page; must define the groups ``nid`` and ``slug`` (slug optional).
-    article_path: re.Pattern[str]
-    selectors: Selectors
+    # Path of an article page. A group ``id`` is the site's own id of the article (see
+    # ``id_scheme``); none is needed.
+    article_path: re.Pattern[str] = ANY_ARTICLE_PATH
+    selectors: Selectors = field(default_factory=Selectors)
     feed_paths: tuple[str, ...] = ()
     sitemap_paths: tuple[str, ...] = ()
     section_paths: tuple[str, ...] = ()
@@ -58,6 +112,8 @@ class SiteProfile:
     split_hints: SplitHints = DEFAULT_HINTS
     # Legacy encodings a page may really be in when its charset label is wrong.
     encodings: tuple[str, ...] = ("cp1252",)
+    # How article URLs are normalized and what id they carry.
+    id_scheme: IdScheme = ID_SCHEMES["path"]
 
     def discovery_urls(self, base_url: str) -> dict[str, list[str]]:
         """Feed, sitemap and section URLs on ``base_url`` (the live site or a mirror of it)."""
@@ -68,11 +124,7 @@ class SiteProfile:
         }
 
     def article_url(self, url: str) -> str | None:
-        """The normalized URL of an article page, or None when ``url`` is not one.
-
-        Query strings and fragments are dropped (tracking parameters such as ``utm_*``
-        never change an article), so one article is requested under one URL.
-        """
+        """The normalized URL of an article page, or None when ``url`` is not one."""
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https"):
             return None
@@ -81,21 +133,64 @@ class SiteProfile:
         match = self.article_path.fullmatch(parts.path)
         if match is None:
             return None
-        path = f"/node/{match['nid']}" + (f"/{match['slug']}" if match["slug"] else "")
-        return urlunsplit((parts.scheme, parts.netloc, path, "", ""))
+        return self.id_scheme.article_url(parts, match)
 
     def article_id(self, url: str) -> str | None:
-        """The site's own id of the article at ``url`` (Drupal node id), if it is one."""
+        """The site's own id of the article at ``url``, if its URLs carry one."""
         match = self.article_path.fullmatch(urlsplit(url).path)
-        return match["nid"] if match else None
+        return self.id_scheme.article_id(match) if match else None
+
+
+class SiteFileError(ValueError):
+    """A site file (or a Python profile) that cannot be read: names the file and the key."""
+
+
+# More folders of site files (``<name>.toml``), separated as in PATH.
+SITES_PATH_ENV = "NEWSCRAWL_SITES"
+
+
+def site_files() -> list[Path | Traversable]:
+    """The site files newscrawl reads: its own (``newscrawl/sites/*.toml``, read as
+    package data, so also from an egg scrapyd runs), then those in the folders
+    ``NEWSCRAWL_SITES`` names."""
+    own = sorted(
+        (f for f in resources.files(__name__).iterdir() if f.name.endswith(".toml")),
+        key=lambda f: f.name,
+    )
+    folders = [Path(p) for p in os.environ.get(SITES_PATH_ENV, "").split(os.pathsep) if p]
+    return [*own, *(path for folder in folders for path in sorted(folder.glob("*.toml")))]
+
+
+@lru_cache(maxsize=1)
+def registry() -> dict[str, SiteProfile]:
+    """Every configured site by name: the Python profiles in this package (a module
+    defining ``PROFILE``) and the site files. Raises SiteFileError for a bad file, or
+    for two sites of one name."""
+    from newscrawl.sites.files import load_site_file
+
+    found: dict[str, tuple[SiteProfile, str]] = {}
+
+    def add(profile: SiteProfile, source: str) -> None:
+        if profile.name in found:
+            raise SiteFileError(
+                f"{source}: name: site {profile.name!r} is already declared in "
+                f"{found[profile.name][1]}"
+            )
+        found[profile.name] = profile, source
+
+    for module in pkgutil.iter_modules(__path__):
+        loaded = importlib.import_module(f"{__name__}.{module.name}")
+        if isinstance(profile := getattr(loaded, "PROFILE", None), SiteProfile):
+            add(profile, loaded.__file__ or module.name)
+    for path in site_files():
+        add(load_site_file(path), str(path))
+    return {name: profile for name, (profile, _) in sorted(found.items())}
 
 
 def get_site(name: str) -> SiteProfile:
     """The profile of a site by its name; raises KeyError with the known names."""
-    from newscrawl.sites.arabnews import ARABNEWS
-
-    sites = {ARABNEWS.name: ARABNEWS}
+    sites = registry()
     try:
         return sites[name]
     except KeyError:
-        raise KeyError(f"unknown site {name!r}; known sites: {', '.join(sorted(sites))}") from None
+        raise KeyError(f"unknown site {name!r}; known sites: {', '.join(sites)}") from None

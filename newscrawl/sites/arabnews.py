@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from newscrawl.sites import Selectors, SiteProfile
+from newscrawl.sites import ID_SCHEMES, Selectors, SiteProfile
 
 ARABNEWS = SiteProfile(
     name="arabnews",
@@ -17,7 +17,8 @@ ARABNEWS = SiteProfile(
     timezone="Asia/Riyadh",
     languages=("en",),
     # /node/<nid>/<section-slug>, also bare /node/<nid> (the site redirects it).
-    article_path=re.compile(r"/node/(?P<nid>\d+)(?:/(?P<slug>[a-z0-9][a-z0-9-]*))?/?"),
+    article_path=re.compile(r"/node/(?P<id>\d+)(?:/(?P<slug>[a-z0-9][a-z0-9-]*))?/?"),
+    id_scheme=ID_SCHEMES["drupal-node"],
     skip_path=re.compile(r"/amp/?$"),
     feed_paths=("/rss.xml",),
     sitemap_paths=("/sitemap.xml",),
@@ -36,3 +37,4 @@ ARABNEWS = SiteProfile(
     # Arabic names and captions on an English site: Windows Arabic, else Western.
     encodings=("cp1256", "cp1252"),
 )
+PROFILE = ARABNEWS
