@@ -5,7 +5,7 @@ A bad argument stops the crawl before any request with a message naming the argu
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
@@ -14,6 +14,9 @@ Source = Literal["feeds", "sitemaps", "sections", "links"]
 ALL_SOURCES: tuple[Source, ...] = ("feeds", "sitemaps", "sections", "links")
 # Arguments that schedulers add on their own (scrapyd passes the job id as ``_job``).
 SCHEDULER_ARGUMENTS = frozenset({"_job"})
+
+
+Arguments = TypeVar("Arguments", bound="NewsSpiderArguments")
 
 
 class SpiderArgumentError(ValueError):
@@ -51,7 +54,7 @@ class NewsSpiderArguments(BaseModel):
         return value
 
     @classmethod
-    def from_spider_kwargs(cls, kwargs: dict[str, Any]) -> NewsSpiderArguments:
+    def from_spider_kwargs(cls: type[Arguments], kwargs: dict[str, Any]) -> Arguments:
         """Validate ``-a`` arguments; raise SpiderArgumentError with a readable message."""
         given = {k: v for k, v in kwargs.items() if k not in SCHEDULER_ARGUMENTS}
         try:

@@ -92,11 +92,12 @@ class SplitHints:
     )  # fmt: skip
     # Class-name words of a section that is furniture at any depth below what holds the
     # headline: comments ("comments-area", "commentlist", a comment's "li.comment"),
-    # cookie banners and pop-ups, author bios, most-popular lists, copyright notices.
+    # cookie banners and pop-ups, author bios, most-popular and related-story lists,
+    # copyright notices.
     section_classes: frozenset[str] = frozenset(
         {
             "comment", "comments", "commentlist", "cookie", "cookies", "consent", "gdpr",
-            "popup", "modal", "bio", "popular", "copyright",
+            "popup", "modal", "bio", "popular", "copyright", "related",
         }
     )  # fmt: skip
     # Class-name words that mark a story's summary (standfirst) lines.

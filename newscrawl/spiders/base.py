@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Iterator, Sequence
 from datetime import datetime, timezone
-from typing import Any, ClassVar
+from typing import Any
 from urllib.parse import urlsplit
 
 from scrapy import Request, Spider
@@ -46,7 +46,7 @@ def utc_now() -> str:
 class NewsSpider(Spider):
     """Crawls one news site's article pages and yields a page record for each."""
 
-    site: ClassVar[SiteProfile]
+    site: SiteProfile
 
     @classmethod
     def check_arguments(cls, kwargs: dict[str, Any]) -> NewsSpiderArguments:
