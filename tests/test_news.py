@@ -43,7 +43,7 @@ async def test_a_site_with_no_profile_gives_every_story_once(generic: GenericMir
     # Every article once (the feed holds only the latest: the rest come from the news
     # sitemap robots.txt names), and nothing else: no teaser, no most-read entry, no page
     # whose head says it is no article.
-    found = Counter(story.url for story in stories)
+    found = Counter(str(story.url) for story in stories)
     assert sorted(found) == sorted(truth)
     assert set(found.values()) == {1}
     for story in stories:
