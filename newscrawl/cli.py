@@ -250,6 +250,57 @@ def run_command(args: argparse.Namespace) -> int:
     )
 
 
+# What each exit status of ``newscrawl run`` means, for run-all's summary lines.
+RUN_OUTCOMES = {
+    0: "ok",
+    1: "a monitor failed: nothing new published",
+    2: "bad command line, spider argument or site file",
+    3: "the crawl could not start or stopped with an error",
+    75: "another run holds its lock",
+}
+
+
+def run_all_command(args: argparse.Namespace) -> int:
+    """``newscrawl run-all``: ``newscrawl run`` for every configured site, one after
+    another, each in its own process (its own lock, seen store, output folder and exit
+    status); a summary line per site. The exit status is the worst of theirs: 3 over 2
+    over 1; 75 only when every site's lock was taken, else 0."""
+    from newscrawl.sites import SiteFileError, registry
+
+    try:
+        known = list(registry())
+    except SiteFileError as exc:
+        print(f"newscrawl run-all: bad site file: {exc}", file=sys.stderr)
+        return 2
+    wanted = [name.strip() for name in (args.sites or "").split(",") if name.strip()]
+    if unknown := [name for name in wanted if name not in known]:
+        print(
+            f"newscrawl run-all: unknown site(s) {', '.join(unknown)}; "
+            f"configured: {', '.join(known)}",
+            file=sys.stderr,
+        )
+        return 2
+    common = [arg for pair in args.settings for arg in ("-s", pair)]
+    if args.output_dir is not None:
+        common += ["--output-dir", str(args.output_dir)]
+    if args.gzip:
+        common.append("--gzip")
+    statuses: dict[str, int] = {}
+    for site in wanted or known:
+        command = [sys.executable, "-m", "newscrawl.cli", "run", site, *common]
+        statuses[site] = subprocess.run(command, check=False).returncode
+        print(
+            f"newscrawl run-all: {site}: exit {statuses[site]} "
+            f"({RUN_OUTCOMES.get(statuses[site], 'unknown status')})",
+            file=sys.stderr,
+            flush=True,
+        )
+    failed = [status for status in statuses.values() if status not in (0, 75)]
+    if failed:
+        return max(failed) if all(s in (1, 2, 3) for s in failed) else 3
+    return 75 if set(statuses.values()) == {75} else 0
+
+
 def seen_command(args: argparse.Namespace) -> int:
     """``newscrawl seen rebuild SPIDER``: the seen store derived from the published files."""
     from scrapy.spiderloader import SpiderLoader
@@ -378,6 +429,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     # A worker of the run a parent `newscrawl run --workers N` started (internal).
     run.add_argument("--join", metavar="RUN_ID", help=argparse.SUPPRESS)
+    run_all = commands.add_parser(
+        "run-all",
+        help="newscrawl run for every configured site, one after another",
+        description="Run every configured site (or those --sites names) once, each in its "
+        "own process, with a summary line per site; see the README's exit codes.",
+    )
+    run_all.add_argument("--sites", metavar="A,B", help="only these sites (default: all)")
+    run_all.add_argument(
+        "-s", dest="settings", action="append", default=[], metavar="NAME=VALUE",
+        help="setting for every run (as scrapy crawl -s)",
+    )  # fmt: skip
+    run_all.add_argument("--output-dir", type=Path, help="default: NEWSCRAWL_OUTPUT_DIR (output)")
+    run_all.add_argument("--gzip", action="store_true", help="publish <run-id>.jsonl.gz")
     dataset = commands.add_parser(
         "dataset", help="merge all published runs into one latest-version snapshot"
     )
@@ -412,6 +476,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(args_list)
     if args.command == "run":
         return run_command(args)
+    if args.command == "run-all":
+        return run_all_command(args)
     if args.command == "dataset":
         return dataset_command(args)
     if args.command == "seen":

@@ -537,6 +537,36 @@ def page_language(root: etree._Element, meta: dict[str, str], jsonld: list[Any])
     return None
 
 
+# Article types of schema.org a page's JSON-LD may name.
+ARTICLE_TYPES = frozenset(
+    {"Article", "NewsArticle", "ReportageNewsArticle", "AnalysisNewsArticle", "BlogPosting",
+     "OpinionNewsArticle", "LiveBlogPosting", "Report", "ReviewNewsArticle"}
+)  # fmt: skip
+
+
+def is_article(page: PageRecord) -> bool:
+    """Whether a page's head leaves it an article: JSON-LD naming an Article type, or
+    ``og:type`` article; a head that names neither leaves it one."""
+    types: set[str] = set()
+
+    def collect(entry: Any) -> None:
+        if isinstance(entry, list):
+            for item in entry:
+                collect(item)
+        elif isinstance(entry, dict):
+            kind = entry.get("@type")
+            types.update(
+                [kind] if isinstance(kind, str) else kind if isinstance(kind, list) else []
+            )
+            collect(entry.get("@graph"))
+
+    collect(page.jsonld)
+    if types & ARTICLE_TYPES:
+        return True
+    og_type = (page.meta.get("og:type") or "").strip().lower()
+    return not og_type or og_type == "article" or og_type.startswith("article:")
+
+
 def plain_page_record(*, url: str, text: str, fetched_at: str, site: str) -> PageRecord:
     """The page record of a page saved as plain text (no markup, no HTTP headers)."""
     return PageRecord(

@@ -21,8 +21,8 @@ from newscrawl.arguments import NewsSpiderArguments
 from newscrawl.faults import META as FAULTS_META
 from newscrawl.faults import STAT as FAULTS
 from newscrawl.faults import PageFault, failure_kind
-from newscrawl.page import PageRecord, build_page_record, parse_page_html
-from newscrawl.sites import Origin, SiteProfile, origin
+from newscrawl.page import PageRecord, build_page_record, is_article, parse_page_html
+from newscrawl.sites import ANY_ARTICLE_PATH, Origin, SiteProfile, origin
 
 logger = logging.getLogger(__name__)
 
@@ -161,7 +161,7 @@ class NewsSpider(Spider):
         stats.inc_value(f"{STAT}/pages")
         age = response.headers.get(b"Age")
         date = response.headers.get(b"Date")
-        yield build_page_record(
+        record = build_page_record(
             url=response.url,
             status=response.status,
             root=root,
@@ -175,6 +175,14 @@ class NewsSpider(Spider):
             # first: then the repaired tree is the one read.
             markup=response.text if not repairs and isinstance(response, TextResponse) else None,
         )
+        if self.site.article_path is ANY_ARTICLE_PATH and not is_article(record):
+            # A site with no article pattern of its own: a page whose head says it is no
+            # article ("about us", a tag page) is read as a listing, not as a story.
+            stats.inc_value(f"{STAT}/pages/not_article")
+            logger.debug("Not an article (its head says so): %s", response.url)
+            yield from self.parse_listing(response)
+            return
+        yield record
         if "links" in self.arguments.sources:
             hrefs = root.xpath("//body//a/@href")
             links = [(str(h), None) for h in hrefs] if isinstance(hrefs, list) else []

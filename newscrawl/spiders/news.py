@@ -5,8 +5,8 @@ sitemaps give each article's publication time, title and language), the feeds th
 page announces (``<link rel="alternate">``), and the home page's sections. An article is
 told from the rest by its URL (a slug or an id in its last segment, see
 ``newscrawl.sites.ANY_ARTICLE_PATH``) and then by its markup: a page whose head says it
-is no article (``og:type`` other than article, and no JSON-LD Article) is read as a
-listing, not as a story. The crawl stays on the site's scheme, host and port.
+is no article is read as a listing, not as a story (see ``NewsSpider.parse_article``).
+The crawl stays on the site's scheme, host and port.
 
 Where a site profile names the same host (``newscrawl/sites``), the crawl is the
 profile's, and this discovery adds to its own feeds, sitemaps and sections.
@@ -25,17 +25,11 @@ from scrapy import Request
 from scrapy.http import Response, TextResponse
 
 from newscrawl.arguments import NewsSpiderArguments
-from newscrawl.page import PageRecord
 from newscrawl.sites import SiteProfile, origin, registry
 from newscrawl.spiders.base import STAT, NewsSpider
 
 logger = logging.getLogger(__name__)
 
-# Article types of schema.org a page's JSON-LD may name.
-ARTICLE_TYPES = frozenset(
-    {"Article", "NewsArticle", "ReportageNewsArticle", "AnalysisNewsArticle", "BlogPosting",
-     "OpinionNewsArticle", "LiveBlogPosting", "Report", "ReviewNewsArticle"}
-)  # fmt: skip
 FEED_TYPES = ("application/rss+xml", "application/atom+xml", "application/feed+json")
 # Listing pages followed from the home page: this many at most.
 MAX_SECTIONS = 30
@@ -179,40 +173,3 @@ class GenericNewsSpider(NewsSpider):
             yield Request(
                 url, callback=self.parse_listing, errback=self.download_failed, priority=5
             )
-
-    # Fetch
-
-    def parse_article(self, response: Response) -> Iterator[PageRecord | Request]:
-        """An article page, unless its markup says it is none: then a listing."""
-        for output in super().parse_article(response):
-            if isinstance(output, PageRecord) and not is_article(output):
-                self.crawler.stats.inc_value(f"{STAT}/pages/not_article")
-                logger.debug("Not an article (its head says so): %s", response.url)
-                yield from self.parse_listing(response)
-                continue
-            yield output
-
-
-def is_article(page: PageRecord) -> bool:
-    """Whether a page's head leaves it an article: JSON-LD naming an Article type, or
-    ``og:type`` article; a head that names neither leaves the URL's word."""
-    types: set[str] = set()
-
-    def collect(entry: Any) -> None:
-        if isinstance(entry, list):
-            for item in entry:
-                collect(item)
-        elif isinstance(entry, dict):
-            kind = entry.get("@type")
-            types.update(
-                kind if isinstance(kind, list) else [kind] if isinstance(kind, str) else []
-            )
-            collect(entry.get("@graph"))
-
-    collect(page.jsonld)
-    if types & ARTICLE_TYPES:
-        return True
-    og_type = (page.meta.get("og:type") or "").strip().lower()
-    if og_type:
-        return og_type == "article" or og_type.startswith("article:")
-    return True
