@@ -65,6 +65,8 @@ class NewsSpiderArguments(BaseModel):
                 name = ".".join(str(p) for p in error["loc"][:1]) or "argument"
                 if error["type"] == "extra_forbidden":
                     problems.append(f"unknown argument -a {name}")
+                elif error["type"] == "missing":
+                    problems.append(f"-a {name} is required")
                 else:
                     problems.append(f"-a {name}={given.get(name)!r}: {error['msg']}")
             known = ", ".join(cls.model_fields)

@@ -263,7 +263,7 @@ RUN_OUTCOMES = {
 def run_all_command(args: argparse.Namespace) -> int:
     """``newscrawl run-all``: ``newscrawl run`` for every configured site, one after
     another, each in its own process (its own lock, seen store, output folder and exit
-    status); a summary line per site. The exit status is the worst of theirs: 3 over 2
+    status); then a summary line per site. The exit status is the worst of theirs: 3 over 2
     over 1; 75 only when every site's lock was taken, else 0."""
     from newscrawl.sites import SiteFileError, registry
 
@@ -289,12 +289,9 @@ def run_all_command(args: argparse.Namespace) -> int:
     for site in wanted or known:
         command = [sys.executable, "-m", "newscrawl.cli", "run", site, *common]
         statuses[site] = subprocess.run(command, check=False).returncode
-        print(
-            f"newscrawl run-all: {site}: exit {statuses[site]} "
-            f"({RUN_OUTCOMES.get(statuses[site], 'unknown status')})",
-            file=sys.stderr,
-            flush=True,
-        )
+    for site, status in statuses.items():  # together at the end, after the runs' logs
+        outcome = RUN_OUTCOMES.get(status, "unknown status")
+        print(f"newscrawl run-all: {site}: exit {status} ({outcome})", file=sys.stderr)
     failed = [status for status in statuses.values() if status not in (0, 75)]
     if failed:
         return max(failed) if all(s in (1, 2, 3) for s in failed) else 3

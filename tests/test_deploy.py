@@ -17,9 +17,10 @@ INSTALLED = "/opt/newscrawl/.venv/bin/newscrawl"
 def test_systemd_units_verify(tmp_path: Path) -> None:
     # The units name the install path; point them at this checkout's command to verify.
     here = Path(sys.executable).parent / "newscrawl"
-    for unit in ("newscrawl-arabnews.service", "newscrawl-arabnews.timer"):
+    # The template units, verified as the instances a site's timer starts.
+    for unit in ("newscrawl@.service", "newscrawl@.timer"):
         text = (DEPLOY / unit).read_text(encoding="utf-8").replace(INSTALLED, str(here))
-        (tmp_path / unit).write_text(text, encoding="utf-8")
+        (tmp_path / unit.replace("@", "@arabnews")).write_text(text, encoding="utf-8")
     result = subprocess.run(
         ["systemd-analyze", "verify", *sorted(str(p) for p in tmp_path.iterdir())],
         capture_output=True,
@@ -39,7 +40,7 @@ def test_crontab_lines_call_newscrawl_run() -> None:
     assert len(lines) == 1
     fields = lines[0].split(maxsplit=5)
     assert fields[:5] == ["*/15", "*", "*", "*", "*"]
-    assert "newscrawl run arabnews" in fields[5]
+    assert "newscrawl run-all" in fields[5]
 
 
 @pytest.mark.parametrize(("status", "mailed"), [(0, False), (75, False), (1, True), (3, True)])
@@ -56,15 +57,17 @@ def test_the_crontab_line_prints_only_when_a_run_failed(
     command = line.split(maxsplit=5)[5]
     stand_in = tmp_path / "bin" / "newscrawl"
     stand_in.parent.mkdir()
-    stand_in.write_text(f"#!/bin/sh\necho 'Run x failed: why'\nexit {status}\n")
+    stand_in.write_text(
+        f"#!/bin/sh\necho 'Run x failed: why'\necho 'newscrawl run-all: x: exit {status}'\n"
+        f"exit {status}\n"
+    )
     stand_in.chmod(0o755)
     command = command.replace("cd /opt/newscrawl && .venv/bin/newscrawl", str(stand_in))
     command = command.replace("/var/log/newscrawl", str(tmp_path))
     done = subprocess.run(["sh", "-c", command], capture_output=True, text=True, timeout=30)
-    assert (tmp_path / "arabnews.log").read_text() == "Run x failed: why\n"
+    logged = f"Run x failed: why\nnewscrawl run-all: x: exit {status}\n"
+    assert (tmp_path / "newscrawl.log").read_text() == logged
     if mailed:
-        assert done.stdout == (
-            f"newscrawl run arabnews failed with exit status {status}\nRun x failed: why\n"
-        )
+        assert done.stdout == f"newscrawl run-all failed with exit status {status}\n{logged}"
     else:
         assert done.stdout == ""

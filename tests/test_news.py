@@ -94,7 +94,7 @@ async def test_a_profile_for_the_host_is_used_and_discovery_adds_to_it(
 
 
 def test_the_site_argument_is_required_and_checked() -> None:
-    with pytest.raises(SpiderArgumentError, match="-a site"):
+    with pytest.raises(SpiderArgumentError, match="-a site is required"):
         GenericNewsSpider()
     with pytest.raises(SpiderArgumentError, match=re.escape("-a site='news.example'")):
         GenericNewsSpider(site="news.example")
