@@ -115,9 +115,9 @@ def test_deploy_schedule_and_read_the_items(
     )
     assert deployed.returncode == 0, deployed.stderr[-3000:]
     assert '"status": "ok"' in deployed.stdout + deployed.stderr
-    # Every configured site, its file read from the egg scrapyd runs.
+    # Every configured site (its file read from the egg scrapyd runs), and the news spider.
     spiders = scrapyd.call("listspiders.json?project=newscrawl")["spiders"]
-    assert sorted(spiders) == sorted(registry())
+    assert sorted(spiders) == sorted([*registry(), "news"])
 
     output = tmp_path / "output"
     job = scrapyd.call(
