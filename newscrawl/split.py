@@ -30,14 +30,13 @@ from functools import lru_cache
 from itertools import pairwise
 
 from newscrawl.page import Block
-from newscrawl.timestamps import MAX_TEXT_LENGTH, TIME_LABEL, given_anchor, parse_timestamp
-
-# A time line: "Updated 23 July 2024", "Last updated: 5 min ago", "Publié le ...",
-# "Veröffentlicht am ...", "Publicado el ...".
-TIME_LINE = re.compile(
-    r"^(?:last\s+)?(?:updated|published|posted|publi[ée]\s+le|mis\s+[àa]\s+jour)\b",
-    re.IGNORECASE,
+from newscrawl.timestamps import (
+    MAX_TEXT_LENGTH,
+    given_anchor,
+    opens_as_time_line,
+    parse_timestamp,
 )
+
 # A short line that may be a date printed alone ("Tue, 14 Jan 2020", "07.10.2020 12:30"):
 # it holds a year (a clock time alone names no day). Only such lines are read as times
 # (reading is costly).
@@ -50,12 +49,15 @@ _VAGUE_TIME_ERRORS = frozenset({"ambiguous", "too-coarse"})
 # Summary bullet glyphs (dashes are not: body paragraphs open with them too).
 BULLET = re.compile(r"^[\u2022\u00b7\u25aa\u25cf\u25e6\u2023\u2219]\s*")
 # A dateline opening a body paragraph: "BAGHDAD: ", "PORT SUDAN: ", "Stockholm: ",
-# "ATHÈNES: ". Upper-case words, or one to three capitalised words, then a colon.
+# "ATHÈNES: ", "الرياض: ". Upper-case words, or one to three capitalised words (or Arabic
+# words), then a colon.
 _UPPER = r"[A-ZÀ-ÖØ-Þ]"
 _CAPITALS = rf"{_UPPER}[A-ZÀ-ÖØ-Þ'’.\-/]*(?:[ ,]+{_UPPER}[A-ZÀ-ÖØ-Þ'’.\-/]*){{0,3}}"
 _CAPITALISED = rf"{_UPPER}[a-zà-ÿ'’\-]+(?: {_UPPER}[a-zà-ÿ'’\-]+){{0,2}}"
 _COLON = r"\s*:\s+(?=\S)"
-DATELINE = re.compile(rf"^(?P<dateline>{_CAPITALS}|{_CAPITALISED}){_COLON}")
+# In Arabic script (no capitals): one to three words before the colon ("الرياض: ").
+_ARABIC_WORDS = r"[\u0621-\u064a\u066e-\u06d3]+(?: [\u0621-\u064a\u066e-\u06d3]+){0,2}"
+DATELINE = re.compile(rf"^(?P<dateline>{_CAPITALS}|{_CAPITALISED}|{_ARABIC_WORDS}){_COLON}")
 # Only a dateline in capitals tells a body's first paragraph from a summary line, which
 # may open with a capitalised word and a colon too ("Minister: talks resume in May").
 CAPITALS_DATELINE = re.compile(rf"^{_CAPITALS}{_COLON}")
@@ -246,11 +248,18 @@ def _own_words(path: tuple[str, ...]) -> frozenset[str]:
 
 
 def _is_time_line(text: str, languages: tuple[str, ...]) -> bool:
-    """A line that opens like a time line and reads as a time: "Updated 35 min 7 sec ago",
-    but not "Published in 2019, the plan set a target." """
-    if len(text) > MAX_TEXT_LENGTH or not (TIME_LINE.match(text) or TIME_LABEL.match(text)):
+    """A line that opens like a time line in one of the page's languages and reads as a
+    time: "Updated 35 min 7 sec ago", "Publié le 14 juillet 2021", "آخر تحديث منذ 3
+    ساعات", but not "Published in 2019, the plan set a target." The labels are those the
+    timestamp reader knows (``newscrawl.timestamps.opens_as_time_line``)."""
+    if len(text) > MAX_TEXT_LENGTH or not _opens_as_time_line(text, languages):
         return False
     return _reads_as_time(text, languages)
+
+
+@lru_cache(maxsize=4096)
+def _opens_as_time_line(text: str, languages: tuple[str, ...]) -> bool:
+    return opens_as_time_line(text, languages)
 
 
 # How many lines after a headline a date printed alone may stand.

@@ -556,6 +556,17 @@ def script_language(text: str) -> str | None:
     return None
 
 
+def opens_as_time_line(text: str, languages: tuple[str, ...]) -> bool:
+    """Whether ``text`` opens with a time line's label in one of ``languages`` (the labels
+    the reading tables strip: "Updated", "Publié le", "آخر تحديث"), or one of
+    ``TIME_LABEL``'s ("Aktualisiert am", "Publicado el")."""
+    plain = _plain(text)
+    prefix = _grammar(languages).prefix
+    return TIME_LABEL.match(plain) is not None or (
+        prefix is not None and prefix.match(plain) is not None
+    )
+
+
 def reading_languages(page_language: str | None, site_languages: Sequence[str]) -> tuple[str, ...]:
     """The languages to read a page's times in: the page's own (its ``lang``, ``de-AT``
     read as ``de``) first where times can be read in it, then the site's."""

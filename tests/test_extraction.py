@@ -498,6 +498,48 @@ def test_a_sites_languages_are_those_of_its_time_lines_and_its_stories_times() -
     assert only_story(markup).updated["value"] is None
 
 
+def test_an_arabic_page_gives_its_stories_with_their_times_and_datelines() -> None:
+    # Right to left, time lines in Arabic ("last updated 3 hours ago"), Arabic datelines.
+    printed = [
+        (
+            "الرياض تستضيف معرضا دوليا للكتاب في الخريف المقبل",
+            "آخر تحديث منذ 3 ساعات",
+            "2026-03-10T09:00:00+00:00",
+            "الرياض",
+            [
+                "الرياض: أعلنت هيئة الأدب والنشر أن معرض الكتاب الدولي سيقام في الخريف المقبل "
+                "بمشاركة أكثر من ألف دار نشر من ثلاثين دولة.",
+                "وقالت الهيئة إن المعرض سيخصص جناحا لكتب الأطفال وآخر للترجمة.",
+            ],
+        ),
+        (
+            "جدة تفتتح خطا جديدا للحافلات بين المطار ووسط المدينة",
+            "آخر تحديث منذ 5 ساعات",
+            "2026-03-10T07:00:00+00:00",
+            "جدة",
+            [
+                "جدة: افتتحت أمانة المحافظة خطا جديدا للحافلات يربط المطار بوسط المدينة في أقل "
+                "من نصف ساعة.",
+                "وتعمل الحافلات على مدار الساعة طوال أيام الأسبوع.",
+            ],
+        ),
+    ]
+    parts = []
+    for n, (title, time, _, _, body) in enumerate(printed):
+        heading = "h1" if n == 0 else "h2"
+        parts.append(
+            f"<{heading}>{title}</{heading}><div class='entry-date'>{time}</div>"
+            f"<div class='entry-content'>{paragraphs(body)}</div>"
+        )
+    markup = page(
+        "<main>" + "<hr>".join(parts) + "</main>", title=printed[0][0], lang="ar"
+    ).replace("<html lang='ar'>", "<html lang='ar' dir='rtl'>")
+    found = stories(markup)
+    assert [(s.title, s.updated["value"], s.dateline, s.body) for s in found] == [
+        (title, value, dateline, body) for title, _, value, dateline, body in printed
+    ]
+
+
 def test_a_time_element_is_preferred_to_a_visible_reading_it_contradicts() -> None:
     # An en page prints "06/11/2025" (month first: 11 June would be a guess); the
     # <time datetime> beside it says 6 November, and it is the one kept.
