@@ -57,6 +57,13 @@ def mirror() -> Iterator[Mirror]:
         yield Mirror(base_url)
 
 
+@pytest.fixture(scope="session")
+def french_mirror() -> Iterator[Mirror]:
+    """The mirror of the French edition's page shape (``--edition fr``)."""
+    with mirror_process(MIRROR_ARTICLES, MIRROR_SEED, "--edition", "fr") as base_url:
+        yield Mirror(base_url)
+
+
 @pytest.fixture(autouse=True)
 def crawl_output(tmp_path: Any) -> Iterator[Any]:
     """Each test's crawls write output and seen store under its own temporary folder."""

@@ -7,6 +7,7 @@ import json
 import logging
 import subprocess
 import sys
+import urllib.request
 from collections import defaultdict
 from datetime import datetime
 from pathlib import Path
@@ -19,9 +20,12 @@ from scrapy.utils.test import get_crawler
 
 from newscrawl.page import PageRecord, build_page_record, parse_html, plain_page_record
 from newscrawl.schema import STORY_SCHEMA, StoryRecord, schema_json
+from newscrawl.sites import get_site
 from newscrawl.sites.arabnews import ARABNEWS
 from newscrawl.spidermiddlewares import StorySplitMiddleware
 from newscrawl.spiders.arabnews import ArabNewsSpider
+from newscrawl.spiders.base import NewsSpider
+from newscrawl.spiders.sites import spider_class
 from newscrawl.stories import stories_from_page, story_id
 from tests.conftest import Mirror
 from tests.crawling import crawl, project_settings
@@ -39,9 +43,28 @@ def when(text: str) -> datetime:
 
 @deferred_f_from_coro_f
 async def test_crawl_emits_every_served_story_with_its_text_and_time(mirror: Mirror) -> None:
+    await check_every_served_story(ArabNewsSpider, mirror)
+
+
+@deferred_f_from_coro_f
+async def test_the_french_editions_stories_come_whole_with_the_profile_its_file_declares(
+    french_mirror: Mirror,
+) -> None:
+    # "Mis à jour il y a 3 heures 5 min", "Publié le Mercredi 14 juillet 2021", "Suivre",
+    # "DUBAÏ:": the French edition's site file is all it takes.
+    page = french_mirror.get("/_mirror/truth.json")[0]["path"]
+    with urllib.request.urlopen(french_mirror.base_url.rstrip("/") + page, timeout=10) as reply:
+        markup = reply.read().decode("utf-8")
+    assert '<html lang="fr"' in markup
+    assert "Suivre" in markup
+    assert "Mis à jour il y a" in markup or "Publié le" in markup
+    await check_every_served_story(spider_class(get_site("arabnews-fr")), french_mirror)
+
+
+async def check_every_served_story(spidercls: type[NewsSpider], mirror: Mirror) -> None:
     # Every story of every page, duplicates included: the split alone, no dedup stage.
     settings = project_settings(ITEM_PIPELINES={}, NEWSCRAWL_INCREMENTAL=False)
-    crawler, stories = await crawl(ArabNewsSpider, settings, base_url=mirror.base_url)
+    crawler, stories = await crawl(spidercls, settings, base_url=mirror.base_url)
     truth = {article["nid"]: article for article in mirror.truth()}
     by_page: dict[str, list[StoryRecord]] = defaultdict(list)
     for story in stories:
@@ -65,7 +88,7 @@ async def test_crawl_emits_every_served_story_with_its_text_and_time(mirror: Mir
             true_time = when(article["updated_at"])
             assert when(updated["earliest"]) <= true_time <= when(updated["latest"]), updated
             assert when(updated["earliest"]) <= when(updated["value"]) <= when(updated["latest"])
-        assert found[0].id == f"arabnews:{nid}"
+        assert found[0].id == f"{spidercls.site.name}:{nid}"
         assert [s.position for s in found] == list(range(len(found)))
     assert len(stories) == served > 0
 

@@ -45,6 +45,33 @@ _INTERVAL_UNITS: tuple[tuple[int, str, str], ...] = (
     (1, "sec", "sec"),
 )
 
+# The French edition (arabnews.fr) prints the same intervals in French.
+_FRENCH_INTERVAL_UNITS: tuple[tuple[int, str, str], ...] = (
+    (31_536_000, "an", "ans"),
+    (2_592_000, "mois", "mois"),
+    (604_800, "semaine", "semaines"),
+    (86_400, "jour", "jours"),
+    (3_600, "heure", "heures"),
+    (60, "min", "min"),
+    (1, "s", "s"),
+)
+_FRENCH_MONTHS = (
+    "janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre",
+    "octobre", "novembre", "décembre",
+)  # fmt: skip
+_FRENCH_WEEKDAYS = ("Lundi", "Mardi", "Mercredi", "Jeudi", "Vendredi", "Samedi", "Dimanche")
+# Its datelines: the English edition's places, in French capitals ("ATHÈNES", "DUBAÏ").
+_FRENCH_DATELINES = {
+    "RIYADH": "RIYAD", "JEDDAH": "DJEDDAH", "AL-ULA": "ALULA", "MAKKAH": "LA MECQUE",
+    "CAIRO": "LE CAIRE", "BEIRUT": "BEYROUTH", "BAGHDAD": "BAGDAD", "DUBAI": "DUBAÏ",
+    "LONDON": "LONDRES", "London": "Londres", "Geneva": "Genève", "NEW YORK": "NEW YORK",
+    "TOKYO": "TOKYO", "SINGAPORE": "SINGAPOUR", "DOHA": "DOHA", "Melbourne": "Melbourne",
+    "IRBIL": "ERBIL",
+}  # fmt: skip
+# The mirror's editions: the English site, and the French one.
+Edition = Literal["en", "fr"]
+EDITIONS: tuple[Edition, ...] = ("en", "fr")
+
 _MONTHS = (
     "January",
     "February",
@@ -61,7 +88,11 @@ _MONTHS = (
 )
 
 
-def format_interval(seconds: int, granularity: int = 2) -> str:
+def format_interval(
+    seconds: int,
+    granularity: int = 2,
+    units: tuple[tuple[int, str, str], ...] = _INTERVAL_UNITS,
+) -> str:
     """Render an age the way Drupal 7's ``format_interval`` does (largest units first)."""
     if seconds < 0:
         raise ValueError(f"interval must not be negative, got {seconds}")
@@ -69,7 +100,7 @@ def format_interval(seconds: int, granularity: int = 2) -> str:
         raise ValueError(f"granularity must be at least 1, got {granularity}")
     parts: list[str] = []
     remaining = seconds
-    for unit, singular, plural in _INTERVAL_UNITS:
+    for unit, singular, plural in units:
         if remaining >= unit:
             count = remaining // unit
             parts.append(f"{count} {singular if count == 1 else plural}")
@@ -77,16 +108,25 @@ def format_interval(seconds: int, granularity: int = 2) -> str:
             granularity -= 1
         if granularity == 0:
             break
-    return " ".join(parts) if parts else "0 sec"
+    return " ".join(parts) if parts else f"0 {units[-1][2]}"
 
 
-def updated_text(updated_at: datetime, rendered_at: datetime, tz: str = SITE_TIMEZONE) -> str:
-    """The story's visible time line, as the site renders it at ``rendered_at``."""
+def updated_text(
+    updated_at: datetime, rendered_at: datetime, tz: str = SITE_TIMEZONE, edition: Edition = "en"
+) -> str:
+    """The story's visible time line, as the site renders it at ``rendered_at``: "Updated
+    35 min 7 sec ago", "Updated 06 February 2025"; in the French edition "Mis à jour il y
+    a 3 heures 5 min", "Publié le Mercredi 14 juillet 2021"."""
     # A story can look "updated in the future" only through clock skew; show it as fresh.
     age = max(0, int((rendered_at - updated_at).total_seconds()))
+    local = updated_at.astimezone(ZoneInfo(tz))
+    if edition == "fr":
+        if age < RELATIVE_TIME_LIMIT:
+            return f"Mis à jour il y a {format_interval(age, units=_FRENCH_INTERVAL_UNITS)}"
+        weekday, month = _FRENCH_WEEKDAYS[local.weekday()], _FRENCH_MONTHS[local.month - 1]
+        return f"Publié le {weekday} {local.day} {month} {local.year}"
     if age < RELATIVE_TIME_LIMIT:
         return f"Updated {format_interval(age)} ago"
-    local = updated_at.astimezone(ZoneInfo(tz))
     return f"Updated {local.day:02d} {_MONTHS[local.month - 1]} {local.year}"
 
 
@@ -596,13 +636,18 @@ def _story_age(rng: random.Random, index: int, count: int) -> int:
     return max(RELATIVE_TIME_LIMIT + 3_600, age)
 
 
-def build_article(seed: int, nid: int, index: int, count: int, started_at: datetime) -> Article:
-    """Generate one article from its own random stream (independent of iteration order)."""
+def build_article(
+    seed: int, nid: int, index: int, count: int, started_at: datetime, edition: Edition = "en"
+) -> Article:
+    """Generate one article from its own random stream (independent of iteration order).
+    The French edition's article is the English one's with its dateline in French."""
     rng = random.Random(f"{seed}:{nid}")
     section = SECTIONS[rng.randrange(len(SECTIONS))]
     title = _title(rng, section)
 
     dateline = None if rng.random() < 0.15 else rng.choice(_DATELINES_BY_SECTION[section])
+    if dateline is not None and edition == "fr":
+        dateline = _FRENCH_DATELINES.get(dateline, dateline)
     paragraph_count = rng.choice((1, 2, 3, 4, 4, 5, 5, 6, 6, 7, 8, 8, 9, 10, 11, 12))
     sentences: list[str] = [_lead_sentence(rng)]
     body: list[str] = []
@@ -664,6 +709,7 @@ class MirrorSite:
         seed: int = 1,
         started_at: datetime | None = None,
         broken_markup: float = 0.0,
+        edition: Edition = "en",
     ) -> None:
         if articles < 1:
             raise ValueError(f"articles must be at least 1, got {articles}")
@@ -673,13 +719,16 @@ class MirrorSite:
             started_at = datetime.now(timezone.utc).replace(microsecond=0)
         elif started_at.tzinfo is None:
             raise ValueError("started_at must be timezone-aware")
+        if edition not in EDITIONS:
+            raise ValueError(f"edition must be one of {', '.join(EDITIONS)}, got {edition!r}")
         self.seed = seed
+        self.edition: Edition = edition
         self.started_at = started_at.astimezone(timezone.utc)
         self.nids = range(FIRST_NID, FIRST_NID + articles)
         self._edit_lock = threading.Lock()
         # Generated once: the server reads these on every request.
         self._articles: dict[int, Article] = {
-            nid: build_article(seed, nid, index, articles, self.started_at)
+            nid: build_article(seed, nid, index, articles, self.started_at, edition)
             for index, nid in enumerate(self.nids)
         }
         # Edits never move publication times, so this order is fixed for the site's life.

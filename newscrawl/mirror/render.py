@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 
 from newscrawl.mirror.content import (
     Article,
+    Edition,
     MirrorSite,
     PageLayout,
     isoformat_utc,
@@ -24,6 +25,8 @@ from newscrawl.mirror.content import (
 )
 
 SITE_NAME = "Arab News"
+# The header widget that follows the story's time line, in each edition.
+_FOLLOW: dict[Edition, str] = {"en": "Follow", "fr": "Suivre"}
 SITEMAP_PAGE_SIZE = 500
 RSS_ITEMS = 50
 LISTING_ITEMS = 20
@@ -118,10 +121,15 @@ def _footer(base_url: str, linked: Article, other_site: OtherSite | None = None)
 
 
 def _document(
-    head: str, content: str, base_url: str, linked: Article, other_site: OtherSite | None = None
+    head: str,
+    content: str,
+    base_url: str,
+    linked: Article,
+    other_site: OtherSite | None = None,
+    edition: Edition = "en",
 ) -> str:
     return (
-        '<!DOCTYPE html>\n<html lang="en" dir="ltr">\n<head>\n'
+        f'<!DOCTYPE html>\n<html lang="{edition}" dir="ltr">\n<head>\n'
         '<meta charset="utf-8">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1.0">\n'
         f"{head}\n</head>\n<body>\n{_header()}\n"
@@ -189,6 +197,7 @@ def _story(
     rendered_at: datetime,
     heading_tag: str,
     broken: bool = False,
+    edition: Edition = "en",
 ) -> list[str]:
     title = _text(article.title)
     photo = _photo(article)
@@ -204,8 +213,8 @@ def _story(
     )
     lines += [
         f'<div class="entry-date"><time{time_attr}>'
-        f"{updated_text(article.updated_at, rendered_at)}</time></div>",
-        '<div class="follow-widget"><a href="#follow">Follow</a></div>',
+        f"{updated_text(article.updated_at, rendered_at, edition=edition)}</time></div>",
+        f'<div class="follow-widget"><a href="#follow">{_FOLLOW[edition]}</a></div>',
         f'<div class="share-widget"><span class="share-title">{title}</span></div>',
         f'<{heading_tag} class="article-title">{title}</{heading_tag}>',
     ]
@@ -238,7 +247,9 @@ def render_article_page(
     blocks: list[str] = []
     for position, article in enumerate(stories):
         heading = "h2" if position > 0 and layout.variant == "flat" else "h1"
-        lines = _story(article, layout, base_url, rendered_at, heading, site.broken(nid))
+        lines = _story(
+            article, layout, base_url, rendered_at, heading, site.broken(nid), site.edition
+        )
         if layout.variant == "containers":
             lines = [
                 f'<article class="node node-article" id="node-{article.nid}" '
@@ -252,7 +263,7 @@ def render_article_page(
     linked = stories[-1]
     elsewhere = other_site.base_url if other_site and other_site.canonical == nid else None
     head = _article_head(stories[0], base_url, elsewhere)
-    return _document(head, "\n".join(blocks), base_url, linked, other_site)
+    return _document(head, "\n".join(blocks), base_url, linked, other_site, site.edition)
 
 
 def render_amp_page(article: Article, base_url: str) -> str:

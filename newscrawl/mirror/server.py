@@ -17,7 +17,7 @@ from types import TracebackType
 from typing import Any, TypedDict, cast
 from urllib.parse import parse_qs, urlsplit
 
-from newscrawl.mirror.content import MirrorSite
+from newscrawl.mirror.content import EDITIONS, MirrorSite
 from newscrawl.mirror.faults import (
     CHALLENGE_PAGE,
     HUGE_BYTES,
@@ -564,6 +564,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--seed", type=_count(0, "seed"), default=1, help="content seed (1)")
     parser.add_argument(
+        "--edition",
+        choices=EDITIONS,
+        default="en",
+        help="en: the English site (default); fr: the French edition's page shape",
+    )
+    parser.add_argument(
         "--crawl-delay",
         type=_seconds,
         default=None,
@@ -628,7 +634,12 @@ def _fraction(text: str) -> float:
 def main(argv: list[str] | None = None) -> int:
     """Run the mirror until SIGINT/SIGTERM; the first stdout line is its base URL."""
     args = build_parser().parse_args(argv)
-    site = MirrorSite(articles=args.articles, seed=args.seed, broken_markup=args.broken_markup)
+    site = MirrorSite(
+        articles=args.articles,
+        seed=args.seed,
+        broken_markup=args.broken_markup,
+        edition=args.edition,
+    )
     stop_signals = {signal.SIGINT, signal.SIGTERM}
     # Blocked before the server threads start, so they inherit the mask and only
     # sigwait() below sees the signal: no handler runs at an awkward moment.
