@@ -64,6 +64,13 @@ def french_mirror() -> Iterator[Mirror]:
         yield Mirror(base_url)
 
 
+@pytest.fixture(scope="session")
+def arabic_mirror() -> Iterator[Mirror]:
+    """The mirror of an Arabic-language, right-to-left page shape (``--edition ar``)."""
+    with mirror_process(MIRROR_ARTICLES, MIRROR_SEED, "--edition", "ar") as base_url:
+        yield Mirror(base_url)
+
+
 @pytest.fixture(autouse=True)
 def crawl_output(tmp_path: Any) -> Iterator[Any]:
     """Each test's crawls write output and seen store under its own temporary folder."""

@@ -163,6 +163,41 @@ def test_updated_text_absolute_date_in_riyadh() -> None:
     assert updated_text(late, later, tz="UTC") == "Updated 05 February 2025"
 
 
+@pytest.mark.parametrize(
+    ("edition", "relative", "absolute"),
+    [
+        ("fr", "Mis à jour il y a 35 min 7 s", "Publié le Jeudi 6 février 2025"),
+        ("ar", "آخر تحديث منذ 35 دقيقة و7 ثوان", "آخر تحديث 06 فبراير 2025"),
+    ],
+)
+def test_updated_text_in_the_other_editions(edition: str, relative: str, absolute: str) -> None:
+    now = datetime(2025, 2, 6, 12, 0, tzinfo=timezone.utc)
+    assert updated_text(now - timedelta(seconds=2107), now, edition=edition) == relative  # type: ignore[arg-type]
+    late = datetime(2025, 2, 5, 22, 30, tzinfo=timezone.utc)  # the 6th in Riyadh
+    assert updated_text(late, late + timedelta(days=3), edition=edition) == absolute  # type: ignore[arg-type]
+
+
+@settings(max_examples=300, deadline=None)
+@given(age=st.integers(min_value=0, max_value=40 * 86_400), edition=st.sampled_from(["fr", "ar"]))
+def test_every_time_line_an_edition_prints_reads_back_as_its_time(age: int, edition: str) -> None:
+    from newscrawl.timestamps import given_anchor, parse_timestamp
+
+    now = datetime(2025, 2, 6, 12, 0, tzinfo=timezone.utc)
+    updated = now - timedelta(seconds=age)
+    text = updated_text(updated, now, edition=edition)  # type: ignore[arg-type]
+    found = parse_timestamp(
+        text, anchor=given_anchor(now), timezone="Asia/Riyadh", languages=(edition,)
+    )
+    assert found.earliest is not None, (text, found.error)
+    assert found.latest is not None
+    assert found.earliest <= updated <= found.latest, text
+
+
+def test_an_unknown_edition_is_refused() -> None:
+    with pytest.raises(ValueError, match="edition must be one of en, fr, ar"):
+        MirrorSite(articles=3, edition="de")  # type: ignore[arg-type]
+
+
 # --- content model ---
 
 

@@ -22,6 +22,7 @@ from newscrawl.page import PageRecord, build_page_record, parse_html, plain_page
 from newscrawl.schema import STORY_SCHEMA, StoryRecord, schema_json
 from newscrawl.sites import get_site
 from newscrawl.sites.arabnews import ARABNEWS
+from newscrawl.sites.files import load_site_file
 from newscrawl.spidermiddlewares import StorySplitMiddleware
 from newscrawl.spiders.arabnews import ArabNewsSpider
 from newscrawl.spiders.base import NewsSpider
@@ -59,6 +60,37 @@ async def test_the_french_editions_stories_come_whole_with_the_profile_its_file_
     assert "Suivre" in markup
     assert "Mis à jour il y a" in markup or "Publié le" in markup
     await check_every_served_story(spider_class(get_site("arabnews-fr")), french_mirror)
+
+
+ARABIC_SITE = """
+name = "arabic-shape"
+base_url = "https://arabic.example/"
+timezone = "Asia/Riyadh"
+languages = ["ar"]
+article_path = '/node/(?P<id>\\d+)(?:/(?P<slug>[a-z0-9][a-z0-9-]*))?/?'
+article_ids = "drupal-node"
+feeds = ["/rss.xml"]
+sitemaps = ["/sitemap.xml"]
+
+[split_hints]
+widget_lines = ["تابعونا"]
+"""
+
+
+@deferred_f_from_coro_f
+async def test_an_arabic_page_shapes_stories_come_whole_with_a_site_file_of_its_own(
+    arabic_mirror: Mirror, tmp_path: Path
+) -> None:
+    # Right to left, "آخر تحديث منذ 3 ساعات و5 دقائق", Arabic datelines ("الرياض:"): a site
+    # file of a dozen lines, with its language and its follow widget's word.
+    path = tmp_path / "arabic-shape.toml"
+    path.write_text(ARABIC_SITE, encoding="utf-8")
+    page = arabic_mirror.get("/_mirror/truth.json")[0]["path"]
+    with urllib.request.urlopen(arabic_mirror.base_url.rstrip("/") + page, timeout=10) as reply:
+        markup = reply.read().decode("utf-8")
+    assert '<html lang="ar" dir="rtl">' in markup
+    assert "آخر تحديث" in markup
+    await check_every_served_story(spider_class(load_site_file(path)), arabic_mirror)
 
 
 async def check_every_served_story(spidercls: type[NewsSpider], mirror: Mirror) -> None:

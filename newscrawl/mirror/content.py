@@ -68,9 +68,60 @@ _FRENCH_DATELINES = {
     "TOKYO": "TOKYO", "SINGAPORE": "SINGAPOUR", "DOHA": "DOHA", "Melbourne": "Melbourne",
     "IRBIL": "ERBIL",
 }  # fmt: skip
-# The mirror's editions: the English site, and the French one.
-Edition = Literal["en", "fr"]
-EDITIONS: tuple[Edition, ...] = ("en", "fr")
+# An Arabic-language page shape (no real edition of the site: a model of right-to-left
+# pages): its intervals ("منذ 3 ساعات و5 دقائق"), singular, dual and plural by count.
+_ARABIC_INTERVAL_UNITS: tuple[tuple[int, tuple[str, str, str]], ...] = (
+    (31_536_000, ("سنة", "سنتين", "سنوات")),
+    (2_592_000, ("شهر", "شهرين", "أشهر")),
+    (604_800, ("أسبوع", "أسبوعين", "أسابيع")),
+    (86_400, ("يوم", "يومين", "أيام")),
+    (3_600, ("ساعة", "ساعتين", "ساعات")),
+    (60, ("دقيقة", "دقيقتين", "دقائق")),
+    (1, ("ثانية", "ثانيتين", "ثوان")),
+)
+_ARABIC_MONTHS = (
+    "يناير", "فبراير", "مارس", "أبريل", "مايو", "يونيو", "يوليو", "أغسطس", "سبتمبر",
+    "أكتوبر", "نوفمبر", "ديسمبر",
+)  # fmt: skip
+_ARABIC_DATELINES = {
+    "RIYADH": "الرياض", "JEDDAH": "جدة", "AL-ULA": "العلا", "DAMMAM": "الدمام",
+    "MAKKAH": "مكة المكرمة", "TABUK": "تبوك", "CAIRO": "القاهرة", "BEIRUT": "بيروت",
+    "BAGHDAD": "بغداد", "AMMAN": "عمان", "DUBAI": "دبي", "IRBIL": "أربيل",
+    "NEW YORK": "نيويورك", "LONDON": "لندن", "London": "لندن", "PARIS": "باريس",
+    "Geneva": "جنيف", "Stockholm": "ستوكهولم", "TOKYO": "طوكيو", "SINGAPORE": "سنغافورة",
+    "DOHA": "الدوحة", "MADRID": "مدريد", "Melbourne": "ملبورن", "CANNES": "كان",
+    "ISLAMABAD": "إسلام آباد", "KARACHI": "كراتشي", "LAHORE": "لاهور",
+    "PESHAWAR": "بيشاور", "QUETTA": "كويتا",
+}  # fmt: skip
+# Its text: the English article's, letter by letter in Arabic script (every repeat and
+# excerpt the splitter relies on holds as it does in English).
+_ARABIC_LETTERS = str.maketrans(
+    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ",
+    "ابتثجحخدذرزسشصضطظعغفقكلمنهابتثجحخدذرزسشصضطظعغفقكلمنه",
+)
+# The mirror's editions: the English site, the French one, and an Arabic page shape.
+Edition = Literal["en", "fr", "ar"]
+EDITIONS: tuple[Edition, ...] = ("en", "fr", "ar")
+
+
+def _arabic_interval(seconds: int, granularity: int = 2) -> str:
+    parts: list[str] = []
+    remaining = seconds
+    for unit, (one, two, few) in _ARABIC_INTERVAL_UNITS:
+        if remaining >= unit:
+            count = remaining // unit
+            word = one if count == 1 else two if count == 2 else f"{count} {few}"
+            parts.append(f"{count} {one}" if count > 10 else word)
+            remaining %= unit
+            granularity -= 1
+        if granularity == 0:
+            break
+    return " و".join(parts) if parts else "0 ثانية"
+
+
+def _in_arabic_script(text: str) -> str:
+    return text.translate(_ARABIC_LETTERS)
+
 
 _MONTHS = (
     "January",
@@ -116,10 +167,15 @@ def updated_text(
 ) -> str:
     """The story's visible time line, as the site renders it at ``rendered_at``: "Updated
     35 min 7 sec ago", "Updated 06 February 2025"; in the French edition "Mis à jour il y
-    a 3 heures 5 min", "Publié le Mercredi 14 juillet 2021"."""
+    a 3 heures 5 min", "Publié le Mercredi 14 juillet 2021"; in Arabic "آخر تحديث منذ 3
+    ساعات و5 دقائق", "آخر تحديث 06 فبراير 2025"."""
     # A story can look "updated in the future" only through clock skew; show it as fresh.
     age = max(0, int((rendered_at - updated_at).total_seconds()))
     local = updated_at.astimezone(ZoneInfo(tz))
+    if edition == "ar":
+        if age < RELATIVE_TIME_LIMIT:
+            return f"آخر تحديث منذ {_arabic_interval(age)}"
+        return f"آخر تحديث {local.day:02d} {_ARABIC_MONTHS[local.month - 1]} {local.year}"
     if edition == "fr":
         if age < RELATIVE_TIME_LIMIT:
             return f"Mis à jour il y a {format_interval(age, units=_FRENCH_INTERVAL_UNITS)}"
@@ -640,7 +696,8 @@ def build_article(
     seed: int, nid: int, index: int, count: int, started_at: datetime, edition: Edition = "en"
 ) -> Article:
     """Generate one article from its own random stream (independent of iteration order).
-    The French edition's article is the English one's with its dateline in French."""
+    The French edition's article is the English one's with its dateline in French; the
+    Arabic page shape's, in Arabic script with Arabic datelines."""
     rng = random.Random(f"{seed}:{nid}")
     section = SECTIONS[rng.randrange(len(SECTIONS))]
     title = _title(rng, section)
@@ -648,7 +705,11 @@ def build_article(
     dateline = None if rng.random() < 0.15 else rng.choice(_DATELINES_BY_SECTION[section])
     if dateline is not None and edition == "fr":
         dateline = _FRENCH_DATELINES.get(dateline, dateline)
+    elif dateline is not None and edition == "ar":
+        dateline = _ARABIC_DATELINES[dateline]
     paragraph_count = rng.choice((1, 2, 3, 4, 4, 5, 5, 6, 6, 7, 8, 8, 9, 10, 11, 12))
+    if edition == "ar":
+        title = _in_arabic_script(title)
     sentences: list[str] = [_lead_sentence(rng)]
     body: list[str] = []
     for position in range(paragraph_count):
@@ -658,6 +719,9 @@ def build_article(
             sentences.append(sentence)
             paragraph.append(sentence)
         body.append(" ".join(paragraph))
+    if edition == "ar":
+        body = [_in_arabic_script(paragraph) for paragraph in body]
+        sentences = [_in_arabic_script(sentence) for sentence in sentences]
     if dateline is not None:
         body[0] = f"{dateline}: {body[0]}"
 
@@ -679,6 +743,8 @@ def build_article(
     image_url: str | None = None
     if rng.random() >= 0.35:
         caption = _caption(rng)
+        if edition == "ar":
+            caption = _in_arabic_script(caption)
         day = published_at.strftime("%Y/%m/%d")
         image_url = (
             "/sites/default/files/styles/660x371_watermarksaudi/public/main-image/"

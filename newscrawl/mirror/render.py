@@ -26,7 +26,7 @@ from newscrawl.mirror.content import (
 
 SITE_NAME = "Arab News"
 # The header widget that follows the story's time line, in each edition.
-_FOLLOW: dict[Edition, str] = {"en": "Follow", "fr": "Suivre"}
+_FOLLOW: dict[Edition, str] = {"en": "Follow", "fr": "Suivre", "ar": "تابعونا"}
 SITEMAP_PAGE_SIZE = 500
 RSS_ITEMS = 50
 LISTING_ITEMS = 20
@@ -129,7 +129,8 @@ def _document(
     edition: Edition = "en",
 ) -> str:
     return (
-        f'<!DOCTYPE html>\n<html lang="{edition}" dir="ltr">\n<head>\n'
+        f'<!DOCTYPE html>\n<html lang="{edition}" dir="{"rtl" if edition == "ar" else "ltr"}">'
+        "\n<head>\n"
         '<meta charset="utf-8">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1.0">\n'
         f"{head}\n</head>\n<body>\n{_header()}\n"

@@ -567,7 +567,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--edition",
         choices=EDITIONS,
         default="en",
-        help="en: the English site (default); fr: the French edition's page shape",
+        help="en: the English site (default); fr: the French edition's page shape; ar: an "
+        "Arabic-language, right-to-left page shape",
     )
     parser.add_argument(
         "--crawl-delay",
