@@ -175,8 +175,13 @@ def run_split(
     return 1 if stories == 0 else 0
 
 
-def run_demo(articles: int, output_dir: Path) -> int:
-    """Start the mirror, crawl it in this process, print where the output went."""
+# The mirror's editions the demo crawls, and the site each is crawled as.
+DEMO_SITES = {"en": "arabnews", "fr": "arabnews-fr"}
+
+
+def run_demo(articles: int, output_dir: Path, edition: str = "en") -> int:
+    """Start the mirror (in ``edition``'s page shape), crawl it in this process as the
+    site of that edition, print where the output went."""
     from scrapy.crawler import CrawlerProcess
     from scrapy.utils.project import get_project_settings
 
@@ -197,10 +202,10 @@ def run_demo(articles: int, output_dir: Path) -> int:
         },
         priority="cmdline",
     )
-    with mirror_process(articles) as base_url:
-        print(f"mirror site: {base_url} ({articles} articles)", flush=True)
+    with mirror_process(articles, 1, "--edition", edition) as base_url:
+        print(f"mirror site: {base_url} ({articles} articles, edition {edition})", flush=True)
         process = CrawlerProcess(settings)
-        crawler = process.create_crawler("arabnews")
+        crawler = process.create_crawler(DEMO_SITES[edition])
         clock = time.monotonic()
         process.crawl(crawler, base_url=base_url)
         process.start()
@@ -457,6 +462,12 @@ def build_parser() -> argparse.ArgumentParser:
     demo = commands.add_parser("demo", help="crawl a local mirror site, offline")
     demo.add_argument("--articles", type=_positive_int, default=200, help="default: 200")
     demo.add_argument(
+        "--edition",
+        choices=sorted(DEMO_SITES),
+        default="en",
+        help="en: Arab News (default); fr: its French edition, crawled as arabnews-fr",
+    )
+    demo.add_argument(
         "--output-dir", type=Path, default=Path("output/demo"), help="default: output/demo"
     )
     return parser
@@ -482,7 +493,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "split":
         return run_split(args.paths, args.fetched_at, args.url, args.site, args.per_page)
     if args.command == "demo":
-        return run_demo(args.articles, args.output_dir)
+        return run_demo(args.articles, args.output_dir, args.edition)
     raise AssertionError(f"unhandled command {args.command}")
 
 

@@ -196,3 +196,15 @@ def test_a_bad_site_file_stops_scrapy_with_one_line_and_status_2(tmp_path: Path)
         f"newscrawl: bad site file: {path}: timezone: unknown timezone 'Mars/Olympus' "
         "(an IANA name: Europe/Paris)"
     ]
+
+
+def test_the_demo_crawls_the_french_editions_mirror_as_its_site(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "newscrawl.cli", "demo", "--articles", "20", "--edition", "fr",
+         "--output-dir", str(tmp_path)],
+        cwd=ROOT, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "(20 articles, edition fr)" in done.stdout
+    assert "/arabnews-fr/" in done.stdout
+    assert "distinct stories written: 20," in done.stdout
