@@ -57,8 +57,21 @@ class StorySplitMiddleware:
     ) -> AsyncIterator[Any]:
         site = getattr(self.crawler.spider, "site", None)
         async for item in result:
-            if not isinstance(item, PageRecord) or not isinstance(site, SiteProfile):
+            if not isinstance(item, PageRecord):
                 yield item
+                continue
+            if not isinstance(site, SiteProfile):
+                # No profile to read the page with: said once, counted, never silent.
+                if not self.stats.get_value(f"{STAT}/pages/no_profile"):
+                    logger.error(
+                        "Spider %r has no site profile (its `site`): its pages give no "
+                        "stories. Declare the site (see newscrawl/sites) or crawl it with "
+                        "the news spider (scrapy crawl news -a site=URL).",
+                        getattr(self.crawler.spider, "name", "?"),
+                    )
+                self.stats.inc_value(f"{STAT}/pages/no_profile")
+                if self.emit_pages:
+                    yield item
                 continue
             if self.emit_pages:
                 yield item

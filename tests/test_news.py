@@ -7,22 +7,31 @@ related-article teasers and a most-read box on every article page.
 
 from __future__ import annotations
 
+import json
+import logging
 import re
+import subprocess
+import sys
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+from scrapy import Spider
+from scrapy.http import Response
 from scrapy.utils.defer import deferred_f_from_coro_f
 
 from newscrawl.arguments import SpiderArgumentError
 from newscrawl.mirror.generic import FEED_ITEMS, GenericMirror
+from newscrawl.page import PageRecord, build_page_record, parse_page_html
 from newscrawl.schema import StoryRecord
 from newscrawl.sites import SITES_PATH_ENV, registry
 from newscrawl.spiders.news import GenericNewsSpider
 from tests.crawling import crawl, project_settings
 
 ARTICLES = 24
+ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture
@@ -98,3 +107,50 @@ def test_the_site_argument_is_required_and_checked() -> None:
         GenericNewsSpider()
     with pytest.raises(SpiderArgumentError, match=re.escape("-a site='news.example'")):
         GenericNewsSpider(site="news.example")
+
+
+class ProfilelessSpider(Spider):
+    """A spider of someone's own that yields page records but names no site profile."""
+
+    name = "profileless"
+
+    def __init__(self, start_url: str = "", **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.start_urls = [start_url]
+
+    def parse(self, response: Response) -> Iterator[PageRecord]:
+        root, _ = parse_page_html(response.body)
+        assert root is not None
+        yield build_page_record(
+            url=response.url, status=response.status, root=root,
+            fetched_at="2026-03-10T12:00:00+00:00", response_date=None, response_age=None,
+            site="nobody",
+        )  # fmt: skip
+
+
+@deferred_f_from_coro_f
+async def test_pages_of_a_spider_with_no_profile_are_counted_and_said_not_lost_silently(
+    generic: GenericMirror, caplog: pytest.LogCaptureFixture
+) -> None:
+    article = generic.truth()[0]["url"]
+    with caplog.at_level(logging.ERROR):
+        crawler, items = await crawl(ProfilelessSpider, project_settings(), start_url=article)
+    assert items == []
+    assert crawler.stats is not None
+    assert crawler.stats.get_value("newscrawl/pages/no_profile") == 1
+    assert any("has no site profile" in r.getMessage() for r in caplog.records)
+
+
+def test_newscrawl_run_news_writes_every_story_of_a_site_with_no_profile(tmp_path: Path) -> None:
+    with GenericMirror(ARTICLES) as mirror:
+        done = subprocess.run(
+            [sys.executable, "-m", "newscrawl.cli", "run", "news", "-a", f"site={mirror.base_url}",
+             "--output-dir", str(tmp_path), "-s", "AUTOTHROTTLE_ENABLED=False",
+             "-s", "DOWNLOAD_DELAY=0"],
+            cwd=ROOT, capture_output=True, text=True, timeout=300,
+        )  # fmt: skip
+        urls = sorted(entry["url"] for entry in mirror.truth())
+    assert done.returncode == 0, done.stderr[-3000:]
+    [run_file] = (tmp_path / "news").rglob("*.jsonl")
+    written = [json.loads(line) for line in run_file.read_text(encoding="utf-8").splitlines()]
+    assert sorted(record["url"] for record in written) == urls
