@@ -94,7 +94,9 @@ class PageRecord:
     links: dict[str, str]
     jsonld: list[Any]
     blocks: list[Block]
-    # What the feed or sitemap that listed the page said of it: {"source", "time"}.
+    # What the feed or sitemap that listed the page said of it: {"source", "time"}, and
+    # from a news sitemap "kind" ("publication": the time is the story's publication),
+    # "title" and "language".
     listed: dict[str, str] | None = None
 
     def to_record(self) -> dict[str, Any]:

@@ -404,9 +404,12 @@ def stories_from_page(
     ``anchor`` is when the page was rendered; by default its Date and Age headers.
     """
     anchor = anchor or page_anchor(page)
+    listed = page.listed or {}
+    # The page's language: its own, else what the news sitemap listing it says.
+    page_language = page.language or listed.get("language")
     # One reading for the splitter's time lines and the story's times: the page's
     # language, then the site's.
-    languages = reading_languages(page.language, site.languages)
+    languages = reading_languages(page_language, site.languages)
     split = split_blocks(page.blocks, site.split_hints, _head_titles(page), languages)
     first = split.stories[0] if split.stories else None
     article_body = _article_body(page)
@@ -417,7 +420,7 @@ def stories_from_page(
         # its JSON-LD tells stands first.
         split.stories[:1] = [told]
         split.mode, split.head = "json-ld", True
-    language = page.language or (site.languages[0] if site.languages else None)
+    language = page_language or (site.languages[0] if site.languages else None)
     stories: list[StoryRecord] = []
     disagreements: list[float] = []
     for position, parts in enumerate(split.stories):
@@ -443,15 +446,17 @@ def stories_from_page(
         machine = _time(parts.updated_datetime, "time-element", anchor, site, languages)
         published = None
         if is_head:
-            listed = page.listed or {}
+            # A listing's time: a feed's pubDate and a news sitemap's publication date
+            # are when the story was published, a sitemap's lastmod when it changed.
+            listed_published = listed.get("source") == "feed" or listed.get("kind") == "publication"
             modified = _head_time(page, MODIFIED_KEYS, "dateModified")
-            if modified is None and listed.get("source") == "sitemap":
+            if modified is None and listed.get("source") == "sitemap" and not listed_published:
                 modified = listed["time"], "sitemap"
             if machine is None and modified:
                 machine = _time(modified[0], modified[1], anchor, site, languages)
             found = _head_time(page, PUBLISHED_KEYS, "datePublished")
-            if found is None and listed.get("source") == "feed":
-                found = listed["time"], "feed"
+            if found is None and listed_published:
+                found = listed["time"], listed["source"]
             if found:
                 published = _time(found[0], found[1], anchor, site, languages)
             if published is None and machine is None and (stamp := _time_element(page)):

@@ -46,7 +46,8 @@ def stories_of(items: list[object]) -> list[StoryRecord]:
 
 @deferred_f_from_coro_f
 async def test_a_site_with_no_profile_gives_every_story_once(generic: GenericMirror) -> None:
-    crawler, items = await crawl(GenericNewsSpider, project_settings(), site=generic.base_url)
+    settings = project_settings(NEWSCRAWL_EMIT_PAGES=True)
+    crawler, items = await crawl(GenericNewsSpider, settings, site=generic.base_url)
     stories = stories_of(items)
     truth = {entry["url"]: entry for entry in generic.truth()}
     # Every article once (the feed holds only the latest: the rest come from the news
@@ -62,6 +63,16 @@ async def test_a_site_with_no_profile_gives_every_story_once(generic: GenericMir
         assert story.authors == [expected["author"]]
         assert story.published is not None
         assert story.published["value"] == expected["published"]
+    # What the news sitemap says of each article comes along with its page.
+    sitemap_listed = [
+        page.listed for page in items if isinstance(page, PageRecord) and page.listed
+        and page.listed["source"] == "sitemap"
+    ]  # fmt: skip
+    assert sitemap_listed
+    for listed in sitemap_listed:
+        assert listed["kind"] == "publication"
+        assert listed["language"] == "en"
+        assert listed["title"] in {entry["title"] for entry in truth.values()}
     requested = generic.requested
     assert "/robots.txt" in requested
     assert "/news-sitemap.xml" in requested

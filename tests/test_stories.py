@@ -69,6 +69,7 @@ timezone = "Asia/Riyadh"
 languages = ["ar"]
 article_path = '/node/(?P<id>\\d+)(?:/(?P<slug>[a-z0-9][a-z0-9-]*))?/?'
 article_ids = "drupal-node"
+skip_path = '/amp/?$'
 feeds = ["/rss.xml"]
 sitemaps = ["/sitemap.xml"]
 
@@ -82,7 +83,8 @@ async def test_an_arabic_page_shapes_stories_come_whole_with_a_site_file_of_its_
     arabic_mirror: Mirror, tmp_path: Path
 ) -> None:
     # Right to left, "آخر تحديث منذ 3 ساعات و5 دقائق", Arabic datelines ("الرياض:"): a site
-    # file of a dozen lines, with its language and its follow widget's word.
+    # file of a dozen lines, with its language, its AMP copies to skip and its follow
+    # widget's word.
     path = tmp_path / "arabic-shape.toml"
     path.write_text(ARABIC_SITE, encoding="utf-8")
     page = arabic_mirror.get("/_mirror/truth.json")[0]["path"]
@@ -329,6 +331,23 @@ def test_listing_times_fill_in_for_missing_head_metadata() -> None:
     story = stories_from_page(both, ARABNEWS, anchor).stories[0]
     assert story.published is not None
     assert story.published["source"] == "meta"
+
+
+def test_a_news_sitemaps_publication_date_and_language_reach_the_story() -> None:
+    from newscrawl.timestamps import given_anchor
+
+    anchor = given_anchor(datetime.fromisoformat("2025-03-05T10:00:00+00:00"))
+    listed = {
+        "source": "sitemap", "time": "2025-03-05T06:15:00+00:00", "kind": "publication",
+        "title": CAMELS.title, "language": "fr",
+    }  # fmt: skip
+    story = stories_from_page(fixture_page(listed=listed), ARABNEWS, anchor).stories[0]
+    assert story.published is not None
+    assert (story.published["source"], story.published["value"]) == (
+        "sitemap", "2025-03-05T06:15:00+00:00",
+    )  # fmt: skip
+    assert story.updated_machine is None  # a publication date, no change date
+    assert story.language == "fr"  # the page names none of its own
 
 
 def test_visible_and_machine_times_that_disagree_are_counted() -> None:

@@ -7,7 +7,7 @@ URLs and markup lives in that profile.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import urlsplit
@@ -191,11 +191,17 @@ class NewsSpider(Spider):
     # Helpers
 
     def _article_requests(
-        self, links: Sequence[tuple[str, str | None]], response: Response, source: str
+        self,
+        links: Sequence[tuple[str, str | None]],
+        response: Response,
+        source: str,
+        details: Mapping[str, dict[str, str]] | None = None,
     ) -> Iterator[Request]:
         """Requests for the article links among ``links``: (href, listed time) pairs.
 
-        The listed time is what a feed (pubDate) or a sitemap (lastmod) says of the article.
+        The listed time is what a feed (pubDate) or a sitemap (lastmod) says of the
+        article; ``details`` (by href) what else its listing says (a news sitemap's
+        ``kind`` "publication", ``title`` and ``language``).
         """
         for link, listed_time in links:
             if not self.site.article_path.search(link):  # cheap test before urljoin
@@ -209,7 +215,11 @@ class NewsSpider(Spider):
             self.crawler.stats.inc_value(f"{STAT}/discovered/{source}")
             meta: dict[str, Any] = {"newscrawl_source": source}
             if listed_time and source in LISTED_SOURCES:
-                meta["newscrawl_listed"] = {"source": LISTED_SOURCES[source], "time": listed_time}
+                meta["newscrawl_listed"] = {
+                    **(details or {}).get(link, {}),
+                    "source": LISTED_SOURCES[source],
+                    "time": listed_time,
+                }
             yield Request(url, callback=self.parse_article, errback=self.download_failed, meta=meta)
 
     def _offsite(self, url: str, source: str) -> None:

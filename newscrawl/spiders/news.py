@@ -127,13 +127,21 @@ class GenericNewsSpider(NewsSpider):
             logger.warning("Skipped sitemap %s: not well-formed XML", response.url)
             return
         links: list[tuple[str, str | None]] = []
+        details: dict[str, dict[str, str]] = {}
         for url in root.iter("{*}url"):
-            loc = url.findtext("{*}loc")
-            published = url.findtext("{*}news/{*}publication_date")
-            if loc:
-                links.append((loc.strip(), published.strip() if published else None))
+            loc = (url.findtext("{*}loc") or "").strip()
+            if not loc:
+                continue
+            published = (url.findtext("{*}news/{*}publication_date") or "").strip()
+            links.append((loc, published or None))
+            # The time is the article's publication; its title and language come along.
+            details[loc] = {"kind": "publication"} if published else {}
+            for key, path in (("title", "{*}news/{*}title"),
+                              ("language", "{*}news/{*}publication/{*}language")):  # fmt: skip
+                if value := (url.findtext(path) or "").strip():
+                    details[loc][key] = value
         self.crawler.stats.inc_value(f"{STAT}/discovery/news_sitemaps")
-        yield from self._article_requests(links, response, "sitemaps")
+        yield from self._article_requests(links, response, "sitemaps", details)
 
     def parse_home(self, response: Response) -> Iterator[Request]:
         """The feeds the home page announces, its article links, and its sections."""
