@@ -412,12 +412,7 @@ def build_parser() -> argparse.ArgumentParser:
         "-a", dest="spider_args", action="append", default=[], metavar="NAME=VALUE",
         help="spider argument (as scrapy crawl -a)",
     )  # fmt: skip
-    run.add_argument(
-        "-s", dest="settings", action="append", default=[], metavar="NAME=VALUE",
-        help="setting (as scrapy crawl -s)",
-    )  # fmt: skip
-    run.add_argument("--output-dir", type=Path, help="default: NEWSCRAWL_OUTPUT_DIR (output)")
-    run.add_argument("--gzip", action="store_true", help="publish <run-id>.jsonl.gz")
+    _add_run_options(run, "setting (as scrapy crawl -s)")
     run.add_argument(
         "--workers",
         type=_positive_int,
@@ -438,12 +433,7 @@ def build_parser() -> argparse.ArgumentParser:
         "own process, with a summary line per site; see the README's exit codes.",
     )
     run_all.add_argument("--sites", metavar="A,B", help="only these sites (default: all)")
-    run_all.add_argument(
-        "-s", dest="settings", action="append", default=[], metavar="NAME=VALUE",
-        help="setting for every run (as scrapy crawl -s)",
-    )  # fmt: skip
-    run_all.add_argument("--output-dir", type=Path, help="default: NEWSCRAWL_OUTPUT_DIR (output)")
-    run_all.add_argument("--gzip", action="store_true", help="publish <run-id>.jsonl.gz")
+    _add_run_options(run_all, "setting for every run (as scrapy crawl -s)")
     dataset = commands.add_parser(
         "dataset", help="merge all published runs into one latest-version snapshot"
     )
@@ -471,6 +461,16 @@ def build_parser() -> argparse.ArgumentParser:
         "--output-dir", type=Path, default=Path("output/demo"), help="default: output/demo"
     )
     return parser
+
+
+def _add_run_options(parser: argparse.ArgumentParser, settings_help: str) -> None:
+    """The options ``run`` and ``run-all`` share: settings, output folder, compression."""
+    parser.add_argument(
+        "-s", dest="settings", action="append", default=[], metavar="NAME=VALUE",
+        help=settings_help,
+    )  # fmt: skip
+    parser.add_argument("--output-dir", type=Path, help="default: NEWSCRAWL_OUTPUT_DIR (output)")
+    parser.add_argument("--gzip", action="store_true", help="publish <run-id>.jsonl.gz")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
