@@ -46,8 +46,7 @@ def stories_of(items: list[object]) -> list[StoryRecord]:
 
 @deferred_f_from_coro_f
 async def test_a_site_with_no_profile_gives_every_story_once(generic: GenericMirror) -> None:
-    settings = project_settings(NEWSCRAWL_EMIT_PAGES=True)
-    crawler, items = await crawl(GenericNewsSpider, settings, site=generic.base_url)
+    crawler, items = await crawl(GenericNewsSpider, project_settings(), site=generic.base_url)
     stories = stories_of(items)
     truth = {entry["url"]: entry for entry in generic.truth()}
     # Every article once (the feed holds only the latest: the rest come from the news
@@ -63,16 +62,6 @@ async def test_a_site_with_no_profile_gives_every_story_once(generic: GenericMir
         assert story.authors == [expected["author"]]
         assert story.published is not None
         assert story.published["value"] == expected["published"]
-    # What the news sitemap says of each article comes along with its page.
-    sitemap_listed = [
-        page.listed for page in items if isinstance(page, PageRecord) and page.listed
-        and page.listed["source"] == "sitemap"
-    ]  # fmt: skip
-    assert sitemap_listed
-    for listed in sitemap_listed:
-        assert listed["kind"] == "publication"
-        assert listed["language"] == "en"
-        assert listed["title"] in {entry["title"] for entry in truth.values()}
     requested = generic.requested
     assert "/robots.txt" in requested
     assert "/news-sitemap.xml" in requested
@@ -83,6 +72,23 @@ async def test_a_site_with_no_profile_gives_every_story_once(generic: GenericMir
     assert stats["newscrawl/discovery/news_sitemaps"] == 1
     assert stats["newscrawl/discovery/announced_feeds"] == 1
     assert stats["newscrawl/discovered/feeds"] == FEED_ITEMS
+
+
+@deferred_f_from_coro_f
+async def test_a_news_sitemap_gives_each_article_its_publication_title_and_language(
+    generic: GenericMirror,
+) -> None:
+    # Found through robots.txt's sitemap only, every page carries what its entry says.
+    settings = project_settings(NEWSCRAWL_EMIT_PAGES=True)
+    _, items = await crawl(GenericNewsSpider, settings, site=generic.base_url, sources="sitemaps")
+    truth = {entry["url"]: entry for entry in generic.truth()}
+    pages = [item for item in items if isinstance(item, PageRecord)]
+    assert sorted(page.url for page in pages) == sorted(truth)
+    for page in pages:
+        assert page.listed == {
+            "source": "sitemap", "time": truth[page.url]["published"], "kind": "publication",
+            "title": truth[page.url]["title"], "language": "en",
+        }  # fmt: skip
 
 
 @deferred_f_from_coro_f
