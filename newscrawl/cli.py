@@ -132,11 +132,14 @@ def run_split(
 ) -> int:
     """Split saved pages into story records on stdout: one JSON line a story, or with
     ``per_page`` one a page, ``{"file": ..., "stories": [...]}``."""
-    from newscrawl.sites import get_site
+    from newscrawl.sites import SiteFileError, get_site
 
     try:
         site = get_site(site_name)
         files = page_files(paths)
+    except SiteFileError as exc:
+        print(f"newscrawl split: bad site file: {exc}", file=sys.stderr)
+        return 2
     except (KeyError, OSError) as exc:
         print(f"newscrawl split: {exc}", file=sys.stderr)
         return 2
@@ -297,10 +300,16 @@ def run_all_command(args: argparse.Namespace) -> int:
     for site, status in statuses.items():  # together at the end, after the runs' logs
         outcome = RUN_OUTCOMES.get(status, "unknown status")
         print(f"newscrawl run-all: {site}: exit {status} ({outcome})", file=sys.stderr)
-    failed = [status for status in statuses.values() if status not in (0, 75)]
+    return worst_status(list(statuses.values()))
+
+
+def worst_status(statuses: Sequence[int]) -> int:
+    """The exit status of several runs: 3 over 2 over 1 (an unknown status counts as 3);
+    75 only when every run found its lock taken; else 0."""
+    failed = [status if status in (1, 2, 3) else 3 for status in statuses if status not in (0, 75)]
     if failed:
-        return max(failed) if all(s in (1, 2, 3) for s in failed) else 3
-    return 75 if set(statuses.values()) == {75} else 0
+        return max(failed)
+    return 75 if statuses and set(statuses) == {75} else 0
 
 
 def seen_command(args: argparse.Namespace) -> int:

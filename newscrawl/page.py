@@ -169,21 +169,27 @@ def parse_html(body: str | bytes) -> etree._Element | None:
 
 # An ISO 8601 date and time, as a tooltip may print a relative time's ("2020-09-20T14:20Z").
 _ISO_TIME = re.compile(r"\s*\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
+_TOOLTIP_TIME_LENGTH = 60
 
 
 def _is_data_row(row: etree._Element) -> bool:
-    """A table row of two or more cells holding inline text only (no blocks, no images):
-    a row of data, not a layout table's row."""
+    """A table row of two or more short cells of inline text (no blocks, images or line
+    breaks): a row of data, not a layout table's row (a menu cell beside a story cell)."""
     cells = [cell for cell in row if isinstance(cell.tag, str)]
     return (
         len(cells) >= 2
         and all(cell.tag in ("td", "th") for cell in cells)
         and not any(
-            isinstance(d.tag, str) and (d.tag in BLOCK_TAGS or d.tag == "img")
+            isinstance(d.tag, str) and (d.tag in BLOCK_TAGS or d.tag in ("img", "br"))
             for cell in cells
             for d in cell.iterdescendants()
         )
+        and all(sum(map(len, cell.itertext())) <= _DATA_CELL_LENGTH for cell in cells)
     )
+
+
+# Longer than this, a cell holds text of its own, not a datum.
+_DATA_CELL_LENGTH = 120
 
 
 def _is_hidden(el: etree._Element) -> bool:
@@ -343,7 +349,9 @@ class _BlockWalker:
         attrs = {k: v for k in KEPT_ATTRS if (v := el.get(k))}
         if (told := el.get("title")) and _ISO_TIME.match(told):
             tooltip = told.strip()
-        if "datetime" not in attrs and tooltip:
+        # Only a short block is a time with a tooltip: a paragraph stays a paragraph
+        # ("The vote came <abbr title=...>yesterday</abbr> after ...").
+        if "datetime" not in attrs and tooltip and len(text) <= _TOOLTIP_TIME_LENGTH:
             attrs["datetime"] = tooltip
         if "href" in attrs:
             href = _absolute(self.base_url, attrs["href"])
@@ -557,9 +565,10 @@ def is_article(page: PageRecord) -> bool:
                 collect(item)
         elif isinstance(entry, dict):
             kind = entry.get("@type")
-            types.update(
-                [kind] if isinstance(kind, str) else kind if isinstance(kind, list) else []
-            )
+            if isinstance(kind, str):
+                types.add(kind)
+            elif isinstance(kind, list):  # scraped JSON-LD may hold anything in it
+                types.update(k for k in kind if isinstance(k, str))
             collect(entry.get("@graph"))
 
     collect(page.jsonld)

@@ -55,8 +55,12 @@ _UPPER = r"[A-ZÀ-ÖØ-Þ]"
 _CAPITALS = rf"{_UPPER}[A-ZÀ-ÖØ-Þ'’.\-/]*(?:[ ,]+{_UPPER}[A-ZÀ-ÖØ-Þ'’.\-/]*){{0,3}}"
 _CAPITALISED = rf"{_UPPER}[a-zà-ÿ'’\-]+(?: {_UPPER}[a-zà-ÿ'’\-]+){{0,2}}"
 _COLON = r"\s*:\s+(?=\S)"
-# In Arabic script (no capitals): one to three words before the colon ("الرياض: ").
-_ARABIC_WORDS = r"[\u0621-\u064a\u066e-\u06d3]+(?: [\u0621-\u064a\u066e-\u06d3]+){0,2}"
+# In Arabic script (no capitals): one or two words before the colon ("الرياض: ", "مكة
+# المكرمة: "), not a verb of saying ("قال الوزير: " is a quote).
+_ARABIC_WORDS = (
+    r"(?!(?:قال|قالت|أضاف|أضافت|أكد|أكدت|ذكر|ذكرت|أوضح|أوضحت|صرح|صرحت|كتب|كتبت|يقول|تقول)\b)"
+    r"[\u0621-\u064a\u066e-\u06d3]+(?: [\u0621-\u064a\u066e-\u06d3]+)?"
+)
 DATELINE = re.compile(rf"^(?P<dateline>{_CAPITALS}|{_CAPITALISED}|{_ARABIC_WORDS}){_COLON}")
 # Only a dateline in capitals tells a body's first paragraph from a summary line, which
 # may open with a capitalised word and a colon too ("Minister: talks resume in May").
@@ -969,11 +973,16 @@ _LABEL_LINE = re.compile(
 )
 _CREDIT_LINE = re.compile(r"^(?:additional )?(?:reporting|editing|writing) by\b", re.IGNORECASE)
 _FOLLOW_LINE = re.compile(
-    r"^(?:follow|like|chat with|connect with)\b.{0,120}"
+    r"^(?:follow|like us|chat with us|connect with us)\b.{0,120}"
     r"\b(?:facebook|twitter|instagram|youtube|linkedin|telegram|tiktok)\b",
     re.IGNORECASE,
 )
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+# An address given to write to: "Have a tip? Write to ...", "Email X at ...", "... may be
+# reached at ...", or a line that is little more than the address.
+_WRITE_TO = re.compile(
+    r"\b(?:write|e-?mail|contact|reach(?:ed)?|tips?|send|letters?)\b", re.IGNORECASE
+)
 # Longer than this, a line is text of the story whatever it opens with.
 _ASIDE_LINE_LENGTH = 300
 
@@ -986,16 +995,23 @@ def _is_aside_line(line: Line) -> bool:
         _LABEL_LINE.match(text)
         or _CREDIT_LINE.match(text)
         or _FOLLOW_LINE.match(text)
-        or ("@" in text and _EMAIL.search(text))
+        or (
+            "@" in text
+            and (found := _EMAIL.search(text)) is not None
+            and (len(text) < 2 * len(found[0]) or _WRITE_TO.search(text) is not None)
+        )
     )
 
 
 # What a page prints after a story's last paragraph, and no story's last line says: a
 # newsletter or follow invitation, a cookie or copyright notice, the reporting credits.
 _CLOSING_CALL = re.compile(
-    r"newsletter|subscrib|sign up|signup|inbox|cookies|copyright|©|all rights reserved"
-    r"|contributed to this report|contributed reporting|share it with|like this story"
-    r"|^citation:|^follow\b|\bfollow (?:us|me|him|her)\b|^listen\b|^download\b|click here",
+    r"^(?:subscribe|sign up|get (?:the|our)\b.*\b(?:newsletter|inbox)|join us|listen\b"
+    r"|download\b|click here|like us|follow us|follow (?:him|her|me|them) on|©|copyright\b)"
+    r"|\bsubscribe to\b|\bsign up (?:for|to)\b|\b(?:delivered to|in) your inbox\b"
+    r"|\ball rights reserved\b|\b(?:this (?:web)?site|we) uses? cookies\b"
+    r"|\bcontributed (?:to this report|reporting)\b|\bshare it with\b|\blike this story\b"
+    r"|^citation:",
     re.IGNORECASE,
 )
 

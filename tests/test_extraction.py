@@ -196,6 +196,8 @@ def test_a_paragraph_that_only_speaks_of_following_or_related_news_stays_body() 
         "point the mayor promised to answer in writing before the end of the month, after "
         "the budget committee has met and the engineers have costed the upkeep.",
         "The mayor posted the plans on Facebook on Tuesday.",
+        "Like Facebook, the town's own site will carry the plans in full.",
+        "The ferry service now has three million subscribers.",
     ]
     markup = page(
         f"<main><article><h1>{HEADLINE}</h1>{TIME}<div class='story-body'>"
@@ -550,6 +552,23 @@ def test_a_time_element_is_preferred_to_a_visible_reading_it_contradicts() -> No
     )
     story = only_story(markup)
     assert story.updated["value"] == "2025-11-06T07:57:00+00:00"
+
+
+def test_a_tooltip_time_inside_a_paragraph_leaves_it_a_paragraph() -> None:
+    texts = [
+        *PARAGRAPHS[:2],
+        "The vote came <abbr title='2026-03-08T18:00:00Z'>yesterday</abbr> after a debate "
+        "that lasted most of the evening and ended in applause from the public benches.",
+        *PARAGRAPHS[2:],
+    ]
+    markup = page(
+        f"<main><article><h1>{HEADLINE}</h1>{TIME}<div class='story-body'>"
+        + "".join(f"<p>{text}</p>" for text in texts)
+        + "</div></article></main>"
+    )
+    body = only_story(markup).body
+    assert body[2].startswith("The vote came yesterday after a debate")
+    assert len(body) == len(PARAGRAPHS) + 1
 
 
 def test_a_relative_time_with_its_time_in_a_tooltip_gives_that_time() -> None:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 from urllib.parse import urljoin
 
 from hypothesis import given
@@ -7,9 +8,11 @@ from hypothesis import strategies as st
 
 from newscrawl.page import (
     Block,
+    PageRecord,
     _absolute,
     build_page_record,
     head_metadata,
+    is_article,
     page_language,
     parse_html,
     parse_page_html,
@@ -202,7 +205,8 @@ def test_a_data_tables_row_is_one_block_and_a_layout_tables_cells_are_not() -> N
     <tr><td>2</td><td style="display:none">hidden</td><td>Rui Costa</td><td>4987</td></tr>
     <tr><td colspan="3">Updated weekly</td></tr></table>
     <table><tr><td><p>Menu</p></td><td><p>First paragraph.</p><p>Second one.</p></td>
-    <td>Loose text</td></tr></table>
+    <td>Loose text</td></tr>
+    <tr><td>Home<br>Sport</td><td>A layout cell of its own</td></tr></table>
     </body></html>"""
     root = parse_html(page)
     assert root is not None
@@ -216,6 +220,8 @@ def test_a_data_tables_row_is_one_block_and_a_layout_tables_cells_are_not() -> N
         ("p", "First paragraph."),
         ("p", "Second one."),
         ("td", "Loose text"),
+        ("td", "Home Sport"),  # a line break: a layout row, its cells blocks of their own
+        ("td", "A layout cell of its own"),
     ]
     assert "href" not in blocks[1].attrs  # a row holding a link is no link of its own
 
@@ -245,3 +251,27 @@ def test_a_pages_language_is_its_lang_else_the_first_code_its_head_declares() ->
     ld = '<script type="application/ld+json">{"@type": "NewsArticle", "inLanguage": "es"}</script>'
     assert language(f"<html><head>{ld}</head><body><p>x</p></body></html>") == "es"
     assert language("<html><body><p>x</p></body></html>") is None
+
+
+def test_a_page_is_an_article_unless_its_head_says_otherwise() -> None:
+    def record(head: str) -> PageRecord:
+        root = parse_html(f"<html><head>{head}</head><body><p>Text.</p></body></html>")
+        assert root is not None
+        return build_page_record(
+            url="http://site.test/a-b", status=200, root=root, fetched_at="2025-03-01T00:00:00Z",
+            response_date=None, response_age=None, site="test",
+        )  # fmt: skip
+
+    def ld(kind: object) -> str:
+        return f"<script type='application/ld+json'>{json.dumps({'@type': kind})}</script>"
+
+    assert is_article(record(""))  # a head that names nothing leaves the URL's word
+    assert is_article(record("<meta property='og:type' content='article'>"))
+    assert not is_article(record("<meta property='og:type' content='website'>"))
+    website_with_article = "<meta property='og:type' content='website'>" + ld("NewsArticle")
+    assert is_article(record(website_with_article))
+    # Scraped JSON-LD may hold anything in @type.
+    assert is_article(
+        record("<meta property='og:type' content='website'>" + ld([{"x": 1}, "Article"]))
+    )
+    assert not is_article(record("<meta property='og:type' content='website'>" + ld([{"x": 1}])))

@@ -8,6 +8,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+from newscrawl.cli import worst_status
 from newscrawl.mirror.generic import GenericMirror
 from tests.crawling import OUTPUT_DIR
 
@@ -60,3 +63,20 @@ def test_an_unknown_site_is_a_usage_error_naming_the_configured_ones(tmp_path: P
     assert done.stderr.strip() == (
         "newscrawl run-all: unknown site(s) nope; configured: arabnews, arabnews-fr"
     )
+
+
+@pytest.mark.parametrize(
+    ("statuses", "worst"),
+    [
+        ([0, 0], 0),
+        ([0, 75], 0),  # a site still running from the last time is no failure
+        ([75, 75], 75),
+        ([0, 1, 75], 1),
+        ([1, 2], 2),
+        ([2, 3, 1], 3),
+        ([0, -9], 3),  # killed: as bad as a crash
+        ([], 0),
+    ],
+)
+def test_the_worst_site_status_is_run_alls(statuses: list[int], worst: int) -> None:
+    assert worst_status(statuses) == worst

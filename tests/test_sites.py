@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from newscrawl.sites import SITES_PATH_ENV, SiteFileError, get_site, registry
+from newscrawl.sites import ANY_ARTICLE_PATH, SITES_PATH_ENV, SiteFileError, get_site, registry
 from newscrawl.sites.arabnews import ARABNEWS
 from newscrawl.sites.files import load_site_file
 from newscrawl.split import DEFAULT_HINTS
@@ -136,6 +136,9 @@ def test_a_site_with_no_article_pattern_or_id_takes_slug_paths_as_articles(
         ('feeds = ["feed.xml"]', "feeds"),
         ('encodings = ["no-such-codec"]', "encodings"),
         ('article_ids = "wordpress"', "article_ids"),
+        ('timezone = "Europe"', "timezone"),  # a folder of zones, no zone
+        ('listing_links = "a[["', "listing_links"),
+        ('extra_hosts = ["https://news.example/"]', "extra_hosts"),
         ('langauges = ["fr"]', "langauges"),
     ],
 )
@@ -208,3 +211,59 @@ def test_the_demo_crawls_the_french_editions_mirror_as_its_site(tmp_path: Path) 
     assert "(20 articles, edition fr)" in done.stdout
     assert "/arabnews-fr/" in done.stdout
     assert "distinct stories written: 20," in done.stdout
+
+
+def test_a_language_with_its_region_is_read_as_the_language(tmp_path: Path) -> None:
+    text = SITE_FILE.replace('languages = ["fr", "en"]', 'languages = ["pt-BR", "pt_PT", "EN-gb"]')
+    assert load_site_file(write_site(tmp_path, text)).languages == ("pt", "en")
+
+
+def test_a_folder_of_site_files_that_is_not_there_is_an_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(SITES_PATH_ENV, str(tmp_path / "missing"))
+    registry.cache_clear()
+    try:
+        with pytest.raises(SiteFileError, match="NEWSCRAWL_SITES: no such folder: "):
+            registry()
+    finally:
+        registry.cache_clear()
+
+
+@pytest.mark.parametrize(
+    ("path", "article"),
+    [
+        ("/2026/03/09/la-digue-sera-reconstruite-123456/", True),
+        ("/world/some-story-title/", True),
+        ("/world/some-story-123456.html", True),
+        ("/news/123456", True),
+        ("/wp-content/uploads/2026/03/photo-1.jpg", False),
+        ("/files/annual-report.pdf", False),
+        ("/tag/sea-wall/", False),
+        ("/author/jane-doe/", False),
+        ("/category/world/", False),
+        ("/2024", False),
+        ("/world", False),
+    ],
+)
+def test_a_site_with_no_article_pattern_takes_slug_and_id_paths_only(
+    path: str, article: bool
+) -> None:
+    assert bool(ANY_ARTICLE_PATH.fullmatch(path)) is article
+
+
+def test_newscrawl_split_with_a_bad_site_file_says_so_in_one_line(tmp_path: Path) -> None:
+    write_site(tmp_path / "sites", SITE_FILE.replace("Europe/Paris", "Europe"))
+    page = tmp_path / "page.html"
+    page.write_text("<html><body><h1>A headline</h1><p>Text.</p></body></html>", encoding="utf-8")
+    env = {**os.environ, SITES_PATH_ENV: str(tmp_path / "sites")}
+    done = subprocess.run(
+        [sys.executable, "-m", "newscrawl.cli", "split", "--site", "news-example", str(page)],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 2
+    [line] = done.stderr.strip().splitlines()
+    assert line.startswith("newscrawl split: bad site file: ")
+    assert line.endswith(
+        "news-example.toml: timezone: unknown timezone 'Europe' (an IANA name: Europe/Paris)"
+    )

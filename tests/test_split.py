@@ -621,3 +621,16 @@ def test_a_date_printed_alone_by_the_headline_outside_the_main_content_is_its_ti
     (story,) = split.stories
     assert story.updated_raw == "March 9, 2026"
     assert story.body == text
+
+
+def test_an_arabic_dateline_is_a_place_not_a_quote() -> None:
+    from newscrawl.split import DATELINE
+
+    for text, dateline in [
+        ("الرياض: أعلنت الوزارة خطة جديدة", "الرياض"),
+        ("مكة المكرمة: بدأ الموسم", "مكة المكرمة"),
+        ("قال وزير المالية: إن الميزانية متوازنة", None),
+        ("قالت الوزيرة: سنبدأ غدا", None),
+    ]:
+        found = DATELINE.match(text)
+        assert (found["dateline"] if found else None) == dateline, text

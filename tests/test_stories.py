@@ -53,12 +53,15 @@ async def test_the_french_editions_stories_come_whole_with_the_profile_its_file_
 ) -> None:
     # "Mis à jour il y a 3 heures 5 min", "Publié le Mercredi 14 juillet 2021", "Suivre",
     # "DUBAÏ:": the French edition's site file is all it takes.
-    page = french_mirror.get("/_mirror/truth.json")[0]["path"]
-    with urllib.request.urlopen(french_mirror.base_url.rstrip("/") + page, timeout=10) as reply:
-        markup = reply.read().decode("utf-8")
-    assert '<html lang="fr"' in markup
-    assert "Suivre" in markup
-    assert "Mis à jour il y a" in markup or "Publié le" in markup
+    markups = []
+    for article in french_mirror.truth()[:12]:
+        url = french_mirror.base_url.rstrip("/") + article["path"]
+        with urllib.request.urlopen(url, timeout=10) as reply:
+            markups.append(reply.read().decode("utf-8"))
+    assert all('<html lang="fr"' in markup and "Suivre" in markup for markup in markups)
+    # Both forms of the time line: recent stories' and older ones'.
+    assert any("Mis à jour il y a" in markup for markup in markups)
+    assert any("Publié le" in markup for markup in markups)
     await check_every_served_story(spider_class(get_site("arabnews-fr")), french_mirror)
 
 

@@ -77,9 +77,14 @@ class DrupalNodeIds:
 
 ID_SCHEMES: dict[str, IdScheme] = {"path": PathIds(), "drupal-node": DrupalNodeIds()}
 # An article's path where a site names no pattern: a last segment that reads as a slug
-# or an id (words joined by - or _, or a number), optionally .html.
+# or an id (words joined by - or _, or a number of five digits or more), optionally
+# .html; not a file (.jpg, .pdf), nor under a folder of listings or of the site's
+# machinery (tag, author, category, page, search, feed, wp-content...).
 ANY_ARTICLE_PATH = re.compile(
-    r"(?:/[^/?#]+)*/(?:[^/?#]*[a-z0-9][-_][a-z0-9][^/?#]*|\d{4,})(?:\.html?)?/?"
+    r"(?!(?:/[^/?#]+)*/(?:tags?|authors?|category|categories|topics?|page|search|feed"
+    r"|wp-content|wp-admin|wp-json|static|assets|media|files|uploads)/)"
+    r"(?:/[^/?#]+)*/(?:[^/?#.]*[a-z0-9][-_][a-z0-9][^/?#.]*|\d{5,})(?:\.html?|\.php)?/?",
+    re.IGNORECASE,
 )
 
 
@@ -158,6 +163,8 @@ def site_files() -> list[Path | Traversable]:
         key=lambda f: f.name,
     )
     folders = [Path(p) for p in os.environ.get(SITES_PATH_ENV, "").split(os.pathsep) if p]
+    if missing := [str(folder) for folder in folders if not folder.is_dir()]:
+        raise SiteFileError(f"{SITES_PATH_ENV}: no such folder: {', '.join(missing)}")
     return [*own, *(path for folder in folders for path in sorted(folder.glob("*.toml")))]
 
 
@@ -184,7 +191,18 @@ def registry() -> dict[str, SiteProfile]:
             add(profile, loaded.__file__ or module.name)
     for path in site_files():
         add(load_site_file(path), str(path))
+    _SOURCES.clear()
+    _SOURCES.update({name: source for name, (_, source) in found.items()})
     return {name: profile for name, (profile, _) in sorted(found.items())}
+
+
+_SOURCES: dict[str, str] = {}
+
+
+def site_source(name: str) -> str:
+    """Where the registry read the site ``name`` from: its file, or its module's."""
+    registry()
+    return _SOURCES.get(name, name)
 
 
 def get_site(name: str) -> SiteProfile:

@@ -34,6 +34,8 @@ from typing import Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from cssselect import SelectorError
+from parsel.csstranslator import HTMLTranslator
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from newscrawl.sites import ANY_ARTICLE_PATH, ID_SCHEMES, Selectors, SiteFileError, SiteProfile
@@ -44,6 +46,11 @@ if sys.version_info >= (3, 11):
     import tomllib
 else:
     import tomli as tomllib
+
+
+# A host name: dot-separated labels of letters, digits and inner hyphens.
+_LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
+_HOST = re.compile(rf"{_LABEL}(?:\.{_LABEL})*", re.IGNORECASE)
 
 
 class SplitHintsFile(BaseModel):
@@ -89,16 +96,20 @@ class SiteFile(BaseModel):
     def _check_timezone(cls, value: str) -> str:
         try:
             ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
+        except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: "Europe", a folder
             raise ValueError(f"unknown timezone {value!r} (an IANA name: Europe/Paris)") from None
         return value
 
     @field_validator("languages")
     @classmethod
     def _check_languages(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        if unknown := [code for code in value if not known_language(code)]:
+        # A region is read as its language ("pt-BR" as pt), as a page's lang attribute is.
+        codes = tuple(
+            dict.fromkeys(c.strip().replace("_", "-").split("-")[0].lower() for c in value)
+        )
+        if unknown := [code for code in codes if not known_language(code)]:
             raise ValueError(f"unknown language code(s) {', '.join(map(repr, unknown))}")
-        return value
+        return codes
 
     @field_validator("article_path", "skip_path")
     @classmethod
@@ -116,6 +127,23 @@ class SiteFile(BaseModel):
         for path in value:
             if not path.startswith("/"):
                 raise ValueError(f"{path!r} is not a path on the site: a path starts with /")
+        return value
+
+    @field_validator("extra_hosts")
+    @classmethod
+    def _check_hosts(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for host in value:
+            if not _HOST.fullmatch(host):
+                raise ValueError(f"{host!r} is not a host name (news.example, no scheme or path)")
+        return value
+
+    @field_validator("listing_links")
+    @classmethod
+    def _check_selector(cls, value: str) -> str:
+        try:
+            HTMLTranslator().css_to_xpath(value)
+        except SelectorError as exc:
+            raise ValueError(f"not a CSS selector: {exc}") from None
         return value
 
     @field_validator("encodings")

@@ -177,10 +177,9 @@ class NewsSpider(Spider):
         )
         if self.site.article_path is ANY_ARTICLE_PATH and not is_article(record):
             # A site with no article pattern of its own: a page whose head says it is no
-            # article ("about us", a tag page) is read as a listing, not as a story.
+            # article ("about us", a tag page) gives no story, and is followed no further.
             stats.inc_value(f"{STAT}/pages/not_article")
             logger.debug("Not an article (its head says so): %s", response.url)
-            yield from self.parse_listing(response)
             return
         yield record
         if "links" in self.arguments.sources:
@@ -203,8 +202,11 @@ class NewsSpider(Spider):
         article; ``details`` (by href) what else its listing says (a news sitemap's
         ``kind`` "publication", ``title`` and ``language``).
         """
+        # A cheap test before urljoin, with a site's own pattern (the pattern of any
+        # article path is tried on the path alone, in article_url).
+        own_pattern = self.site.article_path is not ANY_ARTICLE_PATH
         for link, listed_time in links:
-            if not self.site.article_path.search(link):  # cheap test before urljoin
+            if own_pattern and not self.site.article_path.search(link):
                 continue
             url = self.site.article_url(response.urljoin(link.strip()))
             if url is None:

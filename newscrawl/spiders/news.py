@@ -5,7 +5,7 @@ sitemaps give each article's publication time, title and language), the feeds th
 page announces (``<link rel="alternate">``), and the home page's sections. An article is
 told from the rest by its URL (a slug or an id in its last segment, see
 ``newscrawl.sites.ANY_ARTICLE_PATH``) and then by its markup: a page whose head says it
-is no article is read as a listing, not as a story (see ``NewsSpider.parse_article``).
+is no article gives no story (see ``NewsSpider.parse_article``).
 The crawl stays on the site's scheme, host and port.
 
 Where a site profile names the same host (``newscrawl/sites``), the crawl is the
@@ -50,8 +50,9 @@ class NewsArguments(NewsSpiderArguments):
 
 
 def profile_for(url: str) -> SiteProfile:
-    """The configured profile whose site is at ``url``'s origin, else a bare one: UTC,
-    English where a page names no language, any slug or id path an article."""
+    """The configured profile whose site is on ``url``'s host (its origin, or the same
+    host name with or without ``www.``), else a bare one: UTC, English where a page names
+    no language, any slug or id path an article."""
     wanted = origin(url)
     for profile in registry().values():
         hosts = [profile.base_url, *(f"https://{h}/" for h in profile.extra_hosts)]
@@ -121,10 +122,11 @@ class GenericNewsSpider(NewsSpider):
         if b"<news:" not in response.body[:200_000] or not self._is_xml(response, "sitemap"):
             yield from super().parse_sitemap(response)
             return
-        try:
-            root = etree.fromstring(response.body, etree.XMLParser(resolve_entities=False))
-        except etree.XMLSyntaxError:
-            logger.warning("Skipped sitemap %s: not well-formed XML", response.url)
+        # Read as Scrapy reads sitemaps: what is broken (a stray &) is passed over.
+        parser = etree.XMLParser(recover=True, remove_comments=True, resolve_entities=False)
+        root = etree.fromstring(response.body, parser)
+        if root is None:
+            logger.warning("Skipped sitemap %s: no XML in it", response.url)
             return
         links: list[tuple[str, str | None]] = []
         details: dict[str, dict[str, str]] = {}
@@ -133,7 +135,8 @@ class GenericNewsSpider(NewsSpider):
             if not loc:
                 continue
             published = (url.findtext("{*}news/{*}publication_date") or "").strip()
-            links.append((loc, published or None))
+            lastmod = (url.findtext("{*}lastmod") or "").strip()
+            links.append((loc, published or lastmod or None))
             # The time is the article's publication; its title and language come along.
             details[loc] = {"kind": "publication"} if published else {}
             for key, path in (("title", "{*}news/{*}title"),
