@@ -19,6 +19,19 @@ SCHEDULER_ARGUMENTS = frozenset({"_job"})
 Arguments = TypeVar("Arguments", bound="NewsSpiderArguments")
 
 
+def site_root(url: str, example: str = "https://news.example/") -> str:
+    """The root URL of the site at ``url`` (``scheme://host[:port]/``); ValueError for
+    anything that is no http(s) URL with a host."""
+    try:
+        parts = urlsplit(url.strip())
+        parts.port  # noqa: B018 - a port that is no number raises here
+    except ValueError:
+        parts = None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"must be an http(s) URL with a host, e.g. {example}")
+    return f"{parts.scheme}://{parts.netloc}/"
+
+
 class SpiderArgumentError(ValueError):
     """A ``-a`` spider argument is unknown or has a bad value."""
 
@@ -36,12 +49,7 @@ class NewsSpiderArguments(BaseModel):
     @field_validator("base_url")
     @classmethod
     def _check_base_url(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        parts = urlsplit(value)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError("must be an http(s) URL with a host, e.g. http://127.0.0.1:8080")
-        return f"{parts.scheme}://{parts.netloc}/"
+        return None if value is None else site_root(value, "http://127.0.0.1:8080")
 
     @field_validator("sources", mode="before")
     @classmethod
@@ -68,7 +76,8 @@ class NewsSpiderArguments(BaseModel):
                 elif error["type"] == "missing":
                     problems.append(f"-a {name} is required")
                 else:
-                    problems.append(f"-a {name}={given.get(name)!r}: {error['msg']}")
+                    message = str(error["msg"]).removeprefix("Value error, ")
+                    problems.append(f"-a {name}={given.get(name)!r}: {message}")
             known = ", ".join(cls.model_fields)
             raise SpiderArgumentError(
                 "bad spider argument: " + "; ".join(problems) + f" (known arguments: {known})"

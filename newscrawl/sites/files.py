@@ -31,13 +31,13 @@ import sys
 from importlib.abc import Traversable
 from pathlib import Path
 from typing import Literal
-from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from cssselect import SelectorError
 from parsel.csstranslator import HTMLTranslator
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from newscrawl.arguments import site_root
 from newscrawl.sites import ANY_ARTICLE_PATH, ID_SCHEMES, Selectors, SiteFileError, SiteProfile
 from newscrawl.split import DEFAULT_HINTS
 from newscrawl.timestamps import known_language
@@ -80,16 +80,13 @@ class SiteFile(BaseModel):
     sections: tuple[str, ...] = ()
     extra_hosts: tuple[str, ...] = ()
     encodings: tuple[str, ...] = ("cp1252",)
-    listing_links: str = "a::attr(href)"
+    listing_links: str = Selectors().listing_links
     split_hints: SplitHintsFile = SplitHintsFile()
 
     @field_validator("base_url")
     @classmethod
     def _check_base_url(cls, value: str) -> str:
-        parts = urlsplit(value)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError("must be an http(s) URL with a host, e.g. https://news.example/")
-        return f"{parts.scheme}://{parts.netloc}/"
+        return site_root(value)
 
     @field_validator("timezone")
     @classmethod

@@ -24,7 +24,7 @@ from pydantic import field_validator
 from scrapy import Request
 from scrapy.http import Response, TextResponse
 
-from newscrawl.arguments import NewsSpiderArguments
+from newscrawl.arguments import NewsSpiderArguments, site_root
 from newscrawl.sites import SiteProfile, origin, registry
 from newscrawl.spiders.base import STAT, NewsSpider
 
@@ -43,10 +43,7 @@ class NewsArguments(NewsSpiderArguments):
     @field_validator("site")
     @classmethod
     def _check_site(cls, value: str) -> str:
-        if origin(value) is None:
-            raise ValueError("must be the site's http(s) URL, e.g. https://news.example/")
-        parts = urlsplit(value.strip())
-        return f"{parts.scheme}://{parts.netloc}/"
+        return site_root(value)
 
 
 def profile_for(url: str) -> SiteProfile:
