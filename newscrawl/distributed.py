@@ -157,6 +157,13 @@ return ARGV[3] .. '\\t' .. ARGV[2]
 
 # Seconds a run's keys outlive its last heartbeat (an hour after it ends cleanly).
 RUN_KEYS_TTL = 24 * 3600
+# A time to live for the keys that have none (an ended run's keep their shorter one).
+_EXPIRE_UNSET = """
+for _, key in ipairs(KEYS) do
+  if redis.call('TTL', key) == -1 then redis.call('EXPIRE', key, ARGV[1]) end
+end
+return 0
+"""
 
 
 def new_worker_id() -> str:
@@ -313,20 +320,29 @@ class DistributedRun:
         alive = self.alive_prefix + self.worker
         was_alive = self.redis.set(alive, b"1", ex=ttl, xx=True)
         self.redis.eval(_REFRESH_POINTER, 1, pointer_key(self.namespace), self.run_id, ttl * 2)
-        keep = max(RUN_KEYS_TTL, ttl * 10)
+        self._keep_run_keys()
+        return bool(was_alive)
+
+    def _keep_run_keys(self) -> None:
+        """Give the run's keys (and this worker's leases) their time to live again: a key
+        Redis made anew since (a queue emptied, then pushed to) has none until then."""
+        keep = max(RUN_KEYS_TTL, max(1, round(self.worker_timeout)) * 10)
         pipe = self.redis.pipeline(transaction=False)
         for key in (*self.run_keys(), self.leases_key(self.worker)):
             pipe.expire(key, keep)
         pipe.execute()
-        return bool(was_alive)
 
     def run_keys(self) -> tuple[str, ...]:
         return (self.queue_key, self.dupefilter_key, self.workers_key, self.claims_key,
                 self.sequence_key, self.responses_key)  # fmt: skip
 
     def leave(self, worker: str | None = None) -> None:
-        """This worker (or ``worker``, one known to have exited) is gone."""
+        """This worker (or ``worker``, one known to have exited) is gone. A worker that
+        leaves leaves no key of the run without a time to live (a stopped run's expire)."""
         self.redis.delete(self.alive_prefix + (worker or self.worker))
+        if worker is None:
+            keys = (*self.run_keys(), self.leases_key(self.worker))
+            self.redis.eval(_EXPIRE_UNSET, len(keys), *keys, RUN_KEYS_TTL)
 
     def workers(self) -> list[str]:
         members: Any = self.redis.smembers(self.workers_key)
