@@ -256,14 +256,9 @@ def _is_time_line(text: str, languages: tuple[str, ...]) -> bool:
     time: "Updated 35 min 7 sec ago", "Publié le 14 juillet 2021", "آخر تحديث منذ 3
     ساعات", but not "Published in 2019, the plan set a target." The labels are those the
     timestamp reader knows (``newscrawl.timestamps.opens_as_time_line``)."""
-    if len(text) > MAX_TEXT_LENGTH or not _opens_as_time_line(text, languages):
+    if len(text) > MAX_TEXT_LENGTH or not opens_as_time_line(text, languages):
         return False
     return _reads_as_time(text, languages)
-
-
-@lru_cache(maxsize=4096)
-def _opens_as_time_line(text: str, languages: tuple[str, ...]) -> bool:
-    return opens_as_time_line(text, languages)
 
 
 # How many lines after a headline a date printed alone may stand.
@@ -1029,6 +1024,12 @@ def _without_closing_calls(body: list[Line]) -> list[Line]:
     return body[:end]
 
 
+def _story_text(body: list[Line]) -> list[Line]:
+    """A body's lines that are the story's text: without what stands beside it, a
+    caption printed twice, or the calls and notices that close it."""
+    return _without_closing_calls(_without_caption_repeats(_without_asides(body)))
+
+
 def _without_asides(body: list[Line]) -> list[Line]:
     """The body without what stands beside its text: captions its markup names (a
     ``<figcaption>``, a caption class) or that say they are one ("(Image: AP)"), lines
@@ -1081,7 +1082,7 @@ def _parse_story(
     summary, body = _summary_and_body(_groups(content, skip))
     if not marked:
         body = _end_body(body, content, title)
-    body = _without_closing_calls(_without_caption_repeats(_without_asides(body)))
+    body = _story_text(body)
     if not body:
         return "no body"
     parts = _story_parts(
@@ -1371,7 +1372,7 @@ def _page_story(
     times = times or _dates_alone(lines[start : start + _DATE_REACH], anchor, languages)
     skip = {normalize(title)} | {ln.key for ln in times}
     summary, body = _summary_and_body(_groups(lines[start:], skip))
-    body = _without_closing_calls(_without_caption_repeats(_without_asides(body)))
+    body = _story_text(body)
     if not body:
         return None
     images = [ln for ln in lines if ln.kind is Kind.IMAGE and ln.block.attrs.get("src")]

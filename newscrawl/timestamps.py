@@ -556,6 +556,7 @@ def script_language(text: str) -> str | None:
     return None
 
 
+@lru_cache(maxsize=4096)  # asked of every line of every page, the same lines repeat
 def opens_as_time_line(text: str, languages: tuple[str, ...]) -> bool:
     """Whether ``text`` opens with a time line's label in one of ``languages`` (the labels
     the reading tables strip: "Updated", "Publié le", "آخر تحديث"), or one of
@@ -567,10 +568,15 @@ def opens_as_time_line(text: str, languages: tuple[str, ...]) -> bool:
     )
 
 
+def language_code(tag: str) -> str:
+    """The language of a language tag: ``de-AT``, ``pt_BR`` and ``EN`` read as de, pt, en."""
+    return tag.strip().replace("_", "-").split("-")[0].lower()
+
+
 def reading_languages(page_language: str | None, site_languages: Sequence[str]) -> tuple[str, ...]:
     """The languages to read a page's times in: the page's own (its ``lang``, ``de-AT``
     read as ``de``) first where times can be read in it, then the site's."""
-    code = (page_language or "").strip().replace("_", "-").split("-")[0].lower()
+    code = language_code(page_language or "")
     site = tuple(site_languages)
     if not code or code in site or not known_language(code):
         return site
