@@ -133,7 +133,7 @@ def main() -> int:
         print(json.dumps(result))
         return 0
 
-    from newscrawl.cli import mirror_process
+    from newscrawl.cli.main import mirror_process
 
     with tempfile.TemporaryDirectory() as tmp, mirror_process(args.articles) as base_url:
         workdir = Path(tmp)

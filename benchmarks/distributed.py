@@ -78,7 +78,7 @@ def mirror_cpu() -> float:
             fields = stat.read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        if b"newscrawl.mirror" in cmdline and int(fields[1]) == os.getpid():
+        if b"newscrawl_mirror" in cmdline and int(fields[1]) == os.getpid():
             ticks = os.sysconf("SC_CLK_TCK")
             return (int(fields[11]) + int(fields[12])) / ticks  # utime + stime
     return 0.0
@@ -130,7 +130,7 @@ def main() -> int:
     args = parser.parse_args()
     counts = [int(n) for n in args.workers.split(",")]
 
-    from newscrawl.cli import mirror_process
+    from newscrawl.cli.main import mirror_process
 
     capacity = {n: parallel_capacity(n) for n in counts}
     print(f"machine: {os.cpu_count()} cores; mirror: {args.articles} articles")

@@ -42,11 +42,11 @@ from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from newscrawl.page import saved_page_record
-from newscrawl.schema import StoryRecord
+from newscrawl.page.walk import saved_page_record
+from newscrawl.records.story import StoryRecord
 from newscrawl.sites import SiteProfile, get_site
-from newscrawl.stories import stories_from_page
-from newscrawl.timestamps import given_anchor
+from newscrawl.stories.content import stories_from_page
+from newscrawl.stories.timestamps import given_anchor
 
 DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
 TOKEN = re.compile(r"\w+")

@@ -25,8 +25,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from newscrawl.neardup import NearDuplicateIndex
-from newscrawl.seenstore import Commit, RedisSeenStore, SeenStore, SqliteSeenStore, StoryState
+from newscrawl.dedup.neardup import NearDuplicateIndex
+from newscrawl.run.seenstore import Commit, RedisSeenStore, SeenStore, SqliteSeenStore, StoryState
 
 BATCH = 10_000
 LOOKUP_BATCH = 500

@@ -20,10 +20,10 @@ from urllib.parse import urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from newscrawl.cli import mirror_process
-from newscrawl.page import build_page_record, parse_html
+from newscrawl.cli.main import mirror_process
+from newscrawl.page.walk import build_page_record, parse_html
 from newscrawl.sites.arabnews import ARABNEWS
-from newscrawl.stories import stories_from_page
+from newscrawl.stories.content import stories_from_page
 
 
 def fetch_all(base_url: str, articles: int) -> tuple[list[tuple[str, bytes, str]], list[float]]:

@@ -1,4 +1,4 @@
-"""Timestamp reading: newscrawl.timestamps against plain dateparser on the same strings.
+"""Timestamp reading: newscrawl.stories.timestamps against plain dateparser on the same strings.
 
     python benchmarks/timestamps.py [--n 20000] [--sample 2000] [--seed 7]
 
@@ -33,7 +33,7 @@ from zoneinfo import ZoneInfo
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from newscrawl.mirror.content import format_interval  # noqa: E402 - after sys.path
+from newscrawl_mirror.content import format_interval  # noqa: E402 - after sys.path
 
 SITE_ZONE = "Asia/Riyadh"
 FETCHED_AT = datetime(2025, 2, 6, 12, 0, tzinfo=timezone.utc)
@@ -195,7 +195,7 @@ def compare(
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from newscrawl.timestamps import given_anchor, parse_timestamp
+    from newscrawl.stories.timestamps import given_anchor, parse_timestamp
 
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--n", type=int, default=20000, help="strings read by newscrawl")
@@ -226,7 +226,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             errors[result.error] = errors.get(result.error, 0) + 1
     print(f"mix: {len(items)} strings (seed {options.seed}), site zone {SITE_ZONE}")
     print(
-        f"newscrawl.timestamps: {rate:,.0f} strings/s over all {len(items)};"
+        f"newscrawl.stories.timestamps: {rate:,.0f} strings/s over all {len(items)};"
         f" answered {len(items) - sum(errors.values())}; errors {errors}"
     )
     # Ours again, one string at a time, so both sides are timed the same way on the sample.

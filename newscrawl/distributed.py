@@ -49,8 +49,7 @@ from scrapy_redis.dupefilter import RFPDupeFilter
 from scrapy_redis.queue import PriorityQueue
 from scrapy_redis.scheduler import Scheduler
 
-from newscrawl.ledger import new_run_id, utc_now
-from newscrawl.seenstore import REDIS_TIMEOUTS
+from newscrawl.clock import new_run_id, utc_now
 
 
 class RunOutput(Protocol):
@@ -74,6 +73,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 STAT = "newscrawl/distributed"
+REDIS_TIMEOUTS = {"socket_connect_timeout": 5.0, "socket_timeout": 5.0}
 LEASE = "newscrawl_lease"  # request meta: the lease a request was taken under
 PAGE_KEY = "newscrawl_page_key"  # request meta: the article's page key (dupefilter)
 WORKER_ID = re.compile(r"w[0-9a-f]{6}")

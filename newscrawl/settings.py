@@ -6,13 +6,11 @@ them per run with ``-s NAME=VALUE``.
 
 import os
 
-from newscrawl.schema import StoryRecord
-
 BOT_NAME = "newscrawl"
-SPIDER_MODULES = ["newscrawl.spiders"]
-NEWSPIDER_MODULE = "newscrawl.spiders"
+SPIDER_MODULES = ["newscrawl.discover.spiders"]
+NEWSPIDER_MODULE = "newscrawl.discover.spiders"
 # Our ``scrapy crawl`` rejects bad -a arguments with exit status 2 before crawling.
-COMMANDS_MODULE = "newscrawl.commands"
+COMMANDS_MODULE = "newscrawl.cli.commands"
 
 # Who you are: site owners read this. Replace the contact with your own address or URL.
 USER_AGENT = "newscrawl/0.1 (+news dataset crawler; contact: operator@example.invalid)"
@@ -62,59 +60,58 @@ RETRY_BACKOFF_MAX = 60.0
 DOWNLOADER_MIDDLEWARES = {
     # Off the site means another scheme, host or port (Scrapy's compares host names only).
     "scrapy.downloadermiddlewares.offsite.OffsiteMiddleware": None,
-    "newscrawl.downloadermiddlewares.OffsiteMiddleware": 50,
+    "newscrawl.fetch.middlewares.OffsiteMiddleware": 50,
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
-    "newscrawl.downloadermiddlewares.BackoffRetryMiddleware": 550,
-    "newscrawl.downloadermiddlewares.RobotsCrawlDelayMiddleware": 120,
+    "newscrawl.fetch.middlewares.BackoffRetryMiddleware": 550,
+    "newscrawl.fetch.middlewares.RobotsCrawlDelayMiddleware": 120,
     # Each fault counted by kind (newscrawl/faults/...): next to the downloader, it sees
     # raw statuses, exceptions and redirects before retries and redirects act on them.
-    "newscrawl.downloadermiddlewares.FaultObserver": 950,
+    "newscrawl.fetch.middlewares.FaultObserver": 950,
     # After decompression (590), before retries (550): challenge pages, empty and
     # non-HTML bodies become lost pages with a reason; wrong charsets are repaired.
-    "newscrawl.downloadermiddlewares.ContentGuard": 580,
+    "newscrawl.fetch.middlewares.ContentGuard": 580,
 }
 
 # A connection that drops before any reply is retried (with backoff) and counted like
 # any other fault, also when it was a reused one (Twisted would resend it silently).
 DOWNLOAD_HANDLERS = {
-    "http": "newscrawl.downloadermiddlewares.CountedResetsHTTP11DownloadHandler",
-    "https": "newscrawl.downloadermiddlewares.CountedResetsHTTP11DownloadHandler",
+    "http": "newscrawl.fetch.middlewares.CountedResetsHTTP11DownloadHandler",
+    "https": "newscrawl.fetch.middlewares.CountedResetsHTTP11DownloadHandler",
 }
 
 # Page records become story records here (pipelines cannot emit several items).
 SPIDER_MIDDLEWARES = {
-    "newscrawl.spidermiddlewares.StorySplitMiddleware": 50,
-    "newscrawl.spidermiddlewares.ArticleRequestFilter": 60,
+    "newscrawl.stories.middleware.StorySplitMiddleware": 50,
+    "newscrawl.discover.requests.ArticleRequestFilter": 60,
 }
+# The stages a story record goes through, in this order: the one place it is written.
 ITEM_PIPELINES = {
-    # Stories with broken text (mojibake, challenge-page words) are kept aside in
-    # output/<spider>/quarantine/ with the reason, as are records that fail validation.
-    "newscrawl.pipelines.quarantine.QuarantinePipeline": 150,
-    # Validation against the story JSON Schema (spidermon); invalid records are dropped.
-    # It comes before dedup, so a record that fails never counts as seen.
-    "spidermon.contrib.scrapy.pipelines.ItemValidationPipeline": 200,
-    "newscrawl.pipelines.dedup.DedupPipeline": 300,
-    "newscrawl.pipelines.export.ExportPipeline": 900,
+    # Validate (newscrawl/validate/): broken text (mojibake, challenge-page words) and
+    # records failing the story JSON Schema are kept aside, with the reason, in
+    # output/<spider>/quarantine/. It comes before dedup: a record that fails never
+    # counts as seen.
+    "newscrawl.validate.pipeline.ValidationPipeline": 200,
+    # Dedup (newscrawl/dedup/): each story once, across pages and runs.
+    "newscrawl.dedup.pipeline.DedupPipeline": 300,
+    # Export (newscrawl/export/): the run's JSON Lines file, fsynced, then committed.
+    "newscrawl.export.pipeline.ExportPipeline": 900,
 }
 # Also output each page record (debugging a site's split); stories only by default.
 NEWSCRAWL_EMIT_PAGES = False
 
 EXTENSIONS = {
     "scrapy.extensions.logstats.LogStats": None,
-    "newscrawl.extensions.ProgressLog": 500,
+    "newscrawl.run.progress.ProgressLog": 500,
     "spidermon.contrib.scrapy.extensions.Spidermon": 500,
     # The crawl's memory (seen store, dedup decisions, pages in flight): the stages
     # above take it from the crawler (newscrawl/state.py).
-    "newscrawl.state.CrawlState": 0,
+    "newscrawl.run.state.CrawlState": 0,
 }
 
 # Run monitors (newscrawl/monitors.py): a run that fails one publishes nothing new and
 # `newscrawl run` exits 1 naming it. The thresholds:
 SPIDERMON_ENABLED = True
-SPIDERMON_SPIDER_CLOSE_MONITORS = ("newscrawl.monitors.RunMonitorSuite",)
-# Story records only (page records, with NEWSCRAWL_EMIT_PAGES, have no schema).
-SPIDERMON_VALIDATION_SCHEMAS = {StoryRecord: ["newscrawl.schema.STORY_SCHEMA"]}
-SPIDERMON_VALIDATION_DROP_ITEMS_WITH_ERRORS = True
+SPIDERMON_SPIDER_CLOSE_MONITORS = ("newscrawl.run.verdict.RunMonitorSuite",)
 # Most errors (log lines at ERROR) a run may have and still succeed.
 NEWSCRAWL_MAX_ERRORS = 10
 # Most records failing the story schema a run may have.

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 import redis
 
-from newscrawl.cli import mirror_process
+from newscrawl.cli.main import mirror_process
 from tests.crawling import OUTPUT_DIR
 
 MIRROR_ARTICLES = 60

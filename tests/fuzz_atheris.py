@@ -23,12 +23,13 @@ import atheris  # type: ignore
 import jsonschema
 
 with atheris.instrument_imports(include=["newscrawl"]):
-    from newscrawl.page import Block, build_page_record, parse_html
-    from newscrawl.schema import STORY_SCHEMA
+    from newscrawl.page.walk import build_page_record, parse_html
+    from newscrawl.records.page import Block
+    from newscrawl.records.story import STORY_SCHEMA
     from newscrawl.sites import get_site
-    from newscrawl.split import split_blocks
-    from newscrawl.stories import stories_from_page
-    from newscrawl.timestamps import Anchor, anchor_from_headers, parse_timestamp
+    from newscrawl.stories.content import stories_from_page
+    from newscrawl.stories.split import split_blocks
+    from newscrawl.stories.timestamps import Anchor, anchor_from_headers, parse_timestamp
 
 UTC = timezone.utc
 SITE = get_site("arabnews")

@@ -12,8 +12,8 @@ import pytest
 from scrapy.settings import Settings
 
 import newscrawl.settings
-from newscrawl.config import NewscrawlSettings, SettingsError, check_settings
-from newscrawl.run import EXIT_USAGE
+from newscrawl.cli.run import EXIT_USAGE
+from newscrawl.run.config import NewscrawlSettings, SettingsError, check_settings
 from tests.conftest import Mirror
 
 ROOT = Path(__file__).resolve().parent.parent

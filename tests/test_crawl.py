@@ -17,10 +17,10 @@ from itemadapter import ItemAdapter
 from scrapy.utils.defer import deferred_f_from_coro_f
 from scrapy.utils.test import get_crawler
 
-from newscrawl.arguments import SpiderArgumentError
-from newscrawl.cli import mirror_process
-from newscrawl.page import PageRecord
-from newscrawl.spiders.arabnews import ArabNewsSpider
+from newscrawl.cli.main import mirror_process
+from newscrawl.discover.arguments import SpiderArgumentError
+from newscrawl.discover.spiders.arabnews import ArabNewsSpider
+from newscrawl.records.page import PageRecord
 from tests.conftest import Mirror
 from tests.crawling import crawl, project_settings
 

@@ -21,9 +21,9 @@ from typing import Any
 import pytest
 from scrapy.utils.defer import deferred_f_from_coro_f
 
-from newscrawl.cli import mirror_process
-from newscrawl.ledger import PARTIAL
-from newscrawl.spiders.arabnews import ArabNewsSpider
+from newscrawl.cli.main import mirror_process
+from newscrawl.discover.spiders.arabnews import ArabNewsSpider
+from newscrawl.run.ledger import PARTIAL
 from tests.conftest import Mirror
 from tests.crawling import crawl, project_settings
 

@@ -22,13 +22,13 @@ import pytest
 import redis
 from scrapy.utils.defer import deferred_f_from_coro_f
 
-from newscrawl.cli import mirror_process
-from newscrawl.dataset import run_files
+from newscrawl.cli.main import mirror_process
+from newscrawl.cli.run import EXIT_CRASHED, EXIT_OK, EXIT_USAGE
+from newscrawl.discover.spiders.arabnews import ArabNewsSpider
 from newscrawl.distributed import DistributedRun, join_run, new_worker_id
-from newscrawl.ledger import PARTIAL, recover_partials
-from newscrawl.run import EXIT_CRASHED, EXIT_OK, EXIT_USAGE
-from newscrawl.seenstore import Commit, SqliteSeenStore, StoryState
-from newscrawl.spiders.arabnews import ArabNewsSpider
+from newscrawl.export.dataset import run_files
+from newscrawl.run.ledger import PARTIAL, recover_partials
+from newscrawl.run.seenstore import Commit, SqliteSeenStore, StoryState
 from tests.conftest import Mirror, redis_server
 from tests.crawling import crawl, project_settings
 from tests.records import SEEN, print_of, story_line
@@ -377,7 +377,8 @@ def test_the_shared_dupefilter_knows_articles_by_page_key_and_lets_redirects_thr
 ) -> None:
     from scrapy import Request
 
-    from newscrawl.distributed import PAGE_KEY, PageKeyDupeFilter
+    from newscrawl.distributed import PageKeyDupeFilter
+    from newscrawl.names import PAGE_KEY
 
     dupefilter = PageKeyDupeFilter(client, f"{namespace}:dupefilter")
     bare = Request("http://127.0.0.1/node/7", meta={PAGE_KEY: "arabnews:127.0.0.1/7"})

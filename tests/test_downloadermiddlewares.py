@@ -6,7 +6,7 @@ import pytest
 from scrapy import Request
 from scrapy.utils.test import get_crawler
 
-from newscrawl.downloadermiddlewares import BackoffRetryMiddleware, retry_after_seconds
+from newscrawl.fetch.middlewares import BackoffRetryMiddleware, retry_after_seconds
 from tests.crawling import project_settings
 
 NOW = datetime(2025, 2, 6, 12, 0, 0, tzinfo=timezone.utc)

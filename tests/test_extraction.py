@@ -25,11 +25,11 @@ from benchmarks.extraction import (
     precision_recall,
     story_day,
 )
-from newscrawl.page import saved_page_record
-from newscrawl.schema import StoryRecord
+from newscrawl.page.walk import saved_page_record
+from newscrawl.records.story import StoryRecord
 from newscrawl.sites import get_site
-from newscrawl.stories import stories_from_page
-from newscrawl.timestamps import given_anchor
+from newscrawl.stories.content import stories_from_page
+from newscrawl.stories.timestamps import given_anchor
 
 SITE = get_site("arabnews")
 FETCHED = datetime(2026, 3, 10, 12, 0, tzinfo=timezone.utc)

@@ -14,19 +14,19 @@ from typing import Any
 
 import pytest
 from ftfy.badness import is_bad
-from scrapy.exceptions import DropItem
 from scrapy.utils.test import get_crawler
 
-from newscrawl.cli import mirror_process
-from newscrawl.faults import PageFault, failure_kind, looks_like_challenge, repair_charset
-from newscrawl.mirror.faults import CHALLENGE_PAGE, INVALID_UTF8, mislabelled_page
-from newscrawl.pipelines.quarantine import QuarantinePipeline
-from newscrawl.run import EXIT_FAILED, EXIT_OK
-from newscrawl.schema import StoryRecord
-from newscrawl.spiders.arabnews import ArabNewsSpider
-from newscrawl.validation import text_faults
+from newscrawl.cli.main import mirror_process
+from newscrawl.cli.run import EXIT_FAILED, EXIT_OK
+from newscrawl.discover.spiders.arabnews import ArabNewsSpider
+from newscrawl.fetch.faults import PageFault, failure_kind, looks_like_challenge, repair_charset
+from newscrawl.records.checks import text_faults
+from newscrawl.records.story import StoryRecord
+from newscrawl.validate.pipeline import ValidationPipeline
+from newscrawl_mirror.faults import CHALLENGE_PAGE, INVALID_UTF8, mislabelled_page
 from tests.conftest import Mirror
 from tests.crawling import project_settings
+from tests.records import story_line
 from tests.test_dedup import served_stories, text_of
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -300,7 +300,7 @@ def test_a_site_that_loses_too_many_pages_fails_the_run_naming_them(
 
 
 def test_pages_are_read_in_the_encoding_their_response_says() -> None:
-    from newscrawl.page import parse_page_html, text_blocks
+    from newscrawl.page.walk import parse_page_html, text_blocks
 
     text = "“Quoted,” she said at the café — صورة من الرياض"
     body = f"<html><head></head><body><p>{text}</p></body></html>"  # no meta charset
@@ -312,7 +312,7 @@ def test_pages_are_read_in_the_encoding_their_response_says() -> None:
 
 
 def test_content_too_deep_to_read_is_counted_as_cut() -> None:
-    from newscrawl.page import parse_page_html
+    from newscrawl.page.walk import parse_page_html
 
     # Unclosed tags with text between them: no run to flatten, and libxml2 stops at 255.
     page = "<html><body>" + "".join(f"<div><p>Paragraph {n}.</p>" for n in range(400))
@@ -335,7 +335,8 @@ def story(**changes: Any) -> StoryRecord:
         "id": "arabnews:1", "site": "arabnews", "language": "en", "position": 0,
         "page_url": "http://127.0.0.1/node/1/world", "url": None, "title": "Markets rally",
         "summary": [], "dateline": None, "body": ["Shares rose on Tuesday."], "caption": None,
-        "image_url": None, "updated": None, "updated_machine": None, "published": None,
+        "image_url": None, "updated": story_line(1)["updated"], "updated_machine": None,
+        "published": None,
         "fetched_at": "2025-03-01T00:00:00+00:00",
     }  # fmt: skip
     fields.update(changes)
@@ -354,14 +355,14 @@ def test_broken_text_is_told_from_text_in_any_language() -> None:
 def test_quarantined_records_are_kept_with_the_reason(crawl_output: Path) -> None:
     crawler = get_crawler(ArabNewsSpider, project_settings())
     crawler.spider = crawler._create_spider()
-    pipeline = QuarantinePipeline.from_crawler(crawler)
+    pipeline = ValidationPipeline.from_crawler(crawler)
     broken = story(body=["The dealâ€™s terms"])
-    with pytest.raises(Exception, match="quarantined") as dropped:
+    with pytest.raises(Exception, match="quarantined"):
         pipeline.process_item(broken)
-    pipeline.item_dropped(broken, dropped.value)
     invalid = story(body=[])  # the schema wants at least one paragraph
-    pipeline.item_dropped(invalid, DropItem("Validation failed!"))
-    pipeline.item_dropped(story(), DropItem("duplicate: 'Markets rally'"))  # not kept
+    with pytest.raises(Exception, match="quarantined"):
+        pipeline.process_item(invalid)
+    assert pipeline.process_item(story()) is not None  # a good record goes on
     pipeline.spider_closed()
     [path] = (crawl_output / "arabnews" / "quarantine").glob("*.jsonl")
     lines = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
@@ -370,3 +371,4 @@ def test_quarantined_records_are_kept_with_the_reason(crawl_output: Path) -> Non
     assert any("body" in error for error in lines[1]["errors"])
     assert crawler.stats is not None
     assert crawler.stats.get_value("newscrawl/quarantined") == 2
+    assert crawler.stats.get_value("newscrawl/validation/invalid") == 1

@@ -20,30 +20,29 @@ import jsonschema
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from newscrawl.clean import clean_text
-from newscrawl.mirror.content import FIRST_NID, Article, MarkupVariant, MirrorSite, PageLayout
-from newscrawl.mirror.render import render_article_page
-from newscrawl.page import (
+from newscrawl.page.walk import (
     BLOCK_TAGS,
     SKIPPED_TAGS,
-    Block,
-    PageRecord,
     build_page_record,
     collapse,
     parse_html,
     plain_page_record,
 )
-from newscrawl.schema import STORY_SCHEMA
+from newscrawl.records.page import Block, PageRecord
+from newscrawl.records.story import STORY_SCHEMA
 from newscrawl.sites import get_site
-from newscrawl.split import (
+from newscrawl.stories.content import stories_from_page
+from newscrawl.stories.split import (
     BULLET,
     MIN_HEADLINE_CHARACTERS,
     MIN_HEADLINE_WORDS,
     MIN_TIMED_BODY,
     split_blocks,
 )
-from newscrawl.stories import stories_from_page
-from newscrawl.timestamps import Anchor, Timestamp, anchor_from_headers, parse_timestamp
+from newscrawl.stories.timestamps import Anchor, Timestamp, anchor_from_headers, parse_timestamp
+from newscrawl.text import clean_text
+from newscrawl_mirror.content import FIRST_NID, Article, MarkupVariant, MirrorSite, PageLayout
+from newscrawl_mirror.render import render_article_page
 
 UTC = timezone.utc
 SITE = get_site("arabnews")

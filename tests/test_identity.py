@@ -2,7 +2,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from newscrawl.identity import clean_url, fingerprint, shingles, story_key
+from newscrawl.dedup.identity import fingerprint, shingles, story_key
+from newscrawl.text import clean_url
 
 RECORD: dict[str, Any] = {
     "id": "arabnews:sha256:abc",

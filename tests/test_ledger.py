@@ -24,10 +24,10 @@ from typing import Any
 
 import pytest
 
-from newscrawl.cli import mirror_process
-from newscrawl.ledger import CRASH_POINTS, PARTIAL, published_files
-from newscrawl.locks import LOCK_FILE, hold_lock, release_lock
-from newscrawl.run import EXIT_CRASHED, EXIT_OK
+from newscrawl.cli.main import mirror_process
+from newscrawl.cli.run import EXIT_CRASHED, EXIT_OK
+from newscrawl.run.ledger import CRASH_POINTS, PARTIAL, published_files
+from newscrawl.run.locks import LOCK_FILE, hold_lock, release_lock
 from tests.conftest import Mirror, redis_server
 from tests.records import story_line
 from tests.test_dedup import served_stories, text_of

@@ -22,7 +22,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from newscrawl.mirror import (
+from newscrawl_mirror import (
     FIRST_NID,
     SECTIONS,
     MirrorServer,
@@ -180,7 +180,7 @@ def test_updated_text_in_the_other_editions(edition: str, relative: str, absolut
 @settings(max_examples=300, deadline=None)
 @given(age=st.integers(min_value=0, max_value=40 * 86_400), edition=st.sampled_from(["fr", "ar"]))
 def test_every_time_line_an_edition_prints_reads_back_as_its_time(age: int, edition: str) -> None:
-    from newscrawl.timestamps import given_anchor, parse_timestamp
+    from newscrawl.stories.timestamps import given_anchor, parse_timestamp
 
     now = datetime(2025, 2, 6, 12, 0, tzinfo=timezone.utc)
     updated = now - timedelta(seconds=age)
@@ -543,7 +543,7 @@ def test_edit_endpoint_changes_the_pages() -> None:
 
 def test_cli_serves_until_terminated() -> None:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO_ROOT), *sys.path])}
-    command = [sys.executable, "-m", "newscrawl.mirror", "--port", "0", "--articles", "5"]
+    command = [sys.executable, "-m", "newscrawl_mirror", "--port", "0", "--articles", "5"]
     with subprocess.Popen(
         command,
         cwd=REPO_ROOT,
@@ -619,7 +619,7 @@ def test_other_site_is_linked_listed_redirected_to_and_named_canonical(
 
 
 def test_cli_other_site_takes_a_base_url() -> None:
-    from newscrawl.mirror.server import build_parser
+    from newscrawl_mirror.server import build_parser
 
     parsed = build_parser().parse_args(["--other-site", "http://127.0.0.1:8081/"])
     assert parsed.other_site == "http://127.0.0.1:8081"

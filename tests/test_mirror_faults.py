@@ -11,15 +11,15 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from newscrawl.mirror import FEED_FAULTS, PAGE_FAULTS, FaultPlan, MirrorServer, MirrorSite
-from newscrawl.mirror.faults import (
+from newscrawl_mirror import FEED_FAULTS, PAGE_FAULTS, FaultPlan, MirrorServer, MirrorSite
+from newscrawl_mirror.faults import (
     ARABIC_CAPTION,
     HUGE_BYTES,
     INVALID_UTF8,
     NESTING_DEPTH,
     TRANSIENT_FAULTS,
 )
-from newscrawl.mirror.server import build_parser
+from newscrawl_mirror.server import build_parser
 
 STARTED_AT = datetime(2025, 2, 6, 9, 0, 0, tzinfo=timezone.utc)
 # A clock standing still: the same path renders the same bytes on every server.

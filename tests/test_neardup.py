@@ -8,9 +8,10 @@ from typing import Any
 
 from scrapy.utils.test import get_crawler
 
-from newscrawl.neardup import NearDuplicateIndex
-from newscrawl.spiders.arabnews import ArabNewsSpider
-from newscrawl.state import CrawlState
+from newscrawl.dedup.decide import StoryDedup
+from newscrawl.dedup.neardup import NearDuplicateIndex
+from newscrawl.discover.spiders.arabnews import ArabNewsSpider
+from newscrawl.run.state import CrawlState
 from tests.crawling import project_settings
 
 WIRE = [
@@ -82,11 +83,11 @@ def record(
     }
 
 
-def dedup_state(tmp_path: Path, **settings: Any) -> CrawlState:
+def dedup_state(tmp_path: Path, **settings: Any) -> StoryDedup:
     crawler = get_crawler(
         ArabNewsSpider, project_settings(NEWSCRAWL_OUTPUT_DIR=str(tmp_path), **settings)
     )
-    return CrawlState(crawler)
+    return StoryDedup(crawler, CrawlState(crawler))
 
 
 def test_near_duplicates_are_marked_not_dropped_by_default(tmp_path: Path) -> None:
@@ -97,7 +98,7 @@ def test_near_duplicates_are_marked_not_dropped_by_default(tmp_path: Path) -> No
     assert first.fields["duplicate_of"] is None
     assert second.emit
     assert second.fields["duplicate_of"] == "arabnews:1"
-    state.close(publish=False)
+    state.state.close(publish=False)
 
 
 def test_near_duplicates_can_be_dropped(tmp_path: Path) -> None:
@@ -106,7 +107,7 @@ def test_near_duplicates_can_be_dropped(tmp_path: Path) -> None:
     dropped = state.decide(record("arabnews:2", EDITED))
     assert not dropped.emit
     assert dropped.reason == "near-duplicate"
-    state.close(publish=False)
+    state.state.close(publish=False)
 
 
 def test_same_key_new_text_is_a_new_version_and_old_text_a_duplicate(tmp_path: Path) -> None:
@@ -120,4 +121,4 @@ def test_same_key_new_text_is_a_new_version_and_old_text_a_duplicate(tmp_path: P
     back = state.decide(record("arabnews:1", WIRE))  # a stale copy of version 1
     assert not back.emit
     assert back.reason == "duplicate"
-    state.close(publish=False)
+    state.state.close(publish=False)

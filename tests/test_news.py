@@ -1,6 +1,6 @@
 """The news spider: any site with no profile, crawled as a reader's tools find it.
 
-The site is the mirror's generic variant (``newscrawl.mirror.generic``): WordPress-style
+The site is the mirror's generic variant (``newscrawl_mirror.generic``): WordPress-style
 date URLs, a news sitemap named in robots.txt, a feed announced in the page head, bylines,
 related-article teasers and a most-read box on every article page.
 """
@@ -22,12 +22,13 @@ from scrapy import Spider
 from scrapy.http import Response
 from scrapy.utils.defer import deferred_f_from_coro_f
 
-from newscrawl.arguments import SpiderArgumentError
-from newscrawl.mirror.generic import FEED_ITEMS, GenericMirror
-from newscrawl.page import PageRecord, build_page_record, parse_page_html
-from newscrawl.schema import StoryRecord
+from newscrawl.discover.arguments import SpiderArgumentError
+from newscrawl.discover.spiders.news import GenericNewsSpider
+from newscrawl.page.walk import build_page_record, parse_page_html
+from newscrawl.records.page import PageRecord
+from newscrawl.records.story import StoryRecord
 from newscrawl.sites import SITES_PATH_ENV, registry
-from newscrawl.spiders.news import GenericNewsSpider
+from newscrawl_mirror.generic import FEED_ITEMS, GenericMirror
 from tests.crawling import crawl, project_settings
 
 ARTICLES = 24

@@ -17,16 +17,17 @@ from scrapy.http import HtmlResponse
 from scrapy.utils.defer import deferred_f_from_coro_f
 from scrapy.utils.test import get_crawler
 
-from newscrawl.cli import mirror_process
-from newscrawl.dataset import run_files
-from newscrawl.downloadermiddlewares import FaultObserver, OffsiteMiddleware
-from newscrawl.faults import PageFault
-from newscrawl.page import PageRecord, build_page_record, parse_html
-from newscrawl.schema import StoryRecord
+from newscrawl.cli.main import mirror_process
+from newscrawl.discover.spiders.arabnews import ArabNewsSpider
+from newscrawl.export.dataset import run_files
+from newscrawl.fetch.faults import PageFault
+from newscrawl.fetch.middlewares import FaultObserver, OffsiteMiddleware
+from newscrawl.page.walk import build_page_record, parse_html
+from newscrawl.records.page import PageRecord
+from newscrawl.records.story import StoryRecord
 from newscrawl.sites import origin
 from newscrawl.sites.arabnews import ARABNEWS
-from newscrawl.spiders.arabnews import ArabNewsSpider
-from newscrawl.stories import stories_from_page
+from newscrawl.stories.content import stories_from_page
 from tests.conftest import Mirror
 from tests.crawling import crawl, project_settings
 from tests.test_split import LIBRARY, PORT, html_page

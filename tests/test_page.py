@@ -6,9 +6,7 @@ from urllib.parse import urljoin
 from hypothesis import given
 from hypothesis import strategies as st
 
-from newscrawl.page import (
-    Block,
-    PageRecord,
+from newscrawl.page.walk import (
     _absolute,
     build_page_record,
     head_metadata,
@@ -19,6 +17,7 @@ from newscrawl.page import (
     plain_text_blocks,
     text_blocks,
 )
+from newscrawl.records.page import Block, PageRecord
 
 PAGE = """<!DOCTYPE html><html lang="en"><head>
 <title>Camel race draws record crowd | Example</title>
@@ -188,7 +187,7 @@ def test_links_on_the_sites_own_paths_are_made_absolute_as_urljoin_makes_them(
 
 
 def test_a_long_block_is_main_content_when_its_middle_or_end_is() -> None:
-    from newscrawl.page import MainContent
+    from newscrawl.page.walk import MainContent
 
     text = " ".join(f"sentence number {n} of the story text." for n in range(12))
     main = MainContent(lines=frozenset({text}), joined=text)

@@ -16,10 +16,10 @@ from typing import Any
 
 import pytest
 
-from newscrawl.cli import mirror_process
-from newscrawl.dataset import latest_versions, run_files
-from newscrawl.ledger import PARTIAL
-from newscrawl.run import EXIT_FAILED, EXIT_LOCKED, EXIT_OK, EXIT_USAGE
+from newscrawl.cli.main import mirror_process
+from newscrawl.cli.run import EXIT_FAILED, EXIT_LOCKED, EXIT_OK, EXIT_USAGE
+from newscrawl.export.dataset import latest_versions, run_files
+from newscrawl.run.ledger import PARTIAL
 from tests.conftest import Mirror
 from tests.test_dedup import served_stories, text_of, wait_for_lines
 

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from newscrawl.cli import worst_status
-from newscrawl.mirror.generic import GenericMirror
+from newscrawl.cli.main import worst_status
+from newscrawl_mirror.generic import GenericMirror
 from tests.crawling import OUTPUT_DIR
 
 ROOT = Path(__file__).resolve().parent.parent

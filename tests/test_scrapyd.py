@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from newscrawl.dataset import records, run_files
+from newscrawl.export.dataset import records, run_files
 from newscrawl.sites import registry
 from tests.conftest import Mirror
 from tests.test_stories import VALIDATOR
@@ -152,4 +152,4 @@ def test_deploy_schedule_and_read_the_items(
         assert story["title"] in truth_titles
     log = (tmp_path / "logs" / "newscrawl" / "arabnews" / f"{job['jobid']}.log").read_text()
     assert "'finish_reason': 'finished'" in log
-    assert "[newscrawl.monitors] ERROR" not in log
+    assert "[newscrawl.run.verdict] ERROR" not in log

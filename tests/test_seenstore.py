@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from newscrawl.seenstore import (
+from newscrawl.run.seenstore import (
     Commit,
     PageState,
     SeenStore,

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from newscrawl.cli import split_file
+from newscrawl.cli.main import split_file
 from newscrawl.sites import get_site
 
 SITES = Path(__file__).resolve().parent / "sites"

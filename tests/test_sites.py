@@ -11,7 +11,7 @@ import pytest
 from newscrawl.sites import ANY_ARTICLE_PATH, SITES_PATH_ENV, SiteFileError, get_site, registry
 from newscrawl.sites.arabnews import ARABNEWS
 from newscrawl.sites.files import load_site_file
-from newscrawl.split import DEFAULT_HINTS
+from newscrawl.sites.hints import DEFAULT_HINTS
 
 ROOT = Path(__file__).resolve().parent.parent
 

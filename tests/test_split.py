@@ -9,8 +9,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from newscrawl.page import parse_html, plain_text_blocks, text_blocks
-from newscrawl.split import Split, split_blocks
+from newscrawl.page.walk import parse_html, plain_text_blocks, text_blocks
+from newscrawl.stories.split import Split, split_blocks
 
 
 @dataclass
@@ -516,7 +516,7 @@ def test_arbitrary_text_never_raises(text: str) -> None:
 def test_text_after_a_widgets_heading_under_the_headline_goes_to_the_first_story() -> None:
     # The splitter met a newsletter box's button ("SUBSCRIBE") as a headline, with the
     # story's time, byline and text under it, after the real headline and its dek.
-    from newscrawl.split import StoryParts, _append_or_fold
+    from newscrawl.stories.split import StoryParts, _append_or_fold
 
     text = [
         f"Paragraph {n} of the harbour story tells how the council voted, what the wall "
@@ -548,7 +548,7 @@ def test_text_after_a_widgets_heading_under_the_headline_goes_to_the_first_story
 def test_a_post_embedded_between_paragraphs_stays_in_the_body() -> None:
     # The main-content stage left out an embedded post (a quote and its credit) between
     # two paragraphs of the story's text.
-    from newscrawl.page import Block
+    from newscrawl.records.page import Block
 
     def block(text: str, path: str, main: bool = True) -> Block:
         return Block(
@@ -585,8 +585,9 @@ def test_a_post_embedded_between_paragraphs_stays_in_the_body() -> None:
 def test_a_date_or_time_printed_alone_is_never_the_headline() -> None:
     # A header zone with no heading: the date printed alone above the headline and the
     # time printed alone below it are printed once each, as the headline is.
-    from newscrawl.page import Block
-    from newscrawl.split import Kind, Line, _headline, normalize
+    from newscrawl.records.page import Block
+    from newscrawl.stories.split import Kind, Line, _headline
+    from newscrawl.text import normalize
 
     texts = ["Tue, 10 Mar 2026", "Harbour town votes to rebuild its flooded sea wall", "6:14 a.m."]
     lines = [
@@ -601,7 +602,7 @@ def test_a_date_or_time_printed_alone_is_never_the_headline() -> None:
 def test_a_date_printed_alone_by_the_headline_outside_the_main_content_is_its_time() -> None:
     # The main-content stage left out the line under the headline holding the author,
     # the date and a comment link; the date is the story's time all the same.
-    from newscrawl.page import Block
+    from newscrawl.records.page import Block
 
     text = [
         f"Paragraph {n} of the harbour story tells how the council voted, what the wall "
@@ -624,7 +625,7 @@ def test_a_date_printed_alone_by_the_headline_outside_the_main_content_is_its_ti
 
 
 def test_an_arabic_dateline_is_a_place_not_a_quote() -> None:
-    from newscrawl.split import DATELINE
+    from newscrawl.stories.split import DATELINE
 
     for text, dateline in [
         ("الرياض: أعلنت الوزارة خطة جديدة", "الرياض"),

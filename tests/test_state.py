@@ -9,10 +9,11 @@ from typing import Any
 
 from scrapy.utils.test import get_crawler
 
-from newscrawl.ledger import PARTIAL
-from newscrawl.run import EXIT_CRASHED, EXIT_FAILED, EXIT_OK, verdict
-from newscrawl.spiders.arabnews import ArabNewsSpider
-from newscrawl.state import CrawlState
+from newscrawl.cli.run import EXIT_CRASHED, EXIT_FAILED, EXIT_OK, verdict
+from newscrawl.dedup.decide import StoryDedup
+from newscrawl.discover.spiders.arabnews import ArabNewsSpider
+from newscrawl.run.ledger import PARTIAL
+from newscrawl.run.state import CrawlState
 from tests.crawling import project_settings
 from tests.records import story_line
 
@@ -50,14 +51,15 @@ def test_a_page_whose_stories_were_all_dropped_counts_as_fetched(tmp_path: Path)
 def test_committed_decisions_leave_memory(tmp_path: Path) -> None:
     state = new_state(tmp_path)
     state.open()
+    dedup = StoryDedup(state.crawler, state)
     for n in range(50):
-        decision = state.decide(record(n))
+        decision = dedup.decide(record(n))
         state.write({**record(n), **decision.fields}, None)
     state.commit()
-    assert state.overlay_stories == {}
-    assert state.overlay_fingerprints == {}
+    assert dedup.overlay_stories == {}
+    assert dedup.overlay_fingerprints == {}
     # Still known: through the store now.
-    assert not state.decide(record(7)).emit
+    assert not dedup.decide(record(7)).emit
     state.close(publish=True)
 
 

@@ -18,16 +18,17 @@ import pytest
 from scrapy.utils.defer import deferred_f_from_coro_f
 from scrapy.utils.test import get_crawler
 
-from newscrawl.page import PageRecord, build_page_record, parse_html, plain_page_record
-from newscrawl.schema import STORY_SCHEMA, StoryRecord, schema_json
+from newscrawl.discover.spiders.arabnews import ArabNewsSpider
+from newscrawl.discover.spiders.base import NewsSpider
+from newscrawl.discover.spiders.sites import spider_class
+from newscrawl.page.walk import build_page_record, parse_html, plain_page_record
+from newscrawl.records.page import PageRecord
+from newscrawl.records.story import STORY_SCHEMA, StoryRecord, schema_json
 from newscrawl.sites import get_site
 from newscrawl.sites.arabnews import ARABNEWS
 from newscrawl.sites.files import load_site_file
-from newscrawl.spidermiddlewares import StorySplitMiddleware
-from newscrawl.spiders.arabnews import ArabNewsSpider
-from newscrawl.spiders.base import NewsSpider
-from newscrawl.spiders.sites import spider_class
-from newscrawl.stories import stories_from_page, story_id
+from newscrawl.stories.content import stories_from_page, story_id
+from newscrawl.stories.middleware import StorySplitMiddleware
 from tests.conftest import Mirror
 from tests.crawling import crawl, project_settings
 from tests.test_split import CAMELS, LIBRARY, PORT, Story, html_page, plain_page
@@ -183,7 +184,7 @@ def test_appended_story_gets_its_url_and_id_from_its_short_link() -> None:
         fetched_at="2025-03-05T10:00:00+00:00",
         site="arabnews",
     )
-    from newscrawl.page import parse_html, text_blocks
+    from newscrawl.page.walk import parse_html, text_blocks
 
     root = parse_html(html_page([CAMELS, PORT, LIBRARY], "containers"))
     assert root is not None
@@ -314,7 +315,7 @@ def fixture_page(**changes: Any) -> Any:
 
 
 def test_listing_times_fill_in_for_missing_head_metadata() -> None:
-    from newscrawl.timestamps import given_anchor
+    from newscrawl.stories.timestamps import given_anchor
 
     anchor = given_anchor(datetime.fromisoformat("2025-03-05T10:00:00+00:00"))
     feed = fixture_page(listed={"source": "feed", "time": "2025-03-05T08:00:00+00:00"})
@@ -337,7 +338,7 @@ def test_listing_times_fill_in_for_missing_head_metadata() -> None:
 
 
 def test_a_news_sitemaps_publication_date_and_language_reach_the_story() -> None:
-    from newscrawl.timestamps import given_anchor
+    from newscrawl.stories.timestamps import given_anchor
 
     anchor = given_anchor(datetime.fromisoformat("2025-03-05T10:00:00+00:00"))
     listed = {
@@ -354,7 +355,7 @@ def test_a_news_sitemaps_publication_date_and_language_reach_the_story() -> None
 
 
 def test_visible_and_machine_times_that_disagree_are_counted() -> None:
-    from newscrawl.timestamps import given_anchor
+    from newscrawl.stories.timestamps import given_anchor
 
     anchor = given_anchor(datetime.fromisoformat("2025-03-05T10:00:00+00:00"))
     # Visible: 12 min 40 sec before the anchor. Metadata: an hour earlier still.
@@ -429,7 +430,7 @@ def test_the_head_names_its_story_by_content_not_to_the_letter() -> None:
 
 
 def test_a_machine_time_stands_in_for_a_visible_time_that_cannot_be_read() -> None:
-    from newscrawl.timestamps import given_anchor
+    from newscrawl.stories.timestamps import given_anchor
 
     anchor = given_anchor(datetime.fromisoformat("2025-03-05T10:00:00+00:00"))
     vague = Story(title=PORT.title, updated="Updated recently", body=PORT.body)
@@ -446,7 +447,7 @@ def test_a_machine_time_stands_in_for_a_visible_time_that_cannot_be_read() -> No
 
 
 def test_head_times_are_found_in_a_jsonld_graph() -> None:
-    from newscrawl.timestamps import given_anchor
+    from newscrawl.stories.timestamps import given_anchor
 
     anchor = given_anchor(datetime.fromisoformat("2025-03-05T10:00:00+00:00"))
     article = {

@@ -8,8 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from newscrawl.mirror.content import format_interval
-from newscrawl.timestamps import (
+from newscrawl.stories.timestamps import (
     Anchor,
     Timestamp,
     anchor_from_headers,
@@ -17,6 +16,7 @@ from newscrawl.timestamps import (
     given_anchor,
     parse_timestamp,
 )
+from newscrawl_mirror.content import format_interval
 
 UTC = timezone.utc
 RIYADH = "Asia/Riyadh"
@@ -331,7 +331,7 @@ def test_printed_dates_read_without_dateparser_as_dateparser_reads_them(
 ) -> None:
     import dateparser
 
-    from newscrawl import timestamps
+    from newscrawl.stories import timestamps
 
     expected = dateparser.parse(
         text, languages=["en"], settings={"TIMEZONE": "UTC", "RETURN_AS_TIMEZONE_AWARE": True}
@@ -358,7 +358,7 @@ def test_text_with_a_word_no_date_has_is_not_sent_to_dateparser(
 ) -> None:
     import dateparser
 
-    from newscrawl import timestamps
+    from newscrawl.stories import timestamps
 
     assert dateparser.parse(text, languages=["en"]) is None  # dateparser cannot read it either
 
@@ -508,7 +508,7 @@ def test_dateparser_relative_calendar_phrases_are_widened() -> None:
 
 
 def test_a_script_names_the_language_written_in_it() -> None:
-    from newscrawl.timestamps import script_language
+    from newscrawl.stories.timestamps import script_language
 
     assert script_language("6 نوفمبر 2025") == "ar"
     assert script_language("24 сентября 2018") == "ru"

@@ -20,7 +20,8 @@ from pathlib import Path
 from typing import Protocol
 from urllib.parse import SplitResult, urljoin, urlsplit, urlunsplit
 
-from newscrawl.split import DEFAULT_HINTS, SplitHints
+from newscrawl.sites.hints import DEFAULT_HINTS, SplitHints
+from newscrawl.text import clean_url
 
 # Where a URL is served from: (scheme, host, port). Two URLs are on one site only when
 # all three agree: another port of the same host is another server, another site.
@@ -212,3 +213,24 @@ def get_site(name: str) -> SiteProfile:
         return sites[name]
     except KeyError:
         raise KeyError(f"unknown site {name!r}; known sites: {', '.join(sites)}") from None
+
+
+def site_root(url: str, example: str = "https://news.example/") -> str:
+    """The root URL of the site at ``url`` (``scheme://host[:port]/``); ValueError for
+    anything that is no http(s) URL with a host."""
+    try:
+        parts = urlsplit(url.strip())
+        parts.port  # noqa: B018 - a port that is no number raises here
+    except ValueError:
+        parts = None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"must be an http(s) URL with a host, e.g. {example}")
+    return f"{parts.scheme}://{parts.netloc}/"
+
+
+def page_key(site: SiteProfile, url: str) -> str:
+    """A page's key in the seen store: the site's article id on its host, else its URL."""
+    article_id = site.article_id(url)
+    if article_id is not None:
+        return f"{site.name}:{urlsplit(url).netloc}/{article_id}"
+    return f"{site.name}:{clean_url(url)}"

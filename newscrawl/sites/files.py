@@ -37,10 +37,16 @@ from cssselect import SelectorError
 from parsel.csstranslator import HTMLTranslator
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from newscrawl.arguments import site_root
-from newscrawl.sites import ANY_ARTICLE_PATH, ID_SCHEMES, Selectors, SiteFileError, SiteProfile
-from newscrawl.split import DEFAULT_HINTS
-from newscrawl.timestamps import known_language
+from newscrawl.sites import (
+    ANY_ARTICLE_PATH,
+    ID_SCHEMES,
+    Selectors,
+    SiteFileError,
+    SiteProfile,
+    site_root,
+)
+from newscrawl.sites.hints import DEFAULT_HINTS
+from newscrawl.text import known_language
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -54,7 +60,7 @@ _HOST = re.compile(rf"{_LABEL}(?:\.{_LABEL})*", re.IGNORECASE)
 
 
 class SplitHintsFile(BaseModel):
-    """Words a site adds to the splitter's defaults (see ``newscrawl.split.SplitHints``)."""
+    """Words a site adds to the splitter's defaults (see ``newscrawl.stories.split.SplitHints``)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 

@@ -1,0 +1,236 @@
+"""Dedup decisions: each story once, across pages and runs; a changed story as a new
+version; near-duplicates marked.
+
+``StoryDedup`` is one per crawl, the dedup pipeline's. It decides over the seen
+store and over this run's decisions not yet committed to it (its overlay, forgotten
+once the store holds them), and keeps the near-duplicate window of recent sketches.
+Records it lets through are the export stage's to write; the seen store learns of them
+only when their bytes are committed (``newscrawl.run.state``).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import redis
+from datasketch import MinHash
+from scrapy import signals
+
+from newscrawl.clock import utc_now
+from newscrawl.dedup.identity import fingerprint, story_key
+from newscrawl.dedup.neardup import NearDuplicateIndex
+from newscrawl.records.story import StoryRecord
+from newscrawl.run.seenstore import Commit, SeenStore, StoryState
+from newscrawl.run.state import CrawlState, HeldBack
+
+if TYPE_CHECKING:
+    from scrapy.crawler import Crawler
+
+logger = logging.getLogger(__name__)
+
+
+class DeferredStory(HeldBack):
+    """A story held back by dedup until the crawl is idle (see ``flush_deferred``)."""
+
+
+@dataclass
+class Decision:
+    """What dedup made of one story record."""
+
+    emit: bool
+    reason: str  # new | version | duplicate | same-content-other-key | near-duplicate
+    fields: dict[str, Any] = field(default_factory=dict)  # added to an emitted record
+
+
+class StoryDedup:
+    """See the module docstring."""
+
+    def __init__(self, crawler: Crawler, state: CrawlState) -> None:
+        settings = crawler.settings
+        self.crawler = crawler
+        self.state = state
+        self.drop_near = settings.getbool("NEWSCRAWL_DROP_NEAR_DUPLICATES")
+        self.near = NearDuplicateIndex(
+            threshold=settings.getfloat("NEWSCRAWL_NEAR_DUPLICATE_THRESHOLD"),
+            window_days=settings.getfloat("NEWSCRAWL_NEAR_DUPLICATE_WINDOW_DAYS"),
+        )
+        self._window_loaded = False
+        # This run's decisions not yet in the store, visible to later decisions.
+        self.overlay_stories: dict[str, StoryState] = {}
+        self.overlay_fingerprints: dict[str, str] = {}
+        self.overlay_aliases: dict[str, str] = {}
+        # New stories known only by a hash of their text, with their pages' keys: held
+        # until the crawl is idle, when their own pages may have given them site ids.
+        self.deferred: list[tuple[dict[str, Any], str | None]] = []
+        self.state.committed_hooks.append(self.forget)
+        self.state.flush_hooks.append(self.flush_deferred)
+        crawler.signals.connect(self.spider_idle, signal=signals.spider_idle)
+
+    @property
+    def store(self) -> SeenStore:
+        store = self.state.store
+        if not self._window_loaded:
+            self._window_loaded = True
+            self._load_window()
+        return store
+
+    def _load_window(self) -> None:
+        state = self.state
+        since = (utc_now() - self.near.window).isoformat()
+        forgotten = state.store.forget_sketches(since)
+        if forgotten:
+            state.inc("seen_store/sketches_forgotten", forgotten)
+        for key, seen, sketch in state.store.sketches(since):
+            minhash = NearDuplicateIndex.from_bytes(sketch)
+            if minhash is None:  # written by another version of newscrawl: skip it
+                state.inc("seen_store/unreadable_sketches")
+                continue
+            self.near.add(key, minhash, datetime.fromisoformat(seen))
+        if len(self.near):
+            logger.info("Near-duplicate window: %d recent stories loaded", len(self.near))
+
+    def decide(self, record: dict[str, Any]) -> Decision:
+        """Duplicate, new version, or new story; near-duplicates are marked."""
+        key = story_key(record)
+        print_ = fingerprint(record)
+        seen_at = str(record["fetched_at"])
+        owner = self.overlay_fingerprints.get(print_) or self.store.owners([print_]).get(print_)
+        if owner is not None:
+            # Seen before, word for word: under this key, or under another key of the
+            # same story (an appended copy without its own link).
+            reason = "duplicate" if owner == key else "same-content-other-key"
+            if owner != key and key not in self.overlay_aliases and not self._known(key):
+                self.overlay_aliases[key] = owner
+                self.state.ready.aliases[key] = owner
+            self._touch(owner, seen_at)
+            return Decision(False, reason)
+        story = self.overlay_aliases.get(key, key)  # the store resolves its own aliases
+        previous = self.overlay_stories.get(story) or self.store.stories([story]).get(story)
+        if self.state.run is not None:
+            # Another live worker of the run is writing this very text: it is theirs.
+            holder = self.state.run.claim(print_, key)
+            if holder == "":  # the run took this worker for dead: it writes nothing more
+                return Decision(False, "worker-stopped")
+            if holder is not None:
+                if holder != key and key not in self.overlay_aliases and not self._known(key):
+                    self.overlay_aliases[key] = holder
+                    self.state.ready.aliases[key] = holder
+                return Decision(False, "duplicate" if holder == key else "same-content-other-key")
+        sketch = NearDuplicateIndex.sketch([record["title"], *record["body"]])
+        if previous is None:
+            state = StoryState(key, print_, 1, seen_at, seen_at)
+            reason, previous_print = "new", None
+        else:
+            state = StoryState(
+                previous.key, print_, previous.version + 1, previous.first_seen, seen_at
+            )
+            reason, previous_print = "version", previous.fingerprint
+        duplicate_of = self._near(state.key, sketch, seen_at)
+        if duplicate_of is not None and self.drop_near:
+            self.state.inc("dedup/near_duplicate_dropped")
+            return Decision(False, "near-duplicate")
+        state.sketch = NearDuplicateIndex.to_bytes(sketch) if sketch is not None else None
+        self.overlay_stories[state.key] = state
+        self.overlay_fingerprints[print_] = state.key
+        self.state.unsynced[state.key] = state
+        return Decision(
+            True,
+            reason,
+            {
+                "key": state.key,
+                "version": state.version,
+                "fingerprint": print_,
+                "previous_fingerprint": previous_print,
+                "first_seen": state.first_seen,
+                "last_seen": state.last_seen,
+                "duplicate_of": duplicate_of,
+            },
+        )
+
+    def _known(self, key: str) -> bool:
+        return key in self.overlay_stories or bool(self.store.stories([key]))
+
+    def _near(self, key: str, sketch: MinHash | None, seen_at: str) -> str | None:
+        if sketch is None:
+            return None
+        match = self.near.match(key, sketch)
+        self.near.add(key, sketch, datetime.fromisoformat(seen_at))
+        if match is not None:
+            self.state.inc("dedup/near_duplicates")
+        return match
+
+    def _touch(self, key: str, seen_at: str) -> None:
+        """Move a known story's last_seen on, unless its newest record is not written yet."""
+        if key in self.state.unsynced:
+            return
+        state = self.overlay_stories.get(key) or self.store.stories([key]).get(key)
+        if state is not None and state.last_seen < seen_at:
+            state.last_seen = seen_at
+            self.overlay_stories[key] = state
+            self.state.ready.stories.append(state)
+
+    def should_defer(self, record: dict[str, Any]) -> bool:
+        """A new story whose only key is a hash of its text: its own page may still come."""
+        key = story_key(record)
+        if ":sha256:" not in key or self.state.failed is not None:
+            return False
+        print_ = fingerprint(record)
+        return print_ not in self.overlay_fingerprints and not self.store.owners([print_])
+
+    def defer(self, record: dict[str, Any], page_key: str | None) -> None:
+        self.deferred.append((record, page_key))
+        self.state.inc("dedup/deferred")
+
+    def flush_deferred(self) -> int:
+        """Decide and write the held-back stories (the crawl is idle); how many written.
+
+        They passed every stage before dedup already; the ones written are sent as
+        scraped items, so feeds (``-o``) and item counts see them like the others.
+        """
+        held, self.deferred = self.deferred, []
+        written = 0
+        for record, page in held:
+            try:
+                decision = self.decide(record)
+            except redis.RedisError as exc:
+                self.state.store_failed(exc, page)
+                continue
+            self.state.inc(f"dedup/{decision.reason}")
+            if not decision.emit:
+                self.state.pages.story_settled(page)
+                continue
+            record.update(decision.fields)
+            if not self.state.write(record, page):
+                self.state.pages.story_failed(page)
+                continue
+            written += 1
+            self.state.inc("exported")
+            if self.crawler.spider is not None:
+                self.crawler.signals.send_catch_log(
+                    signals.item_scraped,
+                    item=StoryRecord(**record),
+                    response=None,
+                    spider=self.crawler.spider,
+                )
+        if written:
+            self.state.commit()
+        return written
+
+    def spider_idle(self) -> None:
+        if self.deferred:
+            self.flush_deferred()
+
+    def forget(self, committed: Commit) -> None:
+        """What the store now holds need not be kept in memory too (long runs)."""
+        unsynced = self.state.unsynced
+        for state in committed.stories:
+            if state.key not in unsynced:
+                self.overlay_stories.pop(state.key, None)
+        for print_, key in committed.fingerprints.items():
+            if key not in unsynced:
+                self.overlay_fingerprints.pop(print_, None)
+        for alias in committed.aliases:
+            self.overlay_aliases.pop(alias, None)

@@ -1,0 +1,107 @@
+"""The article-request filter: each article requested once per run, and not again in a
+later run unless the site says it changed or it is old enough to look at again."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from datetime import datetime, timedelta, timezone
+from typing import TYPE_CHECKING, Any
+
+import redis
+from scrapy import Request
+from scrapy.http import Response
+
+from newscrawl.names import PAGE_KEY
+from newscrawl.run.state import CrawlState
+from newscrawl.sites import SiteProfile, page_key
+
+if TYPE_CHECKING:
+    from scrapy.crawler import Crawler
+    from typing_extensions import Self
+
+STAT = "newscrawl"
+
+
+class ArticleRequestFilter:
+    """Lets each article request out once per run, and not at all when a run before
+    fetched the article and nothing says it changed.
+
+    In a run, one article is one request, whatever URL form the link took. Across runs
+    (NEWSCRAWL_INCREMENTAL) an article page fetched before is fetched again only when its
+    feed or sitemap entry now gives a different time, or when it was fetched more than
+    NEWSCRAWL_REFETCH_AFTER_HOURS ago. Feeds, sitemaps and listing pages always go out.
+    """
+
+    def __init__(self, crawler: Crawler) -> None:
+        assert crawler.stats is not None
+        self.crawler = crawler
+        self.stats = crawler.stats
+        self.incremental = crawler.settings.getbool("NEWSCRAWL_INCREMENTAL", True)
+        hours = crawler.settings.getfloat("NEWSCRAWL_REFETCH_AFTER_HOURS", 24.0)
+        self.refetch_after = timedelta(hours=hours)
+        self.requested: set[str] = set()
+        self.state = CrawlState.of(crawler)
+        self.skipped: set[str] = set()
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        return cls(crawler)
+
+    async def process_spider_output(
+        self, response: Response, result: AsyncIterator[Any]
+    ) -> AsyncIterator[Any]:
+        site = getattr(self.crawler.spider, "site", None)
+        async for item in result:
+            if (
+                isinstance(item, Request)
+                and isinstance(site, SiteProfile)
+                and "newscrawl_source" in item.meta
+                and not self.allow(item, site)
+            ):
+                continue
+            yield item
+
+    def allow(self, request: Request, site: SiteProfile) -> bool:
+        # The page key holds the host: an off-site copy of a link must not hide the real one.
+        key = page_key(site, request.url)
+        listed = request.meta.get("newscrawl_listed")
+        if listed:
+            self.state.pages.note_listing(key, listed)
+        if key in self.requested:
+            return False
+        try:
+            unchanged = self.incremental and not self.changed(request, site)
+        except redis.RedisError as exc:  # the crawl stops (one line); nothing is lost
+            self.state.store_failed(exc, None)
+            return False
+        if unchanged:
+            # Not marked as requested: a later listing may still say it changed.
+            if key not in self.skipped:
+                self.skipped.add(key)
+                self.stats.inc_value(f"{STAT}/incremental/skipped")
+            return False
+        self.requested.add(key)
+        # In distributed mode the shared dupefilter knows articles by this key too.
+        request.meta[PAGE_KEY] = key
+        return True
+
+    def changed(self, request: Request, site: SiteProfile) -> bool:
+        """Should an article page be fetched (again)?"""
+        before = self.state.fetched_pages([page_key(site, request.url)])
+        if not before:
+            return True
+        page = next(iter(before.values()))
+        listed = request.meta.get("newscrawl_listed")
+        if listed:
+            known = json.loads(page.listings or "{}")
+            # A listing that gives another time than at the last fetch, or one we never
+            # had for this page, may mean a change: look again.
+            if known.get(listed["source"]) != listed["time"]:
+                self.stats.inc_value(f"{STAT}/incremental/refetch_changed")
+                return True
+        age = datetime.now(timezone.utc) - datetime.fromisoformat(page.fetched_at)
+        if age > self.refetch_after:
+            self.stats.inc_value(f"{STAT}/incremental/refetch_aged")
+            return True
+        return False

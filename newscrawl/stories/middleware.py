@@ -1,0 +1,120 @@
+"""The split stage in Scrapy: page records become story records.
+
+Item pipelines cannot turn one item into several, so the split happens here, in a spider
+middleware, on the spider's output, before the pipelines see each story.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING, Any
+
+from scrapy import signals
+from scrapy.http import Response
+
+from newscrawl.names import LEASE
+from newscrawl.records.page import PageRecord
+from newscrawl.run.state import CrawlState
+from newscrawl.sites import SiteProfile, page_key
+from newscrawl.stories.content import stories_from_page
+
+if TYPE_CHECKING:
+    from scrapy.crawler import Crawler
+    from typing_extensions import Self
+
+logger = logging.getLogger(__name__)
+STAT = "newscrawl"
+
+
+class StorySplitMiddleware:
+    """Splits each page record the spider yields into the stories it holds.
+
+    A page that gives no story is counted and logged with its URL and the reason.
+    With NEWSCRAWL_EMIT_PAGES the page record is passed on too (for debugging a site).
+    """
+
+    def __init__(self, crawler: Crawler) -> None:
+        assert crawler.stats is not None
+        self.crawler = crawler
+        self.stats = crawler.stats
+        self.emit_pages = crawler.settings.getbool("NEWSCRAWL_EMIT_PAGES")
+        self.state = CrawlState.of(crawler)
+        crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        return cls(crawler)
+
+    async def process_spider_output(
+        self, response: Response, result: AsyncIterator[Any]
+    ) -> AsyncIterator[Any]:
+        site = getattr(self.crawler.spider, "site", None)
+        async for item in result:
+            if not isinstance(item, PageRecord):
+                yield item
+                continue
+            if not isinstance(site, SiteProfile):
+                # No profile to read the page with: said once, counted, never silent.
+                if not self.stats.get_value(f"{STAT}/pages/no_profile"):
+                    logger.error(
+                        "Spider %r has no site profile (its `site`): its pages give no "
+                        "stories. Declare the site (see newscrawl/sites) or crawl it with "
+                        "the news spider (scrapy crawl news -a site=URL).",
+                        getattr(self.crawler.spider, "name", "?"),
+                    )
+                self.stats.inc_value(f"{STAT}/pages/no_profile")
+                if self.emit_pages:
+                    yield item
+                continue
+            if self.emit_pages:
+                yield item
+            for story in self.split(item, site, response.meta.get(LEASE)):
+                yield story
+
+    def split(self, page: PageRecord, site: SiteProfile, lease: str | None = None) -> list[Any]:
+        found = stories_from_page(page, site)
+        stats = self.stats
+        stats.inc_value(f"{STAT}/pages_split")
+        stats.inc_value(f"{STAT}/stories", len(found.stories))
+        stats.inc_value(f"{STAT}/stories_per_page/{len(found.stories)}")
+        stats.inc_value(f"{STAT}/split_mode/{found.split.mode}")
+        for reason, count in Counter(found.split.skipped).items():
+            stats.inc_value(f"{STAT}/regions_skipped/{reason.replace(' ', '_')}", count)
+        if found.time_disagreements:
+            stats.inc_value(f"{STAT}/time/disagreements", len(found.time_disagreements))
+        for story in found.stories:
+            if story.updated.get("error"):
+                stats.inc_value(f"{STAT}/time/unreadable/{story.updated['error']}")
+        self.count_coverage(found.stories, found.split.skipped)
+        if not found.stories:
+            reasons = ", ".join(sorted(set(found.split.skipped))) or "no story found"
+            stats.inc_value(f"{STAT}/pages/no_story")
+            logger.warning("No story on %s: %s", page.url, reasons)
+        # The page counts as fetched (and its lease is released, in distributed mode)
+        # once each of its stories is written or known.
+        self.state.pages.page_opened(
+            page_key(site, page.url), len(found.stories), page.fetched_at, page.listed, lease
+        )
+        return list(found.stories)
+
+    def count_coverage(self, stories: list[Any], skipped: list[str]) -> None:
+        """Count the story regions found and how many had each field (for the monitors)."""
+        regions = len(stories) + len(skipped)
+        if not regions:
+            return
+        stats = self.stats
+        stats.inc_value(f"{STAT}/coverage/regions", regions)
+        # A region skipped for want of a body still had its headline.
+        titled = len(stories) + sum(1 for reason in skipped if reason == "no body")
+        stats.inc_value(f"{STAT}/coverage/title", titled)
+        stats.inc_value(f"{STAT}/coverage/body", len(stories))
+        timed = sum(1 for story in stories if story.updated.get("value"))
+        stats.inc_value(f"{STAT}/coverage/updated", timed)
+
+    def spider_closed(self) -> None:
+        pages = self.stats.get_value(f"{STAT}/pages_split", 0)
+        if pages:
+            stories = self.stats.get_value(f"{STAT}/stories", 0)
+            self.stats.set_value(f"{STAT}/stories_per_page", round(stories / pages, 2))
