@@ -19,6 +19,11 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from newscrawl import names
+
+# Each command imports what it runs when it runs: `newscrawl split` and `--help` start
+# without loading Scrapy and the crawl stages.
+
 
 def _positive_int(text: str) -> int:
     try:
@@ -214,13 +219,13 @@ def run_demo(articles: int, output_dir: Path, edition: str = "en") -> int:
         process.start()
         elapsed = time.monotonic() - clock
     stats: dict[str, Any] = crawler.stats.get_stats() if crawler.stats else {}
-    output = stats.get("newscrawl/output")
+    output = stats.get(names.OUTPUT)
     records = len(Path(output).read_text(encoding="utf-8").splitlines()) if output else 0
     print(f"output: {output}")
     print(
         f"pages fetched: {stats.get('response_received_count', 0)}, "
-        f"article pages: {stats.get('newscrawl/pages', 0)}, "
-        f"stories on them: {stats.get('newscrawl/stories', 0)}, "
+        f"article pages: {stats.get(names.PAGES, 0)}, "
+        f"stories on them: {stats.get(names.STORIES, 0)}, "
         f"distinct stories written: {records}, time: {elapsed:.1f} s"
     )
     finish = stats.get("finish_reason")

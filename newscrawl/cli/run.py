@@ -24,6 +24,7 @@ import redis
 from scrapy.crawler import CrawlerProcess
 from scrapy.utils.project import get_project_settings
 
+from newscrawl import names
 from newscrawl.clock import new_run_id
 from newscrawl.discover.arguments import SpiderArgumentError
 from newscrawl.distributed import (
@@ -35,7 +36,6 @@ from newscrawl.distributed import (
     redis_client,
     safe_url,
 )
-from newscrawl.fetch.faults import STAT as FAULT_STAT
 from newscrawl.run import ledger
 from newscrawl.run.config import SettingsError, check_settings
 from newscrawl.run.ledger import RunReport, describe_file, file_id_of
@@ -55,19 +55,19 @@ __all__ = ["EXIT_CRASHED", "EXIT_FAILED", "EXIT_LOCKED", "EXIT_OK", "EXIT_USAGE"
 
 COUNTED_STATS = {
     "pages_fetched": "response_received_count",
-    "article_pages": "newscrawl/pages",
-    "stories_found": "newscrawl/stories",
-    "stories_written": "newscrawl/exported",
-    "new_stories": "newscrawl/dedup/new",
-    "new_versions": "newscrawl/dedup/version",
-    "duplicates": "newscrawl/dedup/duplicate",
-    "same_content_other_key": "newscrawl/dedup/same-content-other-key",
-    "near_duplicates": "newscrawl/dedup/near_duplicates",
-    "pages_without_story": "newscrawl/pages/no_story",
-    "pages_lost": "newscrawl/pages/lost",
-    "stories_quarantined": "newscrawl/quarantined",
-    "skipped_unchanged": "newscrawl/incremental/skipped",
-    "requeued_from_dead_workers": "newscrawl/distributed/requeued",
+    "article_pages": names.PAGES,
+    "stories_found": names.STORIES,
+    "stories_written": names.EXPORTED,
+    "new_stories": names.stat(names.DEDUP, "new"),
+    "new_versions": names.stat(names.DEDUP, "version"),
+    "duplicates": names.stat(names.DEDUP, "duplicate"),
+    "same_content_other_key": names.stat(names.DEDUP, "same-content-other-key"),
+    "near_duplicates": names.stat(names.DEDUP, "near_duplicates"),
+    "pages_without_story": names.PAGES_NO_STORY,
+    "pages_lost": names.PAGES_LOST,
+    "stories_quarantined": names.QUARANTINED,
+    "skipped_unchanged": names.INCREMENTAL_SKIPPED,
+    "requeued_from_dead_workers": names.REQUEUED,
     "errors": "log_count/ERROR",
     "warnings": "log_count/WARNING",
 }
@@ -81,8 +81,8 @@ def faults_from(stats: dict[str, Any]) -> dict[str, dict[str, int]]:
     """``newscrawl/faults/<outcome>/<kind>`` stats as {kind: {outcome: count}}."""
     faults: dict[str, dict[str, int]] = {}
     for key, count in stats.items():
-        if key.startswith(f"{FAULT_STAT}/"):
-            outcome, _, kind = key.removeprefix(f"{FAULT_STAT}/").partition("/")
+        if key.startswith(f"{names.FAULTS}/"):
+            outcome, _, kind = key.removeprefix(f"{names.FAULTS}/").partition("/")
             outcomes = faults.setdefault(kind, dict.fromkeys(FAULT_OUTCOMES, 0))
             outcomes[outcome] = int(count)
     return dict(sorted(faults.items()))
@@ -98,13 +98,13 @@ def verdict(stats: dict[str, Any], crashed: str | None) -> tuple[int, str, list[
     stopped = stopped_reason(stats)
     if stopped:
         return EXIT_CRASHED, stopped, []
-    failed = [str(f) for f in stats.get("newscrawl/monitors/failed") or []]
+    failed = [str(f) for f in stats.get(names.MONITORS_FAILED) or []]
     if failed:
         more = f" (and {len(failed) - 1} more)" if len(failed) > 1 else ""
         return EXIT_FAILED, failed[0] + more, failed
-    if "newscrawl/monitors/failed" not in stats:
+    if names.MONITORS_FAILED not in stats:
         return EXIT_CRASHED, "the run monitors did not run", []
-    if not stats.get("newscrawl/committed"):
+    if not stats.get(names.COMMITTED):
         return EXIT_CRASHED, "the output could not be committed (see the log)", []
     return EXIT_OK, "all monitors passed", []
 
@@ -418,7 +418,7 @@ def _crawl_and_publish(
     report.finish_reason = stats.get("finish_reason")
     report.counts = counts_from(stats)
     report.faults = faults_from(stats)
-    quarantine = stats.get("newscrawl/quarantined/path")
+    quarantine = stats.get(names.stat(names.QUARANTINED, "path"))
     if quarantine:
         report.quarantined = describe_file(Path(quarantine), root)
     report.exit_code, report.reason, report.failed_monitors = verdict(stats, crashed)

@@ -19,6 +19,7 @@ import redis
 from datasketch import MinHash
 from scrapy import signals
 
+from newscrawl import names
 from newscrawl.clock import utc_now
 from newscrawl.dedup.identity import fingerprint, story_key
 from newscrawl.dedup.neardup import NearDuplicateIndex
@@ -82,11 +83,11 @@ class StoryDedup:
         since = (utc_now() - self.near.window).isoformat()
         forgotten = state.store.forget_sketches(since)
         if forgotten:
-            state.inc("seen_store/sketches_forgotten", forgotten)
+            state.inc(names.stat(names.SEEN_STORE, "sketches_forgotten"), forgotten)
         for key, seen, sketch in state.store.sketches(since):
             minhash = NearDuplicateIndex.from_bytes(sketch)
             if minhash is None:  # written by another version of newscrawl: skip it
-                state.inc("seen_store/unreadable_sketches")
+                state.inc(names.stat(names.SEEN_STORE, "unreadable_sketches"))
                 continue
             self.near.add(key, minhash, datetime.fromisoformat(seen))
         if len(self.near):
@@ -130,7 +131,7 @@ class StoryDedup:
             reason, previous_print = "version", previous.fingerprint
         duplicate_of = self._near(state.key, sketch, seen_at)
         if duplicate_of is not None and self.drop_near:
-            self.state.inc("dedup/near_duplicate_dropped")
+            self.state.inc(names.stat(names.DEDUP, "near_duplicate_dropped"))
             return Decision(False, "near-duplicate")
         state.sketch = NearDuplicateIndex.to_bytes(sketch) if sketch is not None else None
         self.overlay_stories[state.key] = state
@@ -159,7 +160,7 @@ class StoryDedup:
         match = self.near.match(key, sketch)
         self.near.add(key, sketch, datetime.fromisoformat(seen_at))
         if match is not None:
-            self.state.inc("dedup/near_duplicates")
+            self.state.inc(names.stat(names.DEDUP, "near_duplicates"))
         return match
 
     def _touch(self, key: str, seen_at: str) -> None:
@@ -182,7 +183,7 @@ class StoryDedup:
 
     def defer(self, record: dict[str, Any], page_key: str | None) -> None:
         self.deferred.append((record, page_key))
-        self.state.inc("dedup/deferred")
+        self.state.inc(names.stat(names.DEDUP, "deferred"))
 
     def flush_deferred(self) -> int:
         """Decide and write the held-back stories (the crawl is idle); how many written.
@@ -198,7 +199,7 @@ class StoryDedup:
             except redis.RedisError as exc:
                 self.state.store_failed(exc, page)
                 continue
-            self.state.inc(f"dedup/{decision.reason}")
+            self.state.inc(names.stat(names.DEDUP, decision.reason))
             if not decision.emit:
                 self.state.pages.story_settled(page)
                 continue
@@ -207,7 +208,7 @@ class StoryDedup:
                 self.state.pages.story_failed(page)
                 continue
             written += 1
-            self.state.inc("exported")
+            self.state.inc(names.EXPORTED)
             if self.crawler.spider is not None:
                 self.crawler.signals.send_catch_log(
                     signals.item_scraped,

@@ -20,6 +20,7 @@ import redis
 from itemadapter import ItemAdapter
 from scrapy.exceptions import DropItem
 
+from newscrawl import names
 from newscrawl.dedup.decide import DeferredStory, StoryDedup
 from newscrawl.records.story import StoryRecord
 from newscrawl.run.state import CrawlState
@@ -55,7 +56,7 @@ class DedupPipeline:
             raise DropItem(f"seen store unreachable: {exc}", log_level="DEBUG") from None
         stats = self.crawler.stats
         if stats is not None:
-            stats.inc_value(f"newscrawl/dedup/{decision.reason}")
+            stats.inc_value(names.stat(names.DEDUP, decision.reason))
         if not decision.emit:
             # Expected, and counted in the stats: not worth a warning per story.
             raise DropItem(

@@ -12,15 +12,13 @@ import redis
 from scrapy import Request
 from scrapy.http import Response
 
-from newscrawl.names import PAGE_KEY
+from newscrawl import names
 from newscrawl.run.state import CrawlState
 from newscrawl.sites import SiteProfile, page_key
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
     from typing_extensions import Self
-
-STAT = "newscrawl"
 
 
 class ArticleRequestFilter:
@@ -56,7 +54,7 @@ class ArticleRequestFilter:
             if (
                 isinstance(item, Request)
                 and isinstance(site, SiteProfile)
-                and "newscrawl_source" in item.meta
+                and names.SOURCE in item.meta
                 and not self.allow(item, site)
             ):
                 continue
@@ -65,7 +63,7 @@ class ArticleRequestFilter:
     def allow(self, request: Request, site: SiteProfile) -> bool:
         # The page key holds the host: an off-site copy of a link must not hide the real one.
         key = page_key(site, request.url)
-        listed = request.meta.get("newscrawl_listed")
+        listed = request.meta.get(names.LISTED)
         if listed:
             self.state.pages.note_listing(key, listed)
         if key in self.requested:
@@ -79,11 +77,11 @@ class ArticleRequestFilter:
             # Not marked as requested: a later listing may still say it changed.
             if key not in self.skipped:
                 self.skipped.add(key)
-                self.stats.inc_value(f"{STAT}/incremental/skipped")
+                self.stats.inc_value(names.INCREMENTAL_SKIPPED)
             return False
         self.requested.add(key)
         # In distributed mode the shared dupefilter knows articles by this key too.
-        request.meta[PAGE_KEY] = key
+        request.meta[names.PAGE_KEY] = key
         return True
 
     def changed(self, request: Request, site: SiteProfile) -> bool:
@@ -92,16 +90,16 @@ class ArticleRequestFilter:
         if not before:
             return True
         page = next(iter(before.values()))
-        listed = request.meta.get("newscrawl_listed")
+        listed = request.meta.get(names.LISTED)
         if listed:
             known = json.loads(page.listings or "{}")
             # A listing that gives another time than at the last fetch, or one we never
             # had for this page, may mean a change: look again.
             if known.get(listed["source"]) != listed["time"]:
-                self.stats.inc_value(f"{STAT}/incremental/refetch_changed")
+                self.stats.inc_value(names.INCREMENTAL_REFETCH_CHANGED)
                 return True
         age = datetime.now(timezone.utc) - datetime.fromisoformat(page.fetched_at)
         if age > self.refetch_after:
-            self.stats.inc_value(f"{STAT}/incremental/refetch_aged")
+            self.stats.inc_value(names.INCREMENTAL_REFETCH_AGED)
             return True
         return False

@@ -17,6 +17,7 @@ from itemadapter import ItemAdapter
 from scrapy import signals
 from scrapy.exceptions import DropItem
 
+from newscrawl import names
 from newscrawl.records.story import StoryRecord
 from newscrawl.run.ledger import OutputError
 from newscrawl.run.state import CrawlState
@@ -54,7 +55,7 @@ class ExportPipeline:
             self.state.pages.story_failed(page)
             raise DropItem(f"not written: {self.state.failed}", log_level="DEBUG")
         if self.crawler.stats is not None:
-            self.crawler.stats.inc_value("newscrawl/exported")
+            self.crawler.stats.inc_value(names.EXPORTED)
         return item
 
     def close_spider(self) -> None:
@@ -66,7 +67,7 @@ class ExportPipeline:
             logger.error("The last batch could not be recorded in the seen store: %s", exc)
             return
         if self.crawler.stats is not None and self.state.failed is None:
-            self.crawler.stats.set_value("newscrawl/committed", True)
+            self.crawler.stats.set_value(names.COMMITTED, True)
 
     def spider_closed(self, reason: str) -> None:
         try:
@@ -77,4 +78,4 @@ class ExportPipeline:
         if final is not None:
             logger.info("Output: %s", final)
             if self.crawler.stats is not None:
-                self.crawler.stats.set_value("newscrawl/output", str(final))
+                self.crawler.stats.set_value(names.OUTPUT, str(final))

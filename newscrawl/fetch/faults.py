@@ -15,8 +15,10 @@ from typing import NamedTuple
 
 from scrapy.exceptions import IgnoreRequest
 
-STAT = "newscrawl/faults"
-META = "newscrawl_faults"  # request meta: the fault kinds its earlier attempts met
+from newscrawl import names
+
+STAT = names.FAULTS
+META = names.FAULTS_SEEN
 
 # Exceptions of a download, by class name (Twisted's and Scrapy's), and their kind.
 _EXCEPTION_KINDS = {

@@ -9,6 +9,8 @@ from scrapy import signals
 from scrapy.exceptions import NotConfigured
 from scrapy.utils.asyncio import create_looping_call
 
+from newscrawl import names
+
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
     from typing_extensions import Self
@@ -46,7 +48,7 @@ class ProgressLog:
         assert stats is not None
         return (
             int(stats.get_value("response_received_count", 0)),
-            int(stats.get_value("newscrawl/pages", 0)),
+            int(stats.get_value(names.PAGES, 0)),
             int(stats.get_value("item_scraped_count", 0)),
         )
 

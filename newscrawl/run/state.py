@@ -31,6 +31,7 @@ from scrapy import signals
 from scrapy.exceptions import DropItem
 from scrapy.utils.defer import deferred_from_coro
 
+from newscrawl import names
 from newscrawl.clock import new_run_id, utc_now
 from newscrawl.distributed import DistributedRun, distributed_run, safe_url
 from newscrawl.records.story import StoryRecord
@@ -48,15 +49,14 @@ if TYPE_CHECKING:
 
 
 logger = logging.getLogger(__name__)
-STAT = "newscrawl"
 
 
 # Why a crawl stopped itself, as the stats it set say (one line each): the output could
 # not be written, the seen store or the run's Redis could not be reached.
 _STOPPED = (
-    (f"{STAT}/output_failed", "the output could not be written: "),
-    (f"{STAT}/store_failed", ""),
-    (f"{STAT}/distributed/redis_failed", ""),
+    (names.OUTPUT_FAILED, "the output could not be written: "),
+    (names.STORE_FAILED, ""),
+    (names.REDIS_FAILED, ""),
 )
 
 
@@ -273,11 +273,13 @@ class CrawlState:
                 self._locked = lock
             for found in recovered:
                 if self.stats is not None:
-                    paths = self.stats.get_value(f"{STAT}/recovered/paths") or []
-                    self.stats.set_value(f"{STAT}/recovered/paths", [*paths, str(found.path)])
-                self.inc("recovered/files")
-                self.inc("recovered/stories", found.stories)
-                self.inc("recovered/quarantined", found.quarantined)
+                    paths = self.stats.get_value(names.stat(names.RECOVERED, "paths")) or []
+                    self.stats.set_value(
+                        names.stat(names.RECOVERED, "paths"), [*paths, str(found.path)]
+                    )
+                self.inc(names.stat(names.RECOVERED, "files"))
+                self.inc(names.stat(names.RECOVERED, "stories"), found.stories)
+                self.inc(names.stat(names.RECOVERED, "quarantined"), found.quarantined)
             self._forget_old_offsets()
         return self._store
 
@@ -296,7 +298,7 @@ class CrawlState:
         for key in stuck:
             self.pages.story_failed(key)
         if stuck:
-            self.inc("pages/unsettled", len(stuck))
+            self.inc(names.PAGES_UNSETTLED, len(stuck))
             logger.warning("%d pages had a story fail in a pipeline: not recorded", len(stuck))
             self.commit()
         return len(stuck)
@@ -337,14 +339,14 @@ class CrawlState:
 
     def _fail(self, exc: OutputError) -> None:
         """The output cannot be written: stop the crawl now, not page by page."""
-        self._stop(str(exc), "output_failed", "output_failed")
+        self._stop(str(exc), names.OUTPUT_FAILED, "output_failed")
 
     def store_failed(self, exc: Exception, page_key: str | None) -> None:
         """The seen store cannot be reached: the story and its page are not recorded (a
         later run fetches them), and the crawl stops now, with one line."""
         self.pages.story_failed(page_key)
         self._stop(
-            f"the seen store could not be reached: {exc}", "store_failed", "store_unavailable"
+            f"the seen store could not be reached: {exc}", names.STORE_FAILED, "store_unavailable"
         )
 
     def _stop(self, reason: str, stat: str, finish_reason: str) -> None:
@@ -357,7 +359,7 @@ class CrawlState:
             return
         self.failed = reason
         if self.stats is not None:
-            self.stats.set_value(f"{STAT}/{stat}", reason)
+            self.stats.set_value(stat, reason)
         logger.error("Stopping the crawl: %s", reason)
         engine = self.crawler.engine
         if engine is not None and engine.running:
@@ -396,7 +398,7 @@ class CrawlState:
                 self.store_failed(exc, None)
                 return
             ledger.crash_point("commit.stored")
-            self.inc("seen_store/commits")
+            self.inc(names.stat(names.SEEN_STORE, "commits"))
             self._forget(self.ready)
             self.ready = Commit()
         leases = self.pages.take_safe_leases()
@@ -441,7 +443,7 @@ class CrawlState:
                 self._locked = None
         return final
 
-    def inc(self, name: str, count: int = 1) -> None:
-        """Count ``newscrawl/<name>`` in the crawl stats."""
+    def inc(self, key: str, count: int = 1) -> None:
+        """Count ``key`` (one of ``newscrawl.names``) in the crawl stats."""
         if self.stats is not None:
-            self.stats.inc_value(f"{STAT}/{name}", count)
+            self.stats.inc_value(key, count)

@@ -13,11 +13,12 @@ from typing import TYPE_CHECKING, Any
 from spidermon import Monitor, MonitorSuite, monitors
 from spidermon.core.actions import Action
 
+from newscrawl import names
+
 if TYPE_CHECKING:
     from scrapy.statscollectors import StatsCollector
 
 logger = logging.getLogger(__name__)
-FAILED_STAT = "newscrawl/monitors/failed"
 EXCEPTION_STAT = "downloader/exception_type_count/"
 STATUS_STAT = "downloader/response_status_count/"
 
@@ -39,7 +40,7 @@ def nothing_fetched_reason(stats: StatsCollector) -> str | None:
     values = stats.get_stats()
     if pages_read(values) > 0:
         return None
-    if stats.get_value("newscrawl/distributed/run_responses", 0):
+    if stats.get_value(names.RUN_RESPONSES, 0):
         return None  # a worker of a distributed run that others left nothing to
     errors = {
         key.removeprefix(EXCEPTION_STAT).rsplit(".", 1)[-1]: count
@@ -88,8 +89,8 @@ class StoryCountMonitor(Monitor):
     @monitors.name("article pages gave stories")
     def test_stories_found(self) -> None:
         stats = _stats(self)
-        pages = int(stats.get("newscrawl/pages", 0))
-        stories = int(stats.get("newscrawl/stories", 0))
+        pages = int(stats.get(names.PAGES, 0))
+        stories = int(stats.get(names.STORIES, 0))
         if pages > 0 and stories == 0:
             self.fail(
                 f"{pages} article pages fetched but not one story found in them: "
@@ -113,8 +114,8 @@ class FieldCoverageMonitor(Monitor):
 
     def coverage(self, field: str) -> tuple[float, int]:
         stats = _stats(self)
-        regions = int(stats.get("newscrawl/coverage/regions", 0))
-        found = int(stats.get(f"newscrawl/coverage/{field}", 0))
+        regions = int(stats.get(names.stat(names.COVERAGE, "regions"), 0))
+        found = int(stats.get(names.stat(names.COVERAGE, field), 0))
         return (found / regions if regions else 1.0), regions
 
     def check(self, field: str, setting: str, default: float) -> None:
@@ -146,12 +147,12 @@ class LostPagesMonitor(Monitor):
     @monitors.name("article pages lost stayed under NEWSCRAWL_MAX_LOST_PAGES")
     def test_lost(self) -> None:
         stats = _stats(self)
-        lost = int(stats.get("newscrawl/pages/lost", 0))
-        total = lost + int(stats.get("newscrawl/pages", 0))
+        lost = int(stats.get(names.PAGES_LOST, 0))
+        total = lost + int(stats.get(names.PAGES, 0))
         limit = _setting(self, "NEWSCRAWL_MAX_LOST_PAGES", 0.25)
         if not lost or lost / total <= limit:
             return
-        prefix = "newscrawl/faults/lost/"
+        prefix = names.stat(names.FAULTS, "lost", "")
         kinds = sorted(
             ((key.removeprefix(prefix), int(count)) for key, count in stats.items()
              if key.startswith(prefix)),
@@ -169,7 +170,7 @@ class ValidationMonitor(Monitor):
     @monitors.name("records that failed the schema stayed under the limit")
     def test_validation(self) -> None:
         stats = _stats(self)
-        failed = int(stats.get("newscrawl/validation/invalid", 0))
+        failed = int(stats.get(names.INVALID, 0))
         limit = _setting(self, "NEWSCRAWL_MAX_INVALID_RECORDS", 0)
         if failed > limit:
             self.fail(
@@ -188,7 +189,7 @@ class RecordVerdict(Action):
             reason = reason.removeprefix("AssertionError: ")
             failures.append(f"{result.monitor.monitor_full_name}: {reason}")
         stats = self.data.crawler.stats
-        stats.set_value(FAILED_STAT, failures)
+        stats.set_value(names.MONITORS_FAILED, failures)
         for failure in failures:
             logger.error("Monitor failed: %s", failure)
 

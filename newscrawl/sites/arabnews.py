@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from newscrawl.sites import ID_SCHEMES, Selectors, SiteProfile
+from newscrawl.sites.profile import ID_SCHEMES, Selectors, SiteProfile
 
 ARABNEWS = SiteProfile(
     name="arabnews",

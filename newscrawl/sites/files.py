@@ -37,7 +37,8 @@ from cssselect import SelectorError
 from parsel.csstranslator import HTMLTranslator
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from newscrawl.sites import (
+from newscrawl.sites.hints import DEFAULT_HINTS
+from newscrawl.sites.profile import (
     ANY_ARTICLE_PATH,
     ID_SCHEMES,
     Selectors,
@@ -45,7 +46,6 @@ from newscrawl.sites import (
     SiteProfile,
     site_root,
 )
-from newscrawl.sites.hints import DEFAULT_HINTS
 from newscrawl.text import known_language
 
 if sys.version_info >= (3, 11):

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from scrapy import signals
 from scrapy.http import Response
 
+from newscrawl import names
 from newscrawl.names import LEASE
 from newscrawl.records.page import PageRecord
 from newscrawl.run.state import CrawlState
@@ -25,7 +26,6 @@ if TYPE_CHECKING:
     from typing_extensions import Self
 
 logger = logging.getLogger(__name__)
-STAT = "newscrawl"
 
 
 class StorySplitMiddleware:
@@ -57,14 +57,14 @@ class StorySplitMiddleware:
                 continue
             if not isinstance(site, SiteProfile):
                 # No profile to read the page with: said once, counted, never silent.
-                if not self.stats.get_value(f"{STAT}/pages/no_profile"):
+                if not self.stats.get_value(names.PAGES_NO_PROFILE):
                     logger.error(
                         "Spider %r has no site profile (its `site`): its pages give no "
                         "stories. Declare the site (see newscrawl/sites) or crawl it with "
                         "the news spider (scrapy crawl news -a site=URL).",
                         getattr(self.crawler.spider, "name", "?"),
                     )
-                self.stats.inc_value(f"{STAT}/pages/no_profile")
+                self.stats.inc_value(names.PAGES_NO_PROFILE)
                 if self.emit_pages:
                     yield item
                 continue
@@ -76,21 +76,21 @@ class StorySplitMiddleware:
     def split(self, page: PageRecord, site: SiteProfile, lease: str | None = None) -> list[Any]:
         found = stories_from_page(page, site)
         stats = self.stats
-        stats.inc_value(f"{STAT}/pages_split")
-        stats.inc_value(f"{STAT}/stories", len(found.stories))
-        stats.inc_value(f"{STAT}/stories_per_page/{len(found.stories)}")
-        stats.inc_value(f"{STAT}/split_mode/{found.split.mode}")
+        stats.inc_value(names.PAGES_SPLIT)
+        stats.inc_value(names.STORIES, len(found.stories))
+        stats.inc_value(names.stat(names.STORIES_PER_PAGE, len(found.stories)))
+        stats.inc_value(names.stat(names.SPLIT_MODE, found.split.mode))
         for reason, count in Counter(found.split.skipped).items():
-            stats.inc_value(f"{STAT}/regions_skipped/{reason.replace(' ', '_')}", count)
+            stats.inc_value(names.stat(names.REGIONS_SKIPPED, reason.replace(" ", "_")), count)
         if found.time_disagreements:
-            stats.inc_value(f"{STAT}/time/disagreements", len(found.time_disagreements))
+            stats.inc_value(names.TIME_DISAGREEMENTS, len(found.time_disagreements))
         for story in found.stories:
             if story.updated.get("error"):
-                stats.inc_value(f"{STAT}/time/unreadable/{story.updated['error']}")
+                stats.inc_value(names.stat(names.TIME_UNREADABLE, story.updated["error"]))
         self.count_coverage(found.stories, found.split.skipped)
         if not found.stories:
             reasons = ", ".join(sorted(set(found.split.skipped))) or "no story found"
-            stats.inc_value(f"{STAT}/pages/no_story")
+            stats.inc_value(names.PAGES_NO_STORY)
             logger.warning("No story on %s: %s", page.url, reasons)
         # The page counts as fetched (and its lease is released, in distributed mode)
         # once each of its stories is written or known.
@@ -105,16 +105,16 @@ class StorySplitMiddleware:
         if not regions:
             return
         stats = self.stats
-        stats.inc_value(f"{STAT}/coverage/regions", regions)
+        stats.inc_value(names.stat(names.COVERAGE, "regions"), regions)
         # A region skipped for want of a body still had its headline.
         titled = len(stories) + sum(1 for reason in skipped if reason == "no body")
-        stats.inc_value(f"{STAT}/coverage/title", titled)
-        stats.inc_value(f"{STAT}/coverage/body", len(stories))
+        stats.inc_value(names.stat(names.COVERAGE, "title"), titled)
+        stats.inc_value(names.stat(names.COVERAGE, "body"), len(stories))
         timed = sum(1 for story in stories if story.updated.get("value"))
-        stats.inc_value(f"{STAT}/coverage/updated", timed)
+        stats.inc_value(names.stat(names.COVERAGE, "updated"), timed)
 
     def spider_closed(self) -> None:
-        pages = self.stats.get_value(f"{STAT}/pages_split", 0)
+        pages = self.stats.get_value(names.PAGES_SPLIT, 0)
         if pages:
-            stories = self.stats.get_value(f"{STAT}/stories", 0)
-            self.stats.set_value(f"{STAT}/stories_per_page", round(stories / pages, 2))
+            stories = self.stats.get_value(names.STORIES, 0)
+            self.stats.set_value(names.STORIES_PER_PAGE, round(stories / pages, 2))

@@ -23,6 +23,7 @@ from itemadapter import ItemAdapter
 from scrapy import signals
 from scrapy.exceptions import DropItem
 
+from newscrawl import names
 from newscrawl.records.checks import schema_errors, texts_faults
 from newscrawl.records.story import StoryRecord
 from newscrawl.run.state import CrawlState
@@ -32,9 +33,7 @@ if TYPE_CHECKING:
     from typing_extensions import Self
 
 logger = logging.getLogger(__name__)
-STAT = "newscrawl/quarantined"
 FOLDER = "quarantine"
-INVALID_STAT = "newscrawl/validation/invalid"
 
 
 class QuarantineDrop(DropItem):
@@ -70,7 +69,7 @@ class ValidationPipeline:
                 return item
             found = ("invalid", errors)
             if self.crawler.stats is not None:
-                self.crawler.stats.inc_value(INVALID_STAT)
+                self.crawler.stats.inc_value(names.INVALID)
         else:
             record = ItemAdapter(item).asdict()
         self.keep(record, *found)
@@ -92,9 +91,9 @@ class ValidationPipeline:
         self.out.flush()
         stats = self.crawler.stats
         if stats is not None:
-            stats.inc_value(f"{STAT}/{reason}")
-            stats.inc_value(STAT)
-            stats.set_value(f"{STAT}/path", str(self.path))
+            stats.inc_value(names.stat(names.QUARANTINED, reason))
+            stats.inc_value(names.QUARANTINED)
+            stats.set_value(names.stat(names.QUARANTINED, "path"), str(self.path))
         logger.warning(
             "Quarantined a story of %s (%s): %s", record.get("page_url"), reason, errors[0]
         )

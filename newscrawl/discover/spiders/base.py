@@ -17,9 +17,8 @@ from scrapy.http import Response, TextResponse
 from scrapy.utils.sitemap import Sitemap
 from twisted.python.failure import Failure
 
+from newscrawl import names
 from newscrawl.discover.arguments import NewsSpiderArguments
-from newscrawl.fetch.faults import META as FAULTS_META
-from newscrawl.fetch.faults import STAT as FAULTS
 from newscrawl.fetch.faults import PageFault, failure_kind
 from newscrawl.page.walk import build_page_record, is_article, parse_page_html
 from newscrawl.records.page import PageRecord
@@ -29,7 +28,6 @@ logger = logging.getLogger(__name__)
 
 # What an XML document (feed or sitemap) starts with, after a BOM and white space.
 XML_STARTS = (b"<?xml", b"<rss", b"<feed", b"<urlset", b"<sitemapindex", b"<rdf")
-STAT = "newscrawl"
 # Discovery sources whose listings carry a time per article, and its timestamp source.
 LISTED_SOURCES = {"feeds": "feed", "sitemaps": "sitemap"}
 
@@ -139,7 +137,7 @@ class NewsSpider(Spider):
         links = response.css(self.site.selectors.listing_links).getall()
         if not links:
             # The site's listing markup changed: fall back to every link on the page.
-            self.crawler.stats.inc_value(f"{STAT}/listing/selector_fallback")
+            self.crawler.stats.inc_value(names.LISTING_SELECTOR_FALLBACK)
             links = response.css("a::attr(href)").getall()
         yield from self._article_requests([(link, None) for link in links], response, "sections")
 
@@ -153,18 +151,18 @@ class NewsSpider(Spider):
             else (None, [])
         )
         for repair in repairs:
-            stats.inc_value(f"{FAULTS}/seen/deep_nesting")
+            stats.inc_value(names.stat(names.FAULTS, "seen", "deep_nesting"))
             if repair == "deep_nesting":  # flattened, then read whole
-                stats.inc_value(f"{FAULTS}/repaired/deep_nesting")
+                stats.inc_value(names.stat(names.FAULTS, "repaired", "deep_nesting"))
                 logger.info("Flattened deeply nested markup of %s before reading it", response.url)
             else:  # read, but what lay too deep is gone
-                stats.inc_value(f"{FAULTS}/lost/deep_nesting")
+                stats.inc_value(names.stat(names.FAULTS, "lost", "deep_nesting"))
                 logger.warning("Part of %s lay too deep in its markup to be read", response.url)
         if root is None:
-            stats.inc_value(f"{STAT}/pages/skipped/not_html")
+            stats.inc_value(names.stat(names.PAGES_SKIPPED, "not_html"))
             logger.warning("Skipped %s: not an HTML page", response.url)
             return
-        stats.inc_value(f"{STAT}/pages")
+        stats.inc_value(names.PAGES)
         age = response.headers.get(b"Age")
         date = response.headers.get(b"Date")
         record = build_page_record(
@@ -176,7 +174,7 @@ class NewsSpider(Spider):
             # A page's age fits in 10 digits; int() refuses beyond 4300 (a hostile header).
             response_age=int(age) if age and age.strip().isdigit() and len(age) <= 10 else None,
             site=self.site.name,
-            listed=response.meta.get("newscrawl_listed"),
+            listed=response.meta.get(names.LISTED),
             # The markup as sent, for the main-content stage, unless it had to be repaired
             # first: then the repaired tree is the one read.
             markup=response.text if not repairs and isinstance(response, TextResponse) else None,
@@ -184,7 +182,7 @@ class NewsSpider(Spider):
         if self.site.article_path is ANY_ARTICLE_PATH and not is_article(record):
             # A site with no article pattern of its own: a page whose head says it is no
             # article ("about us", a tag page) gives no story, and is followed no further.
-            stats.inc_value(f"{STAT}/pages/not_article")
+            stats.inc_value(names.PAGES_NOT_ARTICLE)
             logger.debug("Not an article (its head says so): %s", response.url)
             return
         yield record
@@ -220,10 +218,10 @@ class NewsSpider(Spider):
             if not self.on_site(url):
                 self._offsite(url, source)
                 continue
-            self.crawler.stats.inc_value(f"{STAT}/discovered/{source}")
-            meta: dict[str, Any] = {"newscrawl_source": source}
+            self.crawler.stats.inc_value(names.stat(names.DISCOVERED, source))
+            meta: dict[str, Any] = {names.SOURCE: source}
             if listed_time and source in LISTED_SOURCES:
-                meta["newscrawl_listed"] = {
+                meta[names.LISTED] = {
                     **(details or {}).get(link, {}),
                     "source": LISTED_SOURCES[source],
                     "time": listed_time,
@@ -232,7 +230,7 @@ class NewsSpider(Spider):
 
     def _offsite(self, url: str, source: str) -> None:
         """A link (feed or sitemap entry) to another site: counted by source, not followed."""
-        self.crawler.stats.inc_value(f"{STAT}/offsite/{source}")
+        self.crawler.stats.inc_value(names.stat(names.OFFSITE, source))
         logger.debug("Not followed (another site than %s): %s", self.base_url, url)
 
     def download_failed(self, failure: Failure) -> None:
@@ -245,13 +243,14 @@ class NewsSpider(Spider):
             logger.debug("Not fetched %s: %s", url, failure.getErrorMessage())
             return
         stats = self.crawler.stats
-        stats.inc_value(f"{FAULTS}/lost/{kind}")
-        if request is None or kind not in request.meta.get(FAULTS_META, []):
-            stats.inc_value(f"{FAULTS}/seen/{kind}")  # met only now (a decompressed size, ...)
-        if request is not None and "newscrawl_source" in request.meta:
-            stats.inc_value(f"{STAT}/pages/lost")
+        stats.inc_value(names.stat(names.FAULTS, "lost", kind))
+        if request is None or kind not in request.meta.get(names.FAULTS_SEEN, []):
+            # Met only now (a decompressed size, ...).
+            stats.inc_value(names.stat(names.FAULTS, "seen", kind))
+        if request is not None and names.SOURCE in request.meta:
+            stats.inc_value(names.PAGES_LOST)
         if not isinstance(failure.value, PageFault):  # PageFault: the site answered, no page
-            stats.inc_value(f"{STAT}/download_failed")
+            stats.inc_value(names.DOWNLOAD_FAILED)
         # Counted by kind; the Lost pages and Pages fetched monitors judge how many may be.
         logger.warning("Lost %s (%s): %s", url, kind, failure.getErrorMessage())
 
@@ -259,8 +258,8 @@ class NewsSpider(Spider):
         if looks_like_xml(response.body):
             return True
         # Sites answer bots with an HTML challenge page and status 200: not an empty feed.
-        self.crawler.stats.inc_value(f"{STAT}/discovery/not_xml/{kind}")
-        self.crawler.stats.inc_value(f"{FAULTS}/seen/not_xml")
-        self.crawler.stats.inc_value(f"{FAULTS}/lost/not_xml")
+        self.crawler.stats.inc_value(names.stat(names.DISCOVERY, "not_xml", kind))
+        self.crawler.stats.inc_value(names.stat(names.FAULTS, "seen", "not_xml"))
+        self.crawler.stats.inc_value(names.stat(names.FAULTS, "lost", "not_xml"))
         logger.warning("Skipped %s %s: not XML (a bot challenge page?)", kind, response.url)
         return False

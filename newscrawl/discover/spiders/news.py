@@ -24,8 +24,9 @@ from pydantic import field_validator
 from scrapy import Request
 from scrapy.http import Response, TextResponse
 
+from newscrawl import names
 from newscrawl.discover.arguments import NewsSpiderArguments
-from newscrawl.discover.spiders.base import STAT, NewsSpider
+from newscrawl.discover.spiders.base import NewsSpider
 from newscrawl.sites import SiteProfile, origin, registry, site_root
 
 logger = logging.getLogger(__name__)
@@ -108,7 +109,7 @@ class GenericNewsSpider(NewsSpider):
                 if not self.on_site(url):
                     self._offsite(url, "sitemaps")
                     continue
-                self.crawler.stats.inc_value(f"{STAT}/discovery/robots_sitemaps")
+                self.crawler.stats.inc_value(names.stat(names.DISCOVERY, "robots_sitemaps"))
                 yield Request(
                     url, callback=self.parse_sitemap, errback=self.download_failed, priority=10
                 )
@@ -140,7 +141,7 @@ class GenericNewsSpider(NewsSpider):
                               ("language", "{*}news/{*}publication/{*}language")):  # fmt: skip
                 if value := (url.findtext(path) or "").strip():
                     details[loc][key] = value
-        self.crawler.stats.inc_value(f"{STAT}/discovery/news_sitemaps")
+        self.crawler.stats.inc_value(names.stat(names.DISCOVERY, "news_sitemaps"))
         yield from self._article_requests(links, response, "sitemaps", details)
 
     def parse_home(self, response: Response) -> Iterator[Request]:
@@ -152,7 +153,7 @@ class GenericNewsSpider(NewsSpider):
                 if (link.attrib.get("type") or "").lower() in FEED_TYPES:
                     url = response.urljoin(link.attrib["href"])
                     if self.on_site(url):
-                        self.crawler.stats.inc_value(f"{STAT}/discovery/announced_feeds")
+                        self.crawler.stats.inc_value(names.stat(names.DISCOVERY, "announced_feeds"))
                         yield Request(
                             url, callback=self.parse_feed, errback=self.download_failed,
                             priority=10,
@@ -177,7 +178,7 @@ class GenericNewsSpider(NewsSpider):
             ):
                 continue
             self.sections_followed += 1
-            self.crawler.stats.inc_value(f"{STAT}/discovery/sections")
+            self.crawler.stats.inc_value(names.stat(names.DISCOVERY, "sections"))
             yield Request(
                 url, callback=self.parse_listing, errback=self.download_failed, priority=5
             )
