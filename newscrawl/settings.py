@@ -128,8 +128,6 @@ NEWSCRAWL_MAX_LOST_PAGES = 0.25
 NEWSCRAWL_OUTPUT_DIR = "output"
 # Records written between fsync + seen-store commits.
 NEWSCRAWL_COMMIT_EVERY = 100
-# Publish the run file when the crawl closes (newscrawl run publishes after its checks).
-NEWSCRAWL_PUBLISH_ON_CLOSE = True
 # Publish run files gzip-compressed (<run-id>.jsonl.gz).
 NEWSCRAWL_COMPRESS = False
 # Hours a run may hold the spider's lock before the next run reports it as hung (exit 3).
@@ -168,11 +166,6 @@ NEWSCRAWL_WORKER_TIMEOUT = 60.0
 NEWSCRAWL_IDLE_CLOSE = 5.0
 # Seconds between looks at the shared queue while a worker has nothing to do.
 NEWSCRAWL_DISTRIBUTED_POLL = 1.0
-# This process's run and worker ids; set by `newscrawl run`, else made up (or joined).
-NEWSCRAWL_RUN_ID = ""
-NEWSCRAWL_WORKER_ID = ""
-# Set by `newscrawl run --workers` for its workers: the pid of the parent holding the lock.
-NEWSCRAWL_LOCK_HELD_BY = ""
 ADDONS = {"newscrawl.distributed.Distributed": 0}
 
 # Logging
@@ -185,3 +178,16 @@ TELNETCONSOLE_ENABLED = False
 REMOTE_CONTROL_ENABLED = False
 
 TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
+
+# --- Process plumbing ----------------------------------------------------------------
+# Not operator knobs: `newscrawl run` sets these for the crawl processes it starts (its
+# workers included), and a plain `scrapy crawl` keeps these defaults.
+# Publish the run file when the crawl closes (newscrawl run publishes after its checks).
+NEWSCRAWL_PUBLISH_ON_CLOSE = True
+# Publish what killed runs left before crawling (a distributed run's parent does it once).
+NEWSCRAWL_RECOVER_PARTIALS = True
+# This process's run and worker ids; made up (or joined) when empty.
+NEWSCRAWL_RUN_ID = ""
+NEWSCRAWL_WORKER_ID = ""
+# The pid of the parent holding the lock, for the workers of `newscrawl run --workers`.
+NEWSCRAWL_LOCK_HELD_BY = ""

@@ -706,7 +706,10 @@ def test_well_formed_pages_lose_no_story_and_no_paragraph(
         assert story.dateline == article.dateline
         updated = story.updated
         assert updated["error"] is None, updated
-        earliest, latest = (datetime.fromisoformat(updated[k]) for k in ("earliest", "latest"))
+        assert updated["earliest"] is not None
+        assert updated["latest"] is not None
+        earliest = datetime.fromisoformat(updated["earliest"])
+        latest = datetime.fromisoformat(updated["latest"])
         assert earliest <= article.updated_at <= latest
 
 

@@ -39,7 +39,8 @@ VALIDATOR = jsonschema.Draft202012Validator(
 )
 
 
-def when(text: str) -> datetime:
+def when(text: str | None) -> datetime:
+    assert text is not None
     return datetime.fromisoformat(text)
 
 

@@ -338,7 +338,7 @@ def seen_command(args: argparse.Namespace) -> int:
     settings.setdict(overrides, priority="cmdline")
     if args.output_dir is not None:
         settings.set("NEWSCRAWL_OUTPUT_DIR", str(args.output_dir), priority="cmdline")
-    spider_dir = Path(settings.get("NEWSCRAWL_OUTPUT_DIR") or "output") / args.spider
+    spider_dir = Path(settings["NEWSCRAWL_OUTPUT_DIR"]) / args.spider
     if not published_files(spider_dir):
         print(f"newscrawl seen: no published files in {spider_dir}", file=sys.stderr)
         return 2
@@ -349,7 +349,7 @@ def seen_command(args: argparse.Namespace) -> int:
     site = getattr(spidercls, "site", None)
     key_of = (lambda url: page_key(site, url)) if isinstance(site, SiteProfile) else None
     try:
-        with run_lock(spider_dir / LOCK_FILE, settings.getfloat("NEWSCRAWL_MAX_RUN_HOURS", 6.0)):
+        with run_lock(spider_dir / LOCK_FILE, settings.getfloat("NEWSCRAWL_MAX_RUN_HOURS")):
             store = store_of(settings, args.spider)
             try:
                 files, records = rebuild_store(spider_dir, store, key_of)

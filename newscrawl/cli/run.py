@@ -155,7 +155,7 @@ def run(
             "give --redis URL or set NEWSCRAWL_REDIS_URL"
         )
         return EXIT_USAGE
-    root = Path(settings.get("NEWSCRAWL_OUTPUT_DIR") or "output")
+    root = Path(settings["NEWSCRAWL_OUTPUT_DIR"])
     started = datetime.now(timezone.utc)
     process = CrawlerProcess(settings)
     try:
@@ -182,7 +182,7 @@ def run(
             return _crawl_and_publish(
                 process, spider_name, spider_args, join, worker, started, root
             )
-        with run_lock(spider_dir / LOCK_FILE, settings.getfloat("NEWSCRAWL_MAX_RUN_HOURS", 6.0)):
+        with run_lock(spider_dir / LOCK_FILE, settings.getfloat("NEWSCRAWL_MAX_RUN_HOURS")):
             if redis_url is None:
                 run_id = new_run_id(started)
                 _settle(process, run_id, None, compress)
@@ -190,7 +190,7 @@ def run(
                     process, spider_name, spider_args, run_id, None, started, root
                 )
             namespace = namespace_of(settings, spider_name)
-            timeout = settings.getfloat("NEWSCRAWL_WORKER_TIMEOUT", 60.0)
+            timeout = settings.getfloat("NEWSCRAWL_WORKER_TIMEOUT")
             run_id = join_current_run(redis_url, namespace, new_run_id(started), timeout)
             if workers == 1:
                 worker = new_worker_id()
@@ -398,7 +398,7 @@ def _crawl_and_publish(
         process.settings,
         spider_name,
         run_id,
-        recover=process.settings.getbool("NEWSCRAWL_RECOVER_PARTIALS", True),
+        recover=process.settings.getbool("NEWSCRAWL_RECOVER_PARTIALS"),
     )
     store.close()
     for found in recovered:

@@ -35,8 +35,8 @@ class ArticleRequestFilter:
         assert crawler.stats is not None
         self.crawler = crawler
         self.stats = crawler.stats
-        self.incremental = crawler.settings.getbool("NEWSCRAWL_INCREMENTAL", True)
-        hours = crawler.settings.getfloat("NEWSCRAWL_REFETCH_AFTER_HOURS", 24.0)
+        self.incremental = crawler.settings.getbool("NEWSCRAWL_INCREMENTAL")
+        hours = crawler.settings.getfloat("NEWSCRAWL_REFETCH_AFTER_HOURS")
         self.refetch_after = timedelta(hours=hours)
         self.requested: set[str] = set()
         self.state = CrawlState.of(crawler)

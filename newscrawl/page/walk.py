@@ -18,7 +18,7 @@ from lxml import etree
 from resiliparse.extract.html2text import extract_plain_text
 from w3lib.encoding import html_to_unicode
 
-from newscrawl.records.page import Block, PageRecord
+from newscrawl.records.page import Block, PageRecord, path_segment
 
 # Elements that start a new text block; everything else is inline text.
 BLOCK_TAGS = frozenset(
@@ -171,10 +171,6 @@ def _origin(url: str) -> str | None:
     return f"{scheme}://{host}"
 
 
-def _segment(tag: str, classes: tuple[str, ...], index: int) -> str:
-    return f"{tag}.{'.'.join(classes)}[{index}]" if classes else f"{tag}[{index}]"
-
-
 def _classes(el: etree._Element) -> tuple[str, ...]:
     value = el.get("class")
     return tuple(value.split()[:MAX_CLASSES]) if value else ()
@@ -233,7 +229,7 @@ class _BlockWalker:
                 if run or links:
                     self._flush(owner, path, run, links, owner_classes)
                 classes = _classes(child)
-                self.walk(child, (*path, _segment(tag, classes, child_index)), classes)
+                self.walk(child, (*path, path_segment(tag, classes, child_index)), classes)
             elif tag == "img":
                 if run or links:
                     self._flush(owner, path, run, links, owner_classes)

@@ -69,3 +69,15 @@ class PageRecord:
 
     def to_record(self) -> dict[str, Any]:
         return {**asdict(replace(self, blocks=[])), "blocks": [b.to_record() for b in self.blocks]}
+
+
+def path_segment(tag: str, classes: tuple[str, ...], index: int) -> str:
+    """One step of a block's path: ``tag.class.class[index]``, the index among the
+    element's siblings (``div.share-widget[3]``; ``p[0]`` with no class)."""
+    return f"{tag}.{'.'.join(classes)}[{index}]" if classes else f"{tag}[{index}]"
+
+
+def segment_element(segment: str) -> tuple[str, tuple[str, ...]]:
+    """A path step read back: its tag and class names."""
+    tag, *classes = segment.partition("[")[0].split(".")
+    return tag, tuple(classes)

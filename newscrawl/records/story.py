@@ -1,19 +1,41 @@
 """The story record: its fields, and its JSON Schema.
 
-The one place the output schema lives. ``newscrawl/story.schema.json`` is generated
-from ``STORY_SCHEMA`` (``python -m newscrawl.records.story > newscrawl/story.schema.json``) and a
-test checks that the file, this module and ``StoryRecord`` agree.
+The one place the output schema lives. ``newscrawl/story.schema.json`` (the file
+downstream readers validate against) is generated from ``STORY_SCHEMA``
+(``python -m newscrawl.records.story > newscrawl/story.schema.json``) and a test checks
+that the file, this module and ``StoryRecord`` agree.
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, TypedDict
 
 PRECISIONS = ["second", "minute", "hour", "day", "week", "month", "year"]
 TIME_SOURCES = ["text", "time-element", "meta", "json-ld", "feed", "sitemap", "url"]
 ANCHOR_BASES = ["date-age", "date", "received", "given"]
+
+
+class AnchorRecord(TypedDict):
+    """What a relative time was read against: an instant, and where it came from."""
+
+    at: str  # ISO 8601, UTC
+    basis: str  # one of ANCHOR_BASES
+
+
+class TimeRecord(TypedDict):
+    """A printed time read as an interval that surely holds the true time, as the record
+    holds it (JSON-ready: instants are ISO 8601 in UTC); see ``_TIMESTAMP``."""
+
+    raw: str | None
+    value: str | None
+    earliest: str | None
+    latest: str | None
+    precision: str | None  # one of PRECISIONS
+    source: str | None  # one of TIME_SOURCES
+    anchor: AnchorRecord | None
+    error: str | None
 
 
 @dataclass
@@ -32,9 +54,9 @@ class StoryRecord:
     body: list[str]
     caption: str | None
     image_url: str | None
-    updated: dict[str, Any]
-    updated_machine: dict[str, Any] | None
-    published: dict[str, Any] | None
+    updated: TimeRecord
+    updated_machine: TimeRecord | None
+    published: TimeRecord | None
     fetched_at: str
     # Set by the dedup stage (newscrawl/pipelines/dedup.py).
     key: str | None = None

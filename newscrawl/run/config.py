@@ -161,7 +161,7 @@ class NewscrawlSettings(BaseModel):
         defaults.NEWSCRAWL_SEEN_NAMESPACE
     )
     # Set by `newscrawl run` for the workers it starts (not in settings.py).
-    NEWSCRAWL_RECOVER_PARTIALS: Flag = True
+    NEWSCRAWL_RECOVER_PARTIALS: Flag = defaults.NEWSCRAWL_RECOVER_PARTIALS
     # The run lock: how long a run may hold it before the next reports it hung, and
     # (set by `newscrawl run --workers` for its workers) the parent that holds it.
     NEWSCRAWL_MAX_RUN_HOURS: Annotated[Number, Field(gt=0), Unit("hours")] = (

@@ -78,14 +78,14 @@ class OutputRefused(Exception):
 
 
 def output_dir_of(settings: BaseSettings) -> Path:
-    return Path(settings.get("NEWSCRAWL_OUTPUT_DIR") or "output")
+    return Path(settings["NEWSCRAWL_OUTPUT_DIR"])
 
 
 def store_of(settings: BaseSettings, spider_name: str) -> SeenStore:
     """The seen store the settings name; OutputRefused when it cannot be opened."""
     # In distributed mode the store is on the run's Redis (the add-on says so too).
     url = str(settings.get("NEWSCRAWL_SEEN_STORE") or settings.get("NEWSCRAWL_REDIS_URL") or "")
-    namespace = str(settings.get("NEWSCRAWL_SEEN_NAMESPACE") or "newscrawl:{spider}")
+    namespace = str(settings["NEWSCRAWL_SEEN_NAMESPACE"])
     output = output_dir_of(settings)
     try:
         return open_store(
@@ -118,7 +118,7 @@ def open_output(
     lock = None if settings.get("NEWSCRAWL_LOCK_HELD_BY") else spider_dir / LOCK_FILE
     if lock is not None:  # (a worker's parent holds the lock for it)
         try:
-            hold_lock(lock, settings.getfloat("NEWSCRAWL_MAX_RUN_HOURS", 6.0))
+            hold_lock(lock, settings.getfloat("NEWSCRAWL_MAX_RUN_HOURS"))
         except RunLocked as exc:
             raise OutputRefused(str(exc), exit_code=exc.exit_code) from None
     try:
@@ -181,8 +181,8 @@ class CrawlState:
         self.stats = crawler.stats
         self.settings = settings
         self.output_dir = output_dir_of(settings)
-        self.commit_every = max(1, settings.getint("NEWSCRAWL_COMMIT_EVERY", 100))
-        self.publish_on_close = settings.getbool("NEWSCRAWL_PUBLISH_ON_CLOSE", True)
+        self.commit_every = max(1, settings.getint("NEWSCRAWL_COMMIT_EVERY"))
+        self.publish_on_close = settings.getbool("NEWSCRAWL_PUBLISH_ON_CLOSE")
         self.compress = settings.getbool("NEWSCRAWL_COMPRESS")
         self.started = utc_now()
         self.run_id = str(settings.get("NEWSCRAWL_RUN_ID") or new_run_id(self.started))
@@ -191,7 +191,7 @@ class CrawlState:
         self.run: DistributedRun | None = distributed_run(crawler)
         if self.run is not None:
             self.run.output = self
-        self.recover_partials = settings.getbool("NEWSCRAWL_RECOVER_PARTIALS", True)
+        self.recover_partials = settings.getbool("NEWSCRAWL_RECOVER_PARTIALS")
         self._store: SeenStore | None = None
         self._locked: Path | None = None  # the lock this crawl took (released at close)
         self.unsynced: dict[str, StoryState] = {}  # emitted, not yet safely written

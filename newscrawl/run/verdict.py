@@ -62,8 +62,8 @@ def _stats(monitor: Monitor) -> dict[str, Any]:
     return dict(monitor.data.stats)
 
 
-def _setting(monitor: Monitor, name: str, default: float) -> float:
-    return float(monitor.data.crawler.settings.getfloat(name, default))
+def _setting(monitor: Monitor, name: str) -> float:
+    return float(monitor.data.crawler.settings.getfloat(name))
 
 
 @monitors.name("Finish reason")
@@ -103,7 +103,7 @@ class ErrorCountMonitor(Monitor):
     @monitors.name("errors stayed under NEWSCRAWL_MAX_ERRORS")
     def test_errors(self) -> None:
         errors = int(_stats(self).get("log_count/ERROR", 0))
-        limit = _setting(self, "NEWSCRAWL_MAX_ERRORS", 10)
+        limit = _setting(self, "NEWSCRAWL_MAX_ERRORS")
         if errors > limit:
             self.fail(f"{errors} errors logged, more than NEWSCRAWL_MAX_ERRORS={limit:g}")
 
@@ -118,9 +118,9 @@ class FieldCoverageMonitor(Monitor):
         found = int(stats.get(names.stat(names.COVERAGE, field), 0))
         return (found / regions if regions else 1.0), regions
 
-    def check(self, field: str, setting: str, default: float) -> None:
+    def check(self, field: str, setting: str) -> None:
         share, regions = self.coverage(field)
-        floor = _setting(self, setting, default)
+        floor = _setting(self, setting)
         if share < floor:
             self.fail(
                 f"{field} found in {share:.0%} of {regions} stories, below {setting}={floor:g}: "
@@ -129,15 +129,15 @@ class FieldCoverageMonitor(Monitor):
 
     @monitors.name("title coverage")
     def test_title(self) -> None:
-        self.check("title", "NEWSCRAWL_MIN_TITLE_COVERAGE", 0.95)
+        self.check("title", "NEWSCRAWL_MIN_TITLE_COVERAGE")
 
     @monitors.name("body coverage")
     def test_body(self) -> None:
-        self.check("body", "NEWSCRAWL_MIN_BODY_COVERAGE", 0.9)
+        self.check("body", "NEWSCRAWL_MIN_BODY_COVERAGE")
 
     @monitors.name("updated coverage")
     def test_updated(self) -> None:
-        self.check("updated", "NEWSCRAWL_MIN_UPDATED_COVERAGE", 0.8)
+        self.check("updated", "NEWSCRAWL_MIN_UPDATED_COVERAGE")
 
 
 @monitors.name("Lost pages")
@@ -149,7 +149,7 @@ class LostPagesMonitor(Monitor):
         stats = _stats(self)
         lost = int(stats.get(names.PAGES_LOST, 0))
         total = lost + int(stats.get(names.PAGES, 0))
-        limit = _setting(self, "NEWSCRAWL_MAX_LOST_PAGES", 0.25)
+        limit = _setting(self, "NEWSCRAWL_MAX_LOST_PAGES")
         if not lost or lost / total <= limit:
             return
         prefix = names.stat(names.FAULTS, "lost", "")
@@ -171,7 +171,7 @@ class ValidationMonitor(Monitor):
     def test_validation(self) -> None:
         stats = _stats(self)
         failed = int(stats.get(names.INVALID, 0))
-        limit = _setting(self, "NEWSCRAWL_MAX_INVALID_RECORDS", 0)
+        limit = _setting(self, "NEWSCRAWL_MAX_INVALID_RECORDS")
         if failed > limit:
             self.fail(
                 f"{failed} records failed the story schema, more than "

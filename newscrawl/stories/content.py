@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from newscrawl.records.page import PageRecord
-from newscrawl.records.story import PRECISIONS, StoryRecord
+from newscrawl.records.story import PRECISIONS, StoryRecord, TimeRecord
 from newscrawl.sites import SiteProfile, origin
 from newscrawl.stories.split import (
     WORD,
@@ -382,7 +382,7 @@ def _rank(stamp: Timestamp) -> int:
     return _PRECISION_RANKS.get(stamp.precision or "", len(_PRECISION_RANKS))
 
 
-def _empty_time() -> dict[str, Any]:
+def _empty_time() -> TimeRecord:
     return {
         "raw": None,
         "value": None,

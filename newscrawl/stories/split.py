@@ -28,7 +28,7 @@ from enum import Enum
 from functools import lru_cache
 from itertools import pairwise
 
-from newscrawl.records.page import Block
+from newscrawl.records.page import Block, segment_element
 from newscrawl.sites.hints import DEFAULT_HINTS, SplitHints
 from newscrawl.stories.timestamps import (
     MAX_TEXT_LENGTH,
@@ -150,13 +150,13 @@ class Split:
 
 def _segment(segment: str) -> tuple[str, frozenset[str]]:
     """A path segment's tag and class-name words ("div.share-widget[3]")."""
-    return _element(segment.partition("[")[0])
+    tag, classes = segment_element(segment)
+    return tag, _class_words(classes)
 
 
 @lru_cache(maxsize=16384)
-def _element(name: str) -> tuple[str, frozenset[str]]:
-    tag, *classes = name.split(".")
-    return tag, frozenset(w.lower() for c in classes for w in _CLASS_WORD.findall(c))
+def _class_words(classes: tuple[str, ...]) -> frozenset[str]:
+    return frozenset(w.lower() for c in classes for w in _CLASS_WORD.findall(c))
 
 
 # The words of a class name: split on - and _, and where camel case starts a word
@@ -452,7 +452,7 @@ def _classify(
         # ("article-share-wrap", "node-lead" around a whole story) says nothing of a line.
         words = _own_words(block.path)
         if block.classes:
-            words = words | _segment("." + ".".join(block.classes))[1]
+            words = words | _class_words(block.classes)
         text = block.text.strip()
         if tags & furniture_tags and not (
             marked and "aside" in tags and (block.tag == "time" or _is_byline(text, words))

@@ -38,6 +38,7 @@ from zoneinfo import ZoneInfo
 from dateparser import DateDataParser
 from dateparser.timezones import timezone_info_list
 
+from newscrawl.records.story import TimeRecord
 from newscrawl.text import known_language, language_code
 
 UTC = dt_timezone.utc
@@ -158,8 +159,8 @@ class Timestamp:
     anchor: Anchor | None  # set when the reading depends on it
     error: str | None  # empty | unreadable | too-coarse | ambiguous | future
 
-    def to_record(self) -> dict[str, Any]:
-        """A JSON-ready dict; instants are ISO 8601 in UTC with ``+00:00``."""
+    def to_record(self) -> TimeRecord:
+        """The record's form; instants are ISO 8601 in UTC with ``+00:00``."""
         return {
             "raw": self.raw,
             "value": _iso(self.value),
@@ -170,7 +171,7 @@ class Timestamp:
             "anchor": (
                 None
                 if self.anchor is None
-                else {"at": _iso(self.anchor.at), "basis": self.anchor.basis}
+                else {"at": self.anchor.at.astimezone(UTC).isoformat(), "basis": self.anchor.basis}
             ),
             "error": self.error,
         }
