@@ -238,7 +238,7 @@ def run_demo(articles: int, output_dir: Path, edition: str = "en") -> int:
 def run_command(args: argparse.Namespace) -> int:
     import logging
 
-    from newscrawl.cli.run import EXIT_USAGE, parse_pairs, run, worker_config_from_env
+    from newscrawl.cli.run import EXIT_USAGE, RunConfig, parse_pairs, run, worker_config_from_env
 
     try:
         spider_args = parse_pairs(args.spider_args, "-a")
@@ -252,14 +252,16 @@ def run_command(args: argparse.Namespace) -> int:
         overrides = {**passed["overrides"], **overrides}
     logging.getLogger("newscrawl").setLevel(logging.INFO)
     return run(
-        args.spider,
-        spider_args,
-        overrides,
-        args.output_dir,
-        args.gzip,
-        workers=args.workers,
-        redis_url=args.redis,
-        join=args.join,
+        RunConfig(
+            args.spider,
+            spider_args,
+            overrides,
+            args.output_dir,
+            args.gzip,
+            workers=args.workers,
+            redis_url=args.redis,
+            join=args.join,
+        )
     )
 
 

@@ -15,7 +15,7 @@ import subprocess
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -120,36 +120,50 @@ def parse_pairs(pairs: Sequence[str], option: str) -> dict[str, str]:
     return parsed
 
 
-def run(
-    spider_name: str,
-    spider_args: dict[str, str],
-    overrides: dict[str, str],
-    output_dir: Path | None,
-    compress: bool,
-    *,
-    workers: int = 1,
-    redis_url: str | None = None,
-    join: str | None = None,
-) -> int:
-    """Run one crawl as described in the module docstring; returns the exit status.
+@dataclass(frozen=True)
+class RunConfig:
+    """What ``newscrawl run`` was asked to do (its command line)."""
 
-    With a Redis URL (``redis_url``, or NEWSCRAWL_REDIS_URL) the crawl is one worker of
-    a distributed run, or ``workers`` of them in child processes; ``join`` makes this
-    process a worker of the run a parent started (no lock: the parent holds it).
-    """
+    spider_name: str
+    spider_args: dict[str, str] = field(default_factory=dict)  # -a NAME=VALUE
+    overrides: dict[str, str] = field(default_factory=dict)  # -s NAME=VALUE
+    output_dir: Path | None = None  # NEWSCRAWL_OUTPUT_DIR when None
+    compress: bool = False  # publish <run-id>.jsonl.gz
+    # With a Redis URL (here, or NEWSCRAWL_REDIS_URL) the crawl is one worker of a
+    # distributed run, or ``workers`` of them in child processes.
+    workers: int = 1
+    redis_url: str | None = None
+    # A worker of the run a parent started (no lock: the parent holds it).
+    join: str | None = None
+
+
+@dataclass(frozen=True)
+class Crawl:
+    """One crawl process of a run: which run, which worker, and where it writes."""
+
+    spider_name: str
+    spider_args: dict[str, str]
+    run_id: str
+    worker: str | None
+    started: datetime
+    root: Path  # the output folder
+
+
+def run(config: RunConfig) -> int:
+    """Run one crawl as described in the module docstring; returns the exit status."""
     settings = get_project_settings()
-    settings.setdict(overrides, priority="cmdline")
-    if output_dir is not None:
-        settings.set("NEWSCRAWL_OUTPUT_DIR", str(output_dir), priority="cmdline")
-    if redis_url:
-        settings.set("NEWSCRAWL_REDIS_URL", redis_url, priority="cmdline")
+    settings.setdict(config.overrides, priority="cmdline")
+    if config.output_dir is not None:
+        settings.set("NEWSCRAWL_OUTPUT_DIR", str(config.output_dir), priority="cmdline")
+    if config.redis_url:
+        settings.set("NEWSCRAWL_REDIS_URL", config.redis_url, priority="cmdline")
     redis_url = str(settings.get("NEWSCRAWL_REDIS_URL") or "") or None
     try:  # before any request: a bad -s value is a usage error, not a crash midway
         check_settings(settings)
     except SettingsError as exc:
         logger.error("newscrawl run: %s", exc)
         return exc.exit_code
-    if (workers > 1 or join) and not redis_url:
+    if (config.workers > 1 or config.join) and not redis_url:
         logger.error(
             "newscrawl run: several workers share a run through Redis: "
             "give --redis URL or set NEWSCRAWL_REDIS_URL"
@@ -159,50 +173,44 @@ def run(
     started = datetime.now(timezone.utc)
     process = CrawlerProcess(settings)
     try:
-        spidercls = process.spider_loader.load(spider_name)
+        spidercls = process.spider_loader.load(config.spider_name)
     except KeyError:
         known = ", ".join(sorted(process.spider_loader.list()))
-        logger.error("newscrawl run: unknown spider %r (known: %s)", spider_name, known)
+        logger.error("newscrawl run: unknown spider %r (known: %s)", config.spider_name, known)
         return EXIT_USAGE
     check = getattr(spidercls, "check_arguments", None)
     if check is not None:
         try:
-            check(spider_args)
+            check(config.spider_args)
         except SpiderArgumentError as exc:
             logger.error("newscrawl run: %s", exc)
             return EXIT_USAGE
-    spider_dir = root / spider_name
+    spider_dir = root / config.spider_name
+
+    def crawl(run_id: str, worker: str | None) -> Crawl:
+        return Crawl(config.spider_name, config.spider_args, run_id, worker, started, root)
+
     try:
-        if join:
+        if config.join:
             # The parent names its workers, holds the lock and publishes what killed
             # runs left before them.
             worker = str(settings.get("NEWSCRAWL_WORKER_ID") or new_worker_id())
-            _settle(process, join, worker, compress)
+            _settle(process, config.join, worker, config.compress)
             process.settings.set("NEWSCRAWL_RECOVER_PARTIALS", False, priority="cmdline")
-            return _crawl_and_publish(
-                process, spider_name, spider_args, join, worker, started, root
-            )
+            return _crawl_and_publish(process, crawl(config.join, worker))
         with run_lock(spider_dir / LOCK_FILE, settings.getfloat("NEWSCRAWL_MAX_RUN_HOURS")):
             if redis_url is None:
                 run_id = new_run_id(started)
-                _settle(process, run_id, None, compress)
-                return _crawl_and_publish(
-                    process, spider_name, spider_args, run_id, None, started, root
-                )
-            namespace = namespace_of(settings, spider_name)
+                _settle(process, run_id, None, config.compress)
+                return _crawl_and_publish(process, crawl(run_id, None))
+            namespace = namespace_of(settings, config.spider_name)
             timeout = settings.getfloat("NEWSCRAWL_WORKER_TIMEOUT")
             run_id = join_current_run(redis_url, namespace, new_run_id(started), timeout)
-            if workers == 1:
+            if config.workers == 1:
                 worker = new_worker_id()
-                _settle(process, run_id, worker, compress)
-                return _crawl_and_publish(
-                    process, spider_name, spider_args, run_id, worker, started, root
-                )
-            config = WorkersConfig(
-                spider_name, spider_args, overrides, output_dir, compress,
-                redis_url, namespace, run_id, workers, spider_dir,
-            )  # fmt: skip
-            return _run_workers(config)
+                _settle(process, run_id, worker, config.compress)
+                return _crawl_and_publish(process, crawl(run_id, worker))
+            return _run_workers(WorkersConfig(config, redis_url, namespace, run_id, spider_dir))
     except RunLocked as exc:
         level = logging.INFO if exc.exit_code == EXIT_LOCKED else logging.ERROR
         logger.log(level, "newscrawl run: %s; this run exits without crawling", exc)
@@ -239,17 +247,13 @@ WORKER_ENV = "NEWSCRAWL_WORKER_CONFIG"
 
 @dataclass(frozen=True)
 class WorkersConfig:
-    """What ``newscrawl run --workers N`` needs to start and settle its workers."""
+    """What ``newscrawl run --workers N`` needs to start and settle its workers: what it
+    was asked, and the run it resolved that to."""
 
-    spider_name: str
-    spider_args: dict[str, str]
-    overrides: dict[str, str]
-    output_dir: Path | None
-    compress: bool
+    asked: RunConfig
     redis_url: str
     namespace: str
     run_id: str
-    workers: int
     spider_dir: Path
 
 
@@ -271,21 +275,27 @@ def _run_workers(config: WorkersConfig) -> int:
             ledger.check_store(spider_dir, store, safe_url(config.redis_url))
             ledger.sweep(spider_dir, published_by=run_id)
             ledger.recover_partials(
-                spider_dir, store, config.compress, recovered_by=run_id, skip_run=run_id, run=run
+                spider_dir,
+                store,
+                config.asked.compress,
+                recovered_by=run_id,
+                skip_run=run_id,
+                run=run,
             )
         except ledger.StoreBehind as exc:
             raise OutputRefused(str(exc)) from None
         except ledger.OutputError as exc:
             raise OutputRefused(f"the output folder cannot be written: {exc}") from None
-    command = [sys.executable, "-m", "newscrawl.cli", "run", config.spider_name]
+    asked = config.asked
+    command = [sys.executable, "-m", "newscrawl.cli", "run", asked.spider_name]
     command += ["--join", run_id]
-    if config.output_dir is not None:
-        command += ["--output-dir", str(config.output_dir)]
-    if config.compress:
+    if asked.output_dir is not None:
+        command += ["--output-dir", str(asked.output_dir)]
+    if asked.compress:
         command.append("--gzip")
-    names = [new_worker_id() for _ in range(config.workers)]
+    names = [new_worker_id() for _ in range(asked.workers)]
     secrets_env = {
-        WORKER_ENV: json.dumps({"spider_args": config.spider_args, "overrides": config.overrides}),
+        WORKER_ENV: json.dumps({"spider_args": asked.spider_args, "overrides": asked.overrides}),
         "NEWSCRAWL_REDIS_URL": config.redis_url,
     }
     # Their own sessions: a Ctrl-C reaches this process only, which passes it on once
@@ -302,7 +312,7 @@ def _run_workers(config: WorkersConfig) -> int:
     logger.info(
         "Run %s: %d workers started (%s)",
         run_id,
-        config.workers,
+        asked.workers,
         ", ".join(f"{name} pid {child.pid}" for name, child in zip(names, children, strict=True)),
     )
 
@@ -333,7 +343,7 @@ def _run_workers(config: WorkersConfig) -> int:
         logging.INFO if worst == EXIT_OK else logging.ERROR,
         "Run %s: %d workers ended with exit statuses %s",
         run_id,
-        config.workers,
+        asked.workers,
         ", ".join(str(code) for code in statuses),
     )
     return worst
@@ -372,41 +382,36 @@ def _recover_workers(config: WorkersConfig, killed: list[str]) -> None:
         ledger.recover_partials(
             config.spider_dir,
             store,
-            config.compress,
+            config.asked.compress,
             recovered_by=config.run_id,
             only_files=files,
             run=run,
         )
 
 
-def _crawl_and_publish(
-    process: Any,
-    spider_name: str,
-    spider_args: dict[str, str],
-    run_id: str,
-    worker: str | None,
-    started: datetime,
-    root: Path,
-) -> int:
-    file_id = file_id_of(run_id, worker)
-    spider_dir = root / spider_name
+def _crawl_and_publish(process: Any, crawl: Crawl) -> int:
+    file_id = file_id_of(crawl.run_id, crawl.worker)
+    spider_dir = crawl.root / crawl.spider_name
     report = RunReport(
-        run_id=run_id, spider=spider_name, started_at=started.isoformat(), worker=worker
+        run_id=crawl.run_id,
+        spider=crawl.spider_name,
+        started_at=crawl.started.isoformat(),
+        worker=crawl.worker,
     )
     # The output made safe before any request: a refusal is one line and an exit status.
     store, recovered = open_output(
         process.settings,
-        spider_name,
-        run_id,
+        crawl.spider_name,
+        crawl.run_id,
         recover=process.settings.getbool("NEWSCRAWL_RECOVER_PARTIALS"),
     )
     store.close()
     for found in recovered:
-        report.recovered.append(describe_file(found.path, root))
-    crawler = process.create_crawler(spider_name)
+        report.recovered.append(describe_file(found.path, crawl.root))
+    crawler = process.create_crawler(crawl.spider_name)
     crashed: str | None = None
     try:
-        process.crawl(crawler, **spider_args)
+        process.crawl(crawler, **crawl.spider_args)
         process.start()
         if process.bootstrap_failed:
             crashed = "the crawl could not start (see the log above)"
@@ -420,14 +425,14 @@ def _crawl_and_publish(
     report.faults = faults_from(stats)
     quarantine = stats.get(names.stat(names.QUARANTINED, "path"))
     if quarantine:
-        report.quarantined = describe_file(Path(quarantine), root)
+        report.quarantined = describe_file(Path(quarantine), crawl.root)
     report.exit_code, report.reason, report.failed_monitors = verdict(stats, crashed)
     report.status = {EXIT_OK: "ok", EXIT_FAILED: "failed"}.get(report.exit_code, "crashed")
     partial = ledger.partial_path(spider_dir, file_id)
     manifest = ledger.manifest_path(spider_dir, file_id)
 
     def listed(final: Path) -> None:
-        report.files.append(describe_file(final, root))
+        report.files.append(describe_file(final, crawl.root))
         report.write(manifest)
 
     try:
@@ -440,13 +445,13 @@ def _crawl_and_publish(
     except ledger.OutputError as exc:
         # What was fsynced and committed stays in .partial/ (or is published already):
         # the next run publishes it and writes its manifest.
-        logger.warning("Run %s: %s", run_id, exc)
+        logger.warning("Run %s: %s", crawl.run_id, exc)
         if report.exit_code == EXIT_OK:
             report.exit_code = EXIT_CRASHED
             report.reason = f"the output could not be written: {exc}"
     finally:
         release_lock(spider_dir / LOCK_FILE)
-    name = f"{run_id} (worker {worker})" if worker else run_id
+    name = f"{crawl.run_id} (worker {crawl.worker})" if crawl.worker else crawl.run_id
     if report.exit_code == EXIT_OK:
         written = report.files[0]["path"] if report.files else "no new story"
         logger.info("Run %s succeeded: %s; manifest %s", name, written, manifest)
