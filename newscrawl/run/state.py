@@ -40,6 +40,7 @@ from newscrawl.run.ledger import OutputError, Recovered, RunFile, StoreBehind, f
 from newscrawl.run.locks import LOCK_FILE, RunLocked, hold_lock, release_lock
 from newscrawl.run.seenstore import Commit, PageState, SeenStore, StoryState, open_store
 from newscrawl.run.tracking import PageTracker
+from newscrawl.signals import page_split
 from newscrawl.sites import SiteProfile, page_key
 
 if TYPE_CHECKING:
@@ -211,7 +212,19 @@ class CrawlState:
         state = cls(crawler)
         crawler.signals.connect(state.item_dropped, signal=signals.item_dropped)
         crawler.signals.connect(state.item_error, signal=signals.item_error)
+        crawler.signals.connect(state.page_was_split, signal=page_split)
         return state
+
+    def page_was_split(
+        self,
+        page_key: str,
+        stories: int,
+        fetched_at: str,
+        listed: dict[str, str] | None,
+        lease: str | None,
+    ) -> None:
+        """A page gave ``stories`` stories (the story stage's ``page_split`` signal)."""
+        self.pages.page_opened(page_key, stories, fetched_at, listed, lease)
 
     def item_dropped(self, item: Any, exception: BaseException) -> None:
         """A story dropped by any stage (duplicate, invalid) settles its page too; one

@@ -17,7 +17,7 @@ from scrapy.http import Response
 from newscrawl import names
 from newscrawl.names import LEASE
 from newscrawl.records.page import PageRecord
-from newscrawl.run.state import CrawlState
+from newscrawl.signals import page_split
 from newscrawl.sites import SiteProfile, page_key
 from newscrawl.stories.content import stories_from_page
 
@@ -40,7 +40,6 @@ class StorySplitMiddleware:
         self.crawler = crawler
         self.stats = crawler.stats
         self.emit_pages = crawler.settings.getbool("NEWSCRAWL_EMIT_PAGES")
-        self.state = CrawlState.of(crawler)
         crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
 
     @classmethod
@@ -94,8 +93,13 @@ class StorySplitMiddleware:
             logger.warning("No story on %s: %s", page.url, reasons)
         # The page counts as fetched (and its lease is released, in distributed mode)
         # once each of its stories is written or known.
-        self.state.pages.page_opened(
-            page_key(site, page.url), len(found.stories), page.fetched_at, page.listed, lease
+        self.crawler.signals.send_catch_log(
+            signal=page_split,
+            page_key=page_key(site, page.url),
+            stories=len(found.stories),
+            fetched_at=page.fetched_at,
+            listed=page.listed,
+            lease=lease,
         )
         return list(found.stories)
 
