@@ -20,7 +20,8 @@ bench: $(VENV)/.installed-run  ## the crawl benchmark (see README)
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy newscrawl
+	$(BIN)/mypy newscrawl newscrawl_mirror tests benchmarks
+	$(BIN)/lint-imports
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)

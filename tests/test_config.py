@@ -105,7 +105,7 @@ def test_newscrawl_defaults_pass_and_every_newscrawl_setting_is_declared() -> No
     checked = check_settings(project_settings())
     declared = set(NewscrawlSettings.model_fields)
     ours = {name for name in vars(newscrawl.settings) if name.startswith("NEWSCRAWL_")}
-    assert ours <= declared, f"declare {sorted(ours - declared)} in newscrawl/config.py"
+    assert ours <= declared, f"declare {sorted(ours - declared)} in newscrawl/run/config.py"
     for name in declared & set(vars(newscrawl.settings)):
         assert getattr(checked, name) == getattr(newscrawl.settings, name), name
     # And the model's own defaults are settings.py's.

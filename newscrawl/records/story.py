@@ -58,7 +58,7 @@ class StoryRecord:
     updated_machine: TimeRecord | None
     published: TimeRecord | None
     fetched_at: str
-    # Set by the dedup stage (newscrawl/pipelines/dedup.py).
+    # Set by the dedup stage (newscrawl/dedup/).
     key: str | None = None
     version: int | None = None
     fingerprint: str | None = None
