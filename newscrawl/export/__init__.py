@@ -1,0 +1,2 @@
+"""Stage 7, export: story records to the run's JSON Lines file; datasets from the
+published files."""
