@@ -516,9 +516,9 @@ class Distributed:
             # At least the priority of the project's own (empty) value, which it replaces.
             priority = max(settings.getpriority(name) or 0, SETTINGS_PRIORITIES["addon"])
             settings.set(name, value, priority=priority)
-        settings["SPIDER_MIDDLEWARES"]["newscrawl.distributed.LeaseMiddleware"] = 10
+        settings.set_in_component_priority_dict("SPIDER_MIDDLEWARES", LeaseMiddleware, 10)
         # Before spidermon's (500): the run monitors read the run-wide stats it sets on close.
-        settings["EXTENSIONS"]["newscrawl.distributed.RunCoordinator"] = 400
+        settings.set_in_component_priority_dict("EXTENSIONS", RunCoordinator, 400)
 
 
 class LeasedQueue(PriorityQueue):

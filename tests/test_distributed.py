@@ -231,6 +231,38 @@ async def test_distributed_mode_is_switched_on_by_settings_alone(
     assert client.get(f"{prefix}:run:current") is None  # the finished run let go
 
 
+def test_the_add_on_adds_its_components_beside_the_projects(redis_url: str) -> None:
+    from scrapy.utils.conf import build_component_list
+    from scrapy.utils.misc import load_object
+    from scrapy.utils.test import get_crawler
+
+    from newscrawl.distributed import LeaseMiddleware, RedisScheduler, RunCoordinator
+
+    def enabled(crawler: Any, name: str) -> list[Any]:
+        return [load_object(c) for c in build_component_list(crawler.settings.getwithbase(name))]
+
+    run_id = "20261124T000000Z-abcdef"
+    crawler = get_crawler(
+        ArabNewsSpider, project_settings(NEWSCRAWL_REDIS_URL=redis_url, NEWSCRAWL_RUN_ID=run_id)
+    )
+    extensions = [c.__name__ for c in enabled(crawler, "EXTENSIONS")]
+    # Between the crawl state (0) and spidermon (500), whose monitors read its stats.
+    assert extensions.index("CrawlState") < extensions.index("RunCoordinator")
+    assert extensions.index("RunCoordinator") < extensions.index("Spidermon")
+    middlewares = enabled(crawler, "SPIDER_MIDDLEWARES")
+    assert middlewares.index(LeaseMiddleware) < [c.__name__ for c in middlewares].index(
+        "StorySplitMiddleware"
+    )
+    assert load_object(crawler.settings["SCHEDULER"]) is RedisScheduler
+    assert crawler.settings["NEWSCRAWL_RUN_ID"] == run_id  # the project's, not a new one
+    assert crawler.settings["NEWSCRAWL_SEEN_STORE"] == redis_url
+    # Without a Redis URL the add-on adds nothing.
+    single = get_crawler(ArabNewsSpider, project_settings())
+    assert RunCoordinator not in enabled(single, "EXTENSIONS")
+    assert LeaseMiddleware not in enabled(single, "SPIDER_MIDDLEWARES")
+    assert single.settings["SCHEDULER"] == "scrapy.core.scheduler.Scheduler"
+
+
 def test_a_sqlite_seen_store_is_refused_in_distributed_mode(redis_url: str) -> None:
     from scrapy.utils.test import get_crawler
 
