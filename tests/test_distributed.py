@@ -532,6 +532,62 @@ async def test_a_worker_taken_for_dead_stops(
     assert crawler.stats.get_value("newscrawl/distributed/presumed_dead") == 1
 
 
+@deferred_f_from_coro_f
+async def test_an_idle_worker_looks_at_the_run_every_poll(
+    mirror: Mirror, redis_url: str, namespace: str
+) -> None:
+    from scrapy import Request, signals
+    from scrapy.utils.defer import deferred_from_coro
+    from scrapy.utils.test import get_crawler
+
+    from newscrawl.distributed import LeasedQueue, distributed_run
+
+    settings = project_settings(
+        NEWSCRAWL_REDIS_URL=redis_url,
+        NEWSCRAWL_SEEN_NAMESPACE=namespace,
+        NEWSCRAWL_DISTRIBUTED_POLL=0.1,
+        NEWSCRAWL_IDLE_CLOSE=600,  # the run never finishes by itself here
+        CLOSESPIDER_TIMEOUT=60,
+    )
+    crawler = get_crawler(ArabNewsSpider, settings)
+    pushed = f"{mirror.base_url}/?pushed"
+    events: list[tuple[str, float]] = []
+
+    class Watcher:
+        def spider_idle(self) -> None:
+            events.append(("idle", time.monotonic()))
+            idle = sum(1 for name, _ in events if name == "idle")
+            if idle == 3:  # another worker queues a request while this one is idle
+                run = distributed_run(crawler)
+                assert run is not None
+                other = DistributedRun(run.redis, run.namespace, run.run_id, new_worker_id())
+                spider: Any = crawler.spider
+                LeasedQueue(other, spider).push(
+                    Request(pushed, callback=spider.parse_listing, dont_filter=True)
+                )
+                events.append(("pushed", time.monotonic()))
+            elif idle == 10:
+                assert crawler.engine is not None
+                deferred_from_coro(crawler.engine.close_spider_async(reason="looked"))
+
+        def response_received(self, response: Any) -> None:
+            if response.url == pushed:
+                events.append(("fetched", time.monotonic()))
+
+    watcher = Watcher()
+    crawler.signals.connect(watcher.spider_idle, signal=signals.spider_idle)
+    crawler.signals.connect(watcher.response_received, signal=signals.response_received)
+    await crawler.crawl_async(base_url=mirror.base_url)
+    assert crawler.stats is not None
+    assert crawler.stats.get_value("finish_reason") == "looked"
+    names = [name for name, _ in events]
+    # Taken at the worker's next look; and idle, it looked every poll (Scrapy's engine
+    # alone looks every 5 s: ten looks would take it 45 s).
+    assert names.index("pushed") < names.index("fetched") < names.index("idle", 4)
+    idle = [at for name, at in events if name == "idle"]
+    assert idle[-1] - idle[0] < 5.0, idle
+
+
 def test_a_lost_redis_stops_the_run_with_one_line_and_frees_the_lock(
     own_mirror: Mirror, tmp_path: Path
 ) -> None:
