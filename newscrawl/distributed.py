@@ -277,6 +277,9 @@ class DistributedRun:
         self.fingerprints_key = f"{namespace}:fingerprints"
         self.quiet_since: float | None = None
         self.output: RunOutput | None = None  # the worker's crawl state, once it has one
+        # Leases of requests this worker holds back a while (a retry waiting out its
+        # backoff): its own still, though it may look idle meanwhile.
+        self.waiting: set[str] = set()
         # Since when Redis has failed every call (None while it answers).
         self.failing_since: float | None = None
         self._lease = client.register_script(_LEASE)
@@ -797,7 +800,7 @@ class RunCoordinator:
                 # Idle with pages unsettled: a story of theirs failed in a pipeline (logged).
                 state.abandon_unsettled_pages()
             held = state.held_leases() if state is not None else set()
-            stray = self.run.held_leases() - held
+            stray = self.run.held_leases() - held - self.run.waiting
             if stray:  # idle, so none of it is in flight: failed requests, mostly
                 self.run.release(stray)
             self.requeued += self.run.requeue_dead()

@@ -588,6 +588,68 @@ async def test_an_idle_worker_looks_at_the_run_every_poll(
     assert idle[-1] - idle[0] < 5.0, idle
 
 
+@deferred_f_from_coro_f
+async def test_a_retry_waits_out_its_backoff_under_its_lease_and_keeps_its_meta(
+    crawl_output: Path, redis_url: str, namespace: str
+) -> None:
+    from scrapy import Request, signals
+    from scrapy.utils.test import get_crawler
+
+    from newscrawl.distributed import distributed_run
+    from newscrawl.names import LEASE, PAGE_KEY
+    from tests.test_downloadermiddlewares import Downloads, FirstRequestFails, failing_mirror
+
+    with failing_mirror(FirstRequestFails(every=True), retry_after=1) as mirror:
+        settings = project_settings(
+            NEWSCRAWL_REDIS_URL=redis_url,
+            NEWSCRAWL_SEEN_NAMESPACE=namespace,
+            NEWSCRAWL_IDLE_CLOSE=0.2,  # shorter than the wait: a released lease would end it
+            NEWSCRAWL_DISTRIBUTED_POLL=0.1,
+            RETRY_BACKOFF_BASE=0.01,
+        )
+        crawler = get_crawler(ArabNewsSpider, settings)
+        downloads = Downloads(crawler)
+        looks: list[tuple[int, int]] = []  # at each idle look: retries waiting, leases held
+        retries: list[dict[str, Any]] = []
+
+        class Watcher:
+            def spider_idle(self) -> None:
+                run = distributed_run(crawler)
+                assert run is not None
+                articles = downloads.articles()
+                waiting = {p for p, s in articles if s == 503} - {
+                    p for p, s in articles if s == 200
+                }
+                looks.append((len(waiting), int(run.redis.hlen(run.leases_key(run.worker)))))
+
+            def request_reached_downloader(self, request: Request) -> None:
+                if request.meta.get("retry_times"):
+                    retries.append(dict(request.meta))
+
+        watcher = Watcher()
+        crawler.signals.connect(watcher.spider_idle, signal=signals.spider_idle)
+        crawler.signals.connect(
+            watcher.request_reached_downloader, signal=signals.request_reached_downloader
+        )
+        await crawler.crawl_async(base_url=mirror.base_url)
+        assert_every_story_once(mirror, crawl_output)
+    assert crawler.stats is not None
+    assert crawler.stats.get_value("finish_reason") == "finished"
+    fetched = Counter(path for path, _ in downloads.articles())
+    assert set(fetched.values()) == {2}  # a 503, then the retry: none filtered as seen
+    # Idle while retries waited, and their leases still held: the run was not finished.
+    assert any(waiting for waiting, _ in looks), looks
+    assert all(held >= waiting for waiting, held in looks), looks
+    # Each retry came back through the run's queue with the meta of its page.
+    assert len(retries) == len(fetched)
+    for meta in retries:
+        assert meta["retry_times"] == 1
+        assert meta["newscrawl_faults"] == ["http_503"]
+        assert PAGE_KEY in meta
+        assert LEASE in meta  # leased anew from the queue
+        assert "newscrawl_source" in meta
+
+
 def test_a_lost_redis_stops_the_run_with_one_line_and_frees_the_lock(
     own_mirror: Mirror, tmp_path: Path
 ) -> None:
