@@ -33,6 +33,7 @@ import logging
 import re
 import secrets
 import time
+from collections import deque
 from collections.abc import AsyncIterator, Iterable
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlsplit
@@ -40,7 +41,7 @@ from weakref import WeakKeyDictionary
 
 import redis
 from scrapy import Request, signals
-from scrapy.exceptions import DontCloseSpider, NotConfigured
+from scrapy.exceptions import CloseSpider, DontCloseSpider, NotConfigured
 from scrapy.http import Response
 from scrapy.settings import SETTINGS_PRIORITIES
 from scrapy.utils.asyncio import create_looping_call
@@ -48,6 +49,7 @@ from scrapy.utils.defer import deferred_from_coro
 from scrapy_redis.dupefilter import RFPDupeFilter
 from scrapy_redis.queue import PriorityQueue
 from scrapy_redis.scheduler import Scheduler
+from twisted.python.failure import Failure
 
 from newscrawl.clock import new_run_id, utc_now
 
@@ -67,6 +69,7 @@ class RunOutput(Protocol):
 
 if TYPE_CHECKING:
     from scrapy import Spider
+    from scrapy.core.engine import ExecutionEngine
     from scrapy.crawler import Crawler
     from scrapy.settings import BaseSettings
     from typing_extensions import Self
@@ -274,6 +277,9 @@ class DistributedRun:
         self.fingerprints_key = f"{namespace}:fingerprints"
         self.quiet_since: float | None = None
         self.output: RunOutput | None = None  # the worker's crawl state, once it has one
+        # Leases of requests this worker holds back a while (a retry waiting out its
+        # backoff): its own still, though it may look idle meanwhile.
+        self.waiting: set[str] = set()
         # Since when Redis has failed every call (None while it answers).
         self.failing_since: float | None = None
         self._lease = client.register_script(_LEASE)
@@ -516,9 +522,9 @@ class Distributed:
             # At least the priority of the project's own (empty) value, which it replaces.
             priority = max(settings.getpriority(name) or 0, SETTINGS_PRIORITIES["addon"])
             settings.set(name, value, priority=priority)
-        settings["SPIDER_MIDDLEWARES"]["newscrawl.distributed.LeaseMiddleware"] = 10
+        settings.set_in_component_priority_dict("SPIDER_MIDDLEWARES", LeaseMiddleware, 10)
         # Before spidermon's (500): the run monitors read the run-wide stats it sets on close.
-        settings["EXTENSIONS"]["newscrawl.distributed.RunCoordinator"] = 400
+        settings.set_in_component_priority_dict("EXTENSIONS", RunCoordinator, 400)
 
 
 class LeasedQueue(PriorityQueue):
@@ -572,13 +578,36 @@ class RedisScheduler(Scheduler):
         run = distributed_run(self.crawler)
         assert run is not None
         self.queue = LeasedQueue(run, spider)
+        # Requests taken from the queue and handed to the engine (see hand_over), for
+        # it to take back first; and the one being handed.
+        self.handed: deque[Request] = deque()
+        self.handing: Request | None = None
         if not self.df:
             self.df = PageKeyDupeFilter.from_spider(spider)
         queued = len(self.queue)
         if queued:
             logger.info("Run %s: %d requests already queued", run.run_id, queued)
 
+    def __len__(self) -> int:
+        return len(self.handed) + len(self.queue)
+
+    def hand_over(self, engine: ExecutionEngine) -> bool:
+        """Take the next request of the run's queue, if any, and hand it to the engine to
+        crawl: which has the engine look at its scheduler now, and take more."""
+        request = self.queue.pop()
+        if request is None:
+            return False
+        self.handing = request
+        try:
+            engine.crawl(request)
+        finally:
+            self.handing = None
+        return True
+
     def enqueue_request(self, request: Request) -> bool:
+        if request is self.handing:  # taken and leased already: kept here, not queued
+            self.handed.append(request)
+            return True
         try:
             if not request.dont_filter and self.df.request_seen(request):
                 return False
@@ -591,7 +620,7 @@ class RedisScheduler(Scheduler):
         return True
 
     def next_request(self) -> Request | None:
-        request: Request | None = self.queue.pop()
+        request: Request | None = self.handed.popleft() if self.handed else self.queue.pop()
         if request is not None and self.stats:
             self.stats.inc_value("scheduler/dequeued/redis")
         return request
@@ -652,6 +681,14 @@ class RunCoordinator:
 
     Spider-idle (nothing to download or process here) is when a worker commits its
     output, releases what it still holds, and checks whether the whole run is done.
+
+    The engine looks at its scheduler after each download, and otherwise every 5 s (its
+    heartbeat): an idle worker would be slow to see what other workers queued, and that
+    the run is done. Every NEWSCRAWL_DISTRIBUTED_POLL seconds the coordinator looks
+    instead (``look``): it hands the engine the next request of the run's queue, through
+    ``engine.crawl``, which has the engine take it and whatever else it has room for; or,
+    with nothing queued and the worker idle, it does what the engine's idle look does:
+    ``spider_idle``, and the spider closed unless a handler keeps it open.
     """
 
     def __init__(self, crawler: Crawler, run: DistributedRun, poll: float) -> None:
@@ -659,10 +696,13 @@ class RunCoordinator:
         self.run = run
         self.poll = poll
         self.heartbeats: Any = None
+        self.looks: Any = None
         self.requeued = 0
         self.stopping = False
+        self.start_failed = False  # Spider.start() raised: the crawl ends as start_error
         crawler.signals.connect(self.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(self.spider_idle, signal=signals.spider_idle)
+        crawler.signals.connect(self.spider_error, signal=signals.spider_error)
         crawler.signals.connect(self.response_received, signal=signals.response_received)
         crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
 
@@ -681,11 +721,43 @@ class RunCoordinator:
         interval = max(0.5, self.run.worker_timeout / 4)
         self.heartbeats = create_looping_call(self.beat)
         self.heartbeats.start(interval, now=False)
-        # An idle Scrapy engine looks at its scheduler every 5 s; the queue is fed by
-        # other workers too, so look more often.
+        self.looks = create_looping_call(self.look)
+        self.looks.start(self.poll, now=False)
+
+    def look(self) -> None:
+        """Every NEWSCRAWL_DISTRIBUTED_POLL s: what the engine's heartbeat does every 5 s."""
         engine = self.crawler.engine
-        if engine is not None and hasattr(engine, "_SLOT_HEARTBEAT_INTERVAL"):
-            engine._SLOT_HEARTBEAT_INTERVAL = self.poll
+        if self.stopping or engine is None or engine.spider is None or engine.needs_backout():
+            return  # busy (each download done makes it look again), or closing
+        scheduler = engine.scheduler
+        try:
+            if isinstance(scheduler, RedisScheduler) and scheduler.hand_over(engine):
+                return
+            if engine.spider_is_idle():
+                self._idle(engine)
+        except redis.RedisError as exc:  # the looping call must go on
+            self.run.redis_failed(exc)
+
+    def _idle(self, engine: ExecutionEngine) -> None:
+        """The engine's idle look: spider_idle, then, if no handler keeps the spider
+        open (DontCloseSpider), the spider closed, for the reason a CloseSpider gives."""
+        results = self.crawler.signals.send_catch_log(
+            signal=signals.spider_idle,
+            spider=engine.spider,
+            dont_log=(DontCloseSpider, CloseSpider),
+        )
+        raised = [result.value for _, result in results if isinstance(result, Failure)]
+        if any(isinstance(exc, DontCloseSpider) for exc in raised) or self.stopping:
+            return
+        if engine.spider is None or engine.needs_backout() or not engine.spider_is_idle():
+            return
+        close = next((exc for exc in raised if isinstance(exc, CloseSpider)), None)
+        default = "start_error" if self.start_failed else "finished"
+        deferred_from_coro(engine.close_spider_async(reason=close.reason if close else default))
+
+    def spider_error(self, response: Response | None) -> None:
+        if response is None:  # only Spider.start() fails with no response
+            self.start_failed = True
 
     def beat(self) -> None:
         # The looping call stops for good on an exception: a Redis hiccup must not end
@@ -728,7 +800,7 @@ class RunCoordinator:
                 # Idle with pages unsettled: a story of theirs failed in a pipeline (logged).
                 state.abandon_unsettled_pages()
             held = state.held_leases() if state is not None else set()
-            stray = self.run.held_leases() - held
+            stray = self.run.held_leases() - held - self.run.waiting
             if stray:  # idle, so none of it is in flight: failed requests, mostly
                 self.run.release(stray)
             self.requeued += self.run.requeue_dead()
@@ -764,8 +836,9 @@ class RunCoordinator:
             deferred_from_coro(engine.close_spider_async(reason="redis_unavailable"))
 
     def spider_closed(self) -> None:
-        if self.heartbeats is not None and self.heartbeats.running:
-            self.heartbeats.stop()
+        for looping in (self.heartbeats, self.looks):
+            if looping is not None and looping.running:
+                looping.stop()
         try:
             self._set_run_stats()
             self.run.leave()

@@ -217,7 +217,8 @@ class _MirrorHandler(BaseHTTPRequestHandler):
         path = url.path
 
         if mirror.outage is not None and path != "/robots.txt" and not path.startswith("/_mirror/"):
-            return _Response(mirror.outage, error_page(mirror.outage), headers={"Retry-After": "1"})
+            retry_after = {"Retry-After": str(mirror.retry_after)}
+            return _Response(mirror.outage, error_page(mirror.outage), headers=retry_after)
         node = _NODE_PATH.match(path)
         if node is not None:
             return self._node(int(node.group(1)), node.group(2))
@@ -324,7 +325,7 @@ class _MirrorHandler(BaseHTTPRequestHandler):
 
     def _faulty(self, fault: Fault, path: str, normal: Callable[[], _Response]) -> _Response:
         name = fault.name
-        retry_after = {"Retry-After": "1"}
+        retry_after = {"Retry-After": str(self.mirror.retry_after)}
         if name == "reset":
             return _no_reply(name)
         if name in ("http-500", "http-502"):
@@ -433,9 +434,12 @@ class MirrorServer:
         faults: FaultPlan | None = None,
         outage: int | None = None,
         other_site: str | None = None,
+        retry_after: int = 1,
     ) -> None:
         self.site = site
         self.faults = faults
+        # The seconds of the Retry-After its 503 and 429 answers ask for.
+        self.retry_after = retry_after
         # Another site on this host (another port) the pages point at (see OtherSite).
         self.other_site = OtherSite.plan(site, other_site) if other_site else None
         # Every page answers this status (robots.txt and /_mirror/ excepted): a site down.

@@ -231,6 +231,38 @@ async def test_distributed_mode_is_switched_on_by_settings_alone(
     assert client.get(f"{prefix}:run:current") is None  # the finished run let go
 
 
+def test_the_add_on_adds_its_components_beside_the_projects(redis_url: str) -> None:
+    from scrapy.utils.conf import build_component_list
+    from scrapy.utils.misc import load_object
+    from scrapy.utils.test import get_crawler
+
+    from newscrawl.distributed import LeaseMiddleware, RedisScheduler, RunCoordinator
+
+    def enabled(crawler: Any, name: str) -> list[Any]:
+        return [load_object(c) for c in build_component_list(crawler.settings.getwithbase(name))]
+
+    run_id = "20261124T000000Z-abcdef"
+    crawler = get_crawler(
+        ArabNewsSpider, project_settings(NEWSCRAWL_REDIS_URL=redis_url, NEWSCRAWL_RUN_ID=run_id)
+    )
+    extensions = [c.__name__ for c in enabled(crawler, "EXTENSIONS")]
+    # Between the crawl state (0) and spidermon (500), whose monitors read its stats.
+    assert extensions.index("CrawlState") < extensions.index("RunCoordinator")
+    assert extensions.index("RunCoordinator") < extensions.index("Spidermon")
+    middlewares = enabled(crawler, "SPIDER_MIDDLEWARES")
+    assert middlewares.index(LeaseMiddleware) < [c.__name__ for c in middlewares].index(
+        "StorySplitMiddleware"
+    )
+    assert load_object(crawler.settings["SCHEDULER"]) is RedisScheduler
+    assert crawler.settings["NEWSCRAWL_RUN_ID"] == run_id  # the project's, not a new one
+    assert crawler.settings["NEWSCRAWL_SEEN_STORE"] == redis_url
+    # Without a Redis URL the add-on adds nothing.
+    single = get_crawler(ArabNewsSpider, project_settings())
+    assert RunCoordinator not in enabled(single, "EXTENSIONS")
+    assert LeaseMiddleware not in enabled(single, "SPIDER_MIDDLEWARES")
+    assert single.settings["SCHEDULER"] == "scrapy.core.scheduler.Scheduler"
+
+
 def test_a_sqlite_seen_store_is_refused_in_distributed_mode(redis_url: str) -> None:
     from scrapy.utils.test import get_crawler
 
@@ -498,6 +530,124 @@ async def test_a_worker_taken_for_dead_stops(
     assert crawler.stats is not None
     assert crawler.stats.get_value("finish_reason") == "presumed_dead"
     assert crawler.stats.get_value("newscrawl/distributed/presumed_dead") == 1
+
+
+@deferred_f_from_coro_f
+async def test_an_idle_worker_looks_at_the_run_every_poll(
+    mirror: Mirror, redis_url: str, namespace: str
+) -> None:
+    from scrapy import Request, signals
+    from scrapy.utils.defer import deferred_from_coro
+    from scrapy.utils.test import get_crawler
+
+    from newscrawl.distributed import LeasedQueue, distributed_run
+
+    settings = project_settings(
+        NEWSCRAWL_REDIS_URL=redis_url,
+        NEWSCRAWL_SEEN_NAMESPACE=namespace,
+        NEWSCRAWL_DISTRIBUTED_POLL=0.1,
+        NEWSCRAWL_IDLE_CLOSE=600,  # the run never finishes by itself here
+        CLOSESPIDER_TIMEOUT=60,
+    )
+    crawler = get_crawler(ArabNewsSpider, settings)
+    pushed = f"{mirror.base_url}/?pushed"
+    events: list[tuple[str, float]] = []
+
+    class Watcher:
+        def spider_idle(self) -> None:
+            events.append(("idle", time.monotonic()))
+            idle = sum(1 for name, _ in events if name == "idle")
+            if idle == 3:  # another worker queues a request while this one is idle
+                run = distributed_run(crawler)
+                assert run is not None
+                other = DistributedRun(run.redis, run.namespace, run.run_id, new_worker_id())
+                spider: Any = crawler.spider
+                LeasedQueue(other, spider).push(
+                    Request(pushed, callback=spider.parse_listing, dont_filter=True)
+                )
+                events.append(("pushed", time.monotonic()))
+            elif idle == 10:
+                assert crawler.engine is not None
+                deferred_from_coro(crawler.engine.close_spider_async(reason="looked"))
+
+        def response_received(self, response: Any) -> None:
+            if response.url == pushed:
+                events.append(("fetched", time.monotonic()))
+
+    watcher = Watcher()
+    crawler.signals.connect(watcher.spider_idle, signal=signals.spider_idle)
+    crawler.signals.connect(watcher.response_received, signal=signals.response_received)
+    await crawler.crawl_async(base_url=mirror.base_url)
+    assert crawler.stats is not None
+    assert crawler.stats.get_value("finish_reason") == "looked"
+    names = [name for name, _ in events]
+    # Taken at the worker's next look; and idle, it looked every poll (Scrapy's engine
+    # alone looks every 5 s: ten looks would take it 45 s).
+    assert names.index("pushed") < names.index("fetched") < names.index("idle", 4)
+    idle = [at for name, at in events if name == "idle"]
+    assert idle[-1] - idle[0] < 5.0, idle
+
+
+@deferred_f_from_coro_f
+async def test_a_retry_waits_out_its_backoff_under_its_lease_and_keeps_its_meta(
+    crawl_output: Path, redis_url: str, namespace: str
+) -> None:
+    from scrapy import Request, signals
+    from scrapy.utils.test import get_crawler
+
+    from newscrawl.distributed import distributed_run
+    from newscrawl.names import LEASE, PAGE_KEY
+    from tests.test_downloadermiddlewares import Downloads, FirstRequestFails, failing_mirror
+
+    with failing_mirror(FirstRequestFails(every=True), retry_after=1) as mirror:
+        settings = project_settings(
+            NEWSCRAWL_REDIS_URL=redis_url,
+            NEWSCRAWL_SEEN_NAMESPACE=namespace,
+            NEWSCRAWL_IDLE_CLOSE=0.2,  # shorter than the wait: a released lease would end it
+            NEWSCRAWL_DISTRIBUTED_POLL=0.1,
+            RETRY_BACKOFF_BASE=0.01,
+        )
+        crawler = get_crawler(ArabNewsSpider, settings)
+        downloads = Downloads(crawler)
+        looks: list[tuple[int, int]] = []  # at each idle look: retries waiting, leases held
+        retries: list[dict[str, Any]] = []
+
+        class Watcher:
+            def spider_idle(self) -> None:
+                run = distributed_run(crawler)
+                assert run is not None
+                articles = downloads.articles()
+                waiting = {p for p, s in articles if s == 503} - {
+                    p for p, s in articles if s == 200
+                }
+                looks.append((len(waiting), int(run.redis.hlen(run.leases_key(run.worker)))))
+
+            def request_reached_downloader(self, request: Request) -> None:
+                if request.meta.get("retry_times"):
+                    retries.append(dict(request.meta))
+
+        watcher = Watcher()
+        crawler.signals.connect(watcher.spider_idle, signal=signals.spider_idle)
+        crawler.signals.connect(
+            watcher.request_reached_downloader, signal=signals.request_reached_downloader
+        )
+        await crawler.crawl_async(base_url=mirror.base_url)
+        assert_every_story_once(mirror, crawl_output)
+    assert crawler.stats is not None
+    assert crawler.stats.get_value("finish_reason") == "finished"
+    fetched = Counter(path for path, _ in downloads.articles())
+    assert set(fetched.values()) == {2}  # a 503, then the retry: none filtered as seen
+    # Idle while retries waited, and their leases still held: the run was not finished.
+    assert any(waiting for waiting, _ in looks), looks
+    assert all(held >= waiting for waiting, held in looks), looks
+    # Each retry came back through the run's queue with the meta of its page.
+    assert len(retries) == len(fetched)
+    for meta in retries:
+        assert meta["retry_times"] == 1
+        assert meta["newscrawl_faults"] == ["http_503"]
+        assert PAGE_KEY in meta
+        assert LEASE in meta  # leased anew from the queue
+        assert "newscrawl_source" in meta
 
 
 def test_a_lost_redis_stops_the_run_with_one_line_and_frees_the_lock(

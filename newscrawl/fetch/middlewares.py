@@ -10,18 +10,20 @@ from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
+from weakref import WeakKeyDictionary
 
 from protego import Protego
-from scrapy import Request, Spider
+from scrapy import Request, Spider, signals
 from scrapy.core.downloader.handlers.http11 import HTTP11DownloadHandler
 from scrapy.downloadermiddlewares.offsite import OffsiteMiddleware as ScrapyOffsiteMiddleware
 from scrapy.downloadermiddlewares.retry import get_retry_request
-from scrapy.exceptions import IgnoreRequest, NotConfigured
+from scrapy.exceptions import DontCloseSpider, IgnoreRequest, NotConfigured
 from scrapy.http import Response, TextResponse, XmlResponse
-from scrapy.utils.asyncio import sleep
+from scrapy.utils.asyncio import CallLaterResult, call_later, sleep
 from scrapy.utils.httpobj import urlparse_cached
 from scrapy.utils.misc import load_object
 
+from newscrawl.distributed import distributed_run
 from newscrawl.fetch.faults import (
     META,
     STAT,
@@ -31,6 +33,7 @@ from newscrawl.fetch.faults import (
     repair_charset,
     status_kind,
 )
+from newscrawl.names import LEASE
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -55,12 +58,26 @@ def retry_after_seconds(value: bytes | None, now: datetime | None = None) -> flo
     return max(0.0, (when - (now or datetime.now(timezone.utc))).total_seconds())
 
 
+class RetryLater(IgnoreRequest):
+    """A retry request held back until its wait is over: not scheduled yet, no failure."""
+
+
 class BackoffRetryMiddleware:
     """Retries failed downloads like Scrapy's RetryMiddleware, but waits before each try.
 
     The wait doubles with each retry (with jitter) and honours ``Retry-After``, capped at
     RETRY_BACKOFF_MAX, so a struggling site is given room instead of an instant re-hit.
     Replaces ``scrapy.downloadermiddlewares.retry.RetryMiddleware`` (disable that one).
+
+    The wait holds no download slot: the retry request goes back to the engine at once,
+    as Scrapy's retries do, and is held back when the engine schedules it
+    (``request_scheduled``); when its wait is over it is crawled, with the meta and
+    ``dont_filter`` of any retry. Meanwhile the other requests, to the same site too, are
+    downloaded. The spider stays open while a retry waits; one still waiting when the
+    spider closes is dropped (in distributed mode its lease, held meanwhile, puts it
+    back in the run's queue once the worker has left). robots.txt, which Scrapy
+    downloads outside the scheduler and holds its site's requests for, waits in the
+    downloader as it must.
     """
 
     def __init__(self, crawler: Crawler) -> None:
@@ -77,6 +94,14 @@ class BackoffRetryMiddleware:
             load_object(e) if isinstance(e, str) else e
             for e in settings.getlist("RETRY_EXCEPTIONS")
         )
+        # Retry requests given back to the engine, and the seconds each is to wait once
+        # the engine schedules it (weak: one the engine never schedules leaves nothing).
+        self.held: WeakKeyDictionary[Request, float] = WeakKeyDictionary()
+        # Retries waiting out their backoff, and the timers that send them.
+        self.waiting: dict[Request, CallLaterResult] = {}
+        crawler.signals.connect(self.request_scheduled, signal=signals.request_scheduled)
+        crawler.signals.connect(self.spider_idle, signal=signals.spider_idle)
+        crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
@@ -110,7 +135,11 @@ class BackoffRetryMiddleware:
         delay = self.backoff(request, retry_after)
         if self.crawler.stats is not None:
             self.crawler.stats.inc_value("retry/backoff_ms", round(delay * 1000))
-        await sleep(delay)
+        if request.meta.get("dont_obey_robotstxt"):
+            # robots.txt: Scrapy downloads it itself, and would send the retry at once.
+            await sleep(delay)
+        else:
+            self.held[new_request] = delay
         return new_request
 
     async def process_response(
@@ -128,6 +157,45 @@ class BackoffRetryMiddleware:
         if request.meta.get("dont_retry") or not isinstance(exception, self.exceptions_to_retry):
             return None
         return await self._retry(request, exception, None)
+
+    def request_scheduled(self, request: Request) -> None:
+        """A retry comes to be scheduled: held back (not scheduled) until its wait is over."""
+        delay = self.held.pop(request, None)
+        if delay is None:
+            return
+        self.waiting[request] = call_later(delay, self._send, request)
+        self._hold_lease(request, True)
+        raise RetryLater(f"retried in {delay:g} s")
+
+    def _send(self, request: Request) -> None:
+        del self.waiting[request]
+        self._hold_lease(request, False)  # it moves with the request to the run's queue
+        engine = self.crawler.engine
+        if engine is not None and engine.spider is not None:
+            engine.crawl(request)
+
+    def _hold_lease(self, request: Request, waiting: bool) -> None:
+        """Distributed mode: a waiting retry's lease is not released, though the worker
+        may look idle meanwhile (the run is not finished either)."""
+        lease = request.meta.get(LEASE)
+        run = distributed_run(self.crawler) if lease is not None else None
+        if run is None:
+            return
+        if waiting:
+            run.waiting.add(str(lease))
+        else:
+            run.waiting.discard(str(lease))
+
+    def spider_idle(self) -> None:
+        if self.waiting:
+            raise DontCloseSpider
+
+    def spider_closed(self) -> None:
+        for timer in self.waiting.values():
+            timer.cancel()
+        if self.waiting:
+            logger.info("Spider closed with %d retries waiting: not sent", len(self.waiting))
+        self.waiting.clear()
 
 
 class RobotsCrawlDelayMiddleware:
