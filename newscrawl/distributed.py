@@ -51,6 +51,8 @@ from scrapy_redis.queue import PriorityQueue
 from scrapy_redis.scheduler import Scheduler
 from twisted.python.failure import Failure
 
+from newscrawl import names
+from newscrawl import settings as defaults
 from newscrawl.clock import new_run_id, utc_now
 
 
@@ -75,10 +77,7 @@ if TYPE_CHECKING:
     from typing_extensions import Self
 
 logger = logging.getLogger(__name__)
-STAT = "newscrawl/distributed"
 REDIS_TIMEOUTS = {"socket_connect_timeout": 5.0, "socket_timeout": 5.0}
-LEASE = "newscrawl_lease"  # request meta: the lease a request was taken under
-PAGE_KEY = "newscrawl_page_key"  # request meta: the article's page key (dupefilter)
 WORKER_ID = re.compile(r"w[0-9a-f]{6}")
 
 # The run named by the pointer, or a new one: (run id, 1 created / 0 joined / 2 dead).
@@ -200,7 +199,11 @@ def safe_url(url: str) -> str:
 
 
 def join_run(
-    client: redis.Redis, namespace: str, proposed: str, ttl: int, worker_timeout: float = 60.0
+    client: redis.Redis,
+    namespace: str,
+    proposed: str,
+    ttl: int,
+    worker_timeout: float = defaults.NEWSCRAWL_WORKER_TIMEOUT,
 ) -> tuple[str, bool]:
     """The run workers of ``namespace`` are in now, else ``proposed``: (run id, created).
 
@@ -241,7 +244,7 @@ def join_current_run(url: str, namespace: str, proposed: str, worker_timeout: fl
 
 
 def namespace_of(settings: BaseSettings, spider_name: str) -> str:
-    namespace = str(settings.get("NEWSCRAWL_SEEN_NAMESPACE") or "newscrawl:{spider}")
+    namespace = str(settings["NEWSCRAWL_SEEN_NAMESPACE"])
     return namespace.format(spider=spider_name)
 
 
@@ -255,8 +258,8 @@ class DistributedRun:
         run_id: str,
         worker: str,
         *,
-        worker_timeout: float = 60.0,
-        idle_close: float = 5.0,
+        worker_timeout: float = defaults.NEWSCRAWL_WORKER_TIMEOUT,
+        idle_close: float = defaults.NEWSCRAWL_IDLE_CLOSE,
     ) -> None:
         self.redis = client
         self.namespace = namespace
@@ -472,8 +475,8 @@ def distributed_run(crawler: Crawler) -> DistributedRun | None:
             namespace_of(settings, name),
             str(settings["NEWSCRAWL_RUN_ID"]),
             str(settings["NEWSCRAWL_WORKER_ID"]),
-            worker_timeout=settings.getfloat("NEWSCRAWL_WORKER_TIMEOUT", 60.0),
-            idle_close=settings.getfloat("NEWSCRAWL_IDLE_CLOSE", 5.0),
+            worker_timeout=settings.getfloat("NEWSCRAWL_WORKER_TIMEOUT"),
+            idle_close=settings.getfloat("NEWSCRAWL_IDLE_CLOSE"),
         )
     return run
 
@@ -504,7 +507,7 @@ class Distributed:
         namespace = namespace_of(settings, str(self.crawler.spidercls.name))
         run_id = settings.get("NEWSCRAWL_RUN_ID")
         if not run_id:
-            timeout = settings.getfloat("NEWSCRAWL_WORKER_TIMEOUT", 60.0)
+            timeout = settings.getfloat("NEWSCRAWL_WORKER_TIMEOUT")
             run_id = join_current_run(url, namespace, new_run_id(utc_now()), timeout)
         prefix = run_prefix(namespace, run_id)
         values = {
@@ -535,7 +538,7 @@ class LeasedQueue(PriorityQueue):
         self.run = run
 
     def push(self, request: Request) -> None:
-        lease = request.meta.pop(LEASE, None)
+        lease = request.meta.pop(names.LEASE, None)
         if lease is None:
             super().push(request)
             return
@@ -552,7 +555,7 @@ class LeasedQueue(PriorityQueue):
             return None
         lease, data = found
         request: Request = self._decode_request(data)
-        request.meta[LEASE] = lease
+        request.meta[names.LEASE] = lease
         return request
 
 
@@ -630,7 +633,7 @@ class PageKeyDupeFilter(RFPDupeFilter):
     """scrapy-redis's shared dupefilter; an article is one request whatever its URL form."""
 
     def request_fingerprint(self, request: Request) -> str:
-        key = request.meta.get(PAGE_KEY)
+        key = request.meta.get(names.PAGE_KEY)
         # A redirect carries its article's key: it is the same article, known by its URL.
         if key is None or request.meta.get("redirect_urls"):
             return str(super().request_fingerprint(request))
@@ -666,7 +669,7 @@ class LeaseMiddleware:
             self._release(response)
 
     def _release(self, response: Response) -> None:
-        lease = response.meta.get(LEASE)
+        lease = response.meta.get(names.LEASE)
         run = distributed_run(self.crawler)
         if lease is None or run is None or (run.output is not None and run.output.holds(lease)):
             return
@@ -711,7 +714,7 @@ class RunCoordinator:
         run = distributed_run(crawler)
         if run is None:
             raise NotConfigured
-        return cls(crawler, run, crawler.settings.getfloat("NEWSCRAWL_DISTRIBUTED_POLL", 1.0))
+        return cls(crawler, run, crawler.settings.getfloat("NEWSCRAWL_DISTRIBUTED_POLL"))
 
     def spider_opened(self) -> None:
         self.run.register()
@@ -772,7 +775,7 @@ class RunCoordinator:
         self.run.redis_answered()
         if not alive and not self.stopping:
             self.stopping = True
-            self._inc("presumed_dead")
+            self._inc(names.stat(names.DISTRIBUTED, "presumed_dead"))
             logger.error(
                 "Worker %s was silent for more than NEWSCRAWL_WORKER_TIMEOUT=%g s and was "
                 "taken for dead: its requests went back to the queue; it stops now",
@@ -830,7 +833,7 @@ class RunCoordinator:
         )
         logger.error("Worker %s: %s", self.run.worker, reason)
         if self.crawler.stats is not None:
-            self.crawler.stats.set_value(f"{STAT}/redis_failed", reason)
+            self.crawler.stats.set_value(names.REDIS_FAILED, reason)
         engine = self.crawler.engine
         if engine is not None:
             deferred_from_coro(engine.close_spider_async(reason="redis_unavailable"))
@@ -848,12 +851,12 @@ class RunCoordinator:
     def _set_run_stats(self) -> None:
         stats = self.crawler.stats
         if stats is not None:
-            stats.set_value(f"{STAT}/run_id", self.run.run_id)
-            stats.set_value(f"{STAT}/worker", self.run.worker)
+            stats.set_value(names.stat(names.DISTRIBUTED, "run_id"), self.run.run_id)
+            stats.set_value(names.stat(names.DISTRIBUTED, "worker"), self.run.worker)
             # The pages all workers fetched: a worker with nothing left to do did not fail.
-            stats.set_value(f"{STAT}/run_responses", self.run.responses())
-            stats.set_value(f"{STAT}/requeued", self.requeued)
+            stats.set_value(names.RUN_RESPONSES, self.run.responses())
+            stats.set_value(names.REQUEUED, self.requeued)
 
-    def _inc(self, name: str) -> None:
+    def _inc(self, key: str) -> None:
         if self.crawler.stats is not None:
-            self.crawler.stats.inc_value(f"{STAT}/{name}")
+            self.crawler.stats.inc_value(key)

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 import numpy as np
 from datasketch import MinHash, MinHashLSH
 
+from newscrawl import settings as defaults
 from newscrawl.dedup.identity import shingles
 
 NUM_PERM = 128
@@ -23,7 +24,11 @@ SCHEME = "affine32"
 class NearDuplicateIndex:
     """Recent stories' sketches; ``match`` finds a story whose text is close enough."""
 
-    def __init__(self, threshold: float = 0.8, window_days: float = 30.0) -> None:
+    def __init__(
+        self,
+        threshold: float = defaults.NEWSCRAWL_NEAR_DUPLICATE_THRESHOLD,
+        window_days: float = defaults.NEWSCRAWL_NEAR_DUPLICATE_WINDOW_DAYS,
+    ) -> None:
         if not 0.0 < threshold <= 1.0:
             raise ValueError(f"near-duplicate threshold must be in (0, 1], got {threshold}")
         self.threshold = threshold

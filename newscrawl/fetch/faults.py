@@ -15,11 +15,6 @@ from typing import NamedTuple
 
 from scrapy.exceptions import IgnoreRequest
 
-from newscrawl import names
-
-STAT = names.FAULTS
-META = names.FAULTS_SEEN
-
 # Exceptions of a download, by class name (Twisted's and Scrapy's), and their kind.
 _EXCEPTION_KINDS = {
     "DownloadTimeoutError": "timeout",

@@ -23,17 +23,15 @@ from scrapy.utils.asyncio import CallLaterResult, call_later, sleep
 from scrapy.utils.httpobj import urlparse_cached
 from scrapy.utils.misc import load_object
 
+from newscrawl import names
 from newscrawl.distributed import distributed_run
 from newscrawl.fetch.faults import (
-    META,
-    STAT,
     PageFault,
     exception_kind,
     looks_like_challenge,
     repair_charset,
     status_kind,
 )
-from newscrawl.names import LEASE
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -88,8 +86,8 @@ class BackoffRetryMiddleware:
         self.max_retry_times = settings.getint("RETRY_TIMES")
         self.retry_http_codes = {int(c) for c in settings.getlist("RETRY_HTTP_CODES")}
         self.priority_adjust = settings.getint("RETRY_PRIORITY_ADJUST")
-        self.base = settings.getfloat("RETRY_BACKOFF_BASE", 1.0)
-        self.cap = settings.getfloat("RETRY_BACKOFF_MAX", 60.0)
+        self.base = settings.getfloat("RETRY_BACKOFF_BASE")
+        self.cap = settings.getfloat("RETRY_BACKOFF_MAX")
         self.exceptions_to_retry = tuple(
             load_object(e) if isinstance(e, str) else e
             for e in settings.getlist("RETRY_EXCEPTIONS")
@@ -177,7 +175,7 @@ class BackoffRetryMiddleware:
     def _hold_lease(self, request: Request, waiting: bool) -> None:
         """Distributed mode: a waiting retry's lease is not released, though the worker
         may look idle meanwhile (the run is not finished either)."""
-        lease = request.meta.get(LEASE)
+        lease = request.meta.get(names.LEASE)
         run = distributed_run(self.crawler) if lease is not None else None
         if run is None:
             return
@@ -303,13 +301,13 @@ class OffsiteMiddleware(ScrapyOffsiteMiddleware):
 
 def _count(crawler: Crawler, outcome: str, kind: str) -> None:
     if crawler.stats is not None:
-        crawler.stats.inc_value(f"{STAT}/{outcome}/{kind}")
+        crawler.stats.inc_value(names.stat(names.FAULTS, outcome, kind))
 
 
 def note_fault(crawler: Crawler, request: Request, kind: str) -> None:
     """Count one faulty attempt, and remember its kind on the request (retries keep it)."""
     _count(crawler, "seen", kind)
-    request.meta[META] = [*request.meta.get(META, []), kind]
+    request.meta[names.FAULTS_SEEN] = [*request.meta.get(names.FAULTS_SEEN, []), kind]
 
 
 class FaultObserver:
@@ -387,8 +385,8 @@ class ContentGuard:
     ) -> Response:
         if response.status != 200 or request.meta.get("dont_obey_robotstxt"):
             return response  # errors are the retry middleware's; robots.txt is Scrapy's
-        is_article = "newscrawl_source" in request.meta
-        earlier = request.meta.get(META)  # the faults of earlier attempts, if any
+        is_article = names.SOURCE in request.meta
+        earlier = request.meta.get(names.FAULTS_SEEN)  # the faults of earlier attempts, if any
         if not response.body.strip():
             self._fault(request, "empty", "the response body is empty")
         if is_article and not isinstance(response, TextResponse):

@@ -109,7 +109,7 @@ def _locked(path: Path, holder: str, max_run_hours: float) -> RunLocked:
 
 
 @contextmanager
-def run_lock(path: Path, max_run_hours: float = 6.0) -> Iterator[None]:
+def run_lock(path: Path, max_run_hours: float) -> Iterator[None]:
     """Hold the lock for a block; RunLocked at once if taken."""
     hold_lock(path, max_run_hours)
     try:
