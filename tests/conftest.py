@@ -24,6 +24,24 @@ from tests.crawling import OUTPUT_DIR
 MIRROR_ARTICLES = 60
 MIRROR_SEED = 7
 
+# The servers the fixtures below start: a test that uses one is end to end, and must be
+# marked slow so that the fast loop (-m "not slow") never starts them.
+SERVER_FIXTURES = {"mirror", "french_mirror", "arabic_mirror", "redis_url"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    unmarked = [
+        item.nodeid
+        for item in items
+        if SERVER_FIXTURES & set(getattr(item, "fixturenames", ()))
+        and item.get_closest_marker("slow") is None
+    ]
+    if unmarked:
+        raise pytest.UsageError(
+            "tests that start a server must be marked slow (@pytest.mark.slow): "
+            + ", ".join(unmarked)
+        )
+
 
 @dataclass
 class Mirror:
@@ -136,9 +154,10 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield url
 
 
-@pytest.fixture(params=["sqlite", "redis"])
+@pytest.fixture(params=["sqlite", pytest.param("redis", marks=pytest.mark.slow)])
 def store_settings(request: pytest.FixtureRequest) -> dict[str, Any]:
-    """Settings for a seen store of each kind; each test gets its own Redis namespace."""
+    """Settings for a seen store of each kind; each test gets its own Redis namespace (a
+    real Redis server: the Redis kind is slow)."""
     if request.param == "sqlite":
         return {}
     url = request.getfixturevalue("redis_url")

@@ -24,6 +24,8 @@ from newscrawl.records.page import PageRecord
 from tests.conftest import Mirror
 from tests.crawling import crawl, project_settings
 
+pytestmark = pytest.mark.slow  # real crawls of the mirror
+
 ARTICLE_PATH = re.compile(r"/node/(\d+)/[a-z-]+")
 SITEMAP_NS = {"s": "http://www.sitemaps.org/schemas/sitemap/0.9"}
 

@@ -27,6 +27,8 @@ from newscrawl.run.ledger import PARTIAL
 from tests.conftest import Mirror
 from tests.crawling import crawl, project_settings
 
+pytestmark = pytest.mark.slow  # real crawls of the mirror
+
 ROOT = Path(__file__).resolve().parent.parent
 ARTICLE_PATH = re.compile(r"/node/\d+(/[a-z-]+)?")
 

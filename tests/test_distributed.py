@@ -111,6 +111,7 @@ def assert_every_story_once(mirror: Mirror, output: Path) -> list[dict[str, Any]
     return records
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("workers", [2, 3])
 def test_workers_share_the_run_each_story_once_each_article_fetched_once(
     own_mirror: Mirror, tmp_path: Path, redis_url: str, namespace: str, workers: int
@@ -142,6 +143,7 @@ def test_workers_share_the_run_each_story_once_each_article_fetched_once(
     assert len(stories) == len(served_stories(own_mirror))
 
 
+@pytest.mark.slow
 def test_a_worker_killed_mid_crawl_loses_nothing_and_repeats_nothing(
     own_mirror: Mirror, tmp_path: Path, redis_url: str, namespace: str
 ) -> None:
@@ -181,6 +183,7 @@ def test_a_worker_killed_mid_crawl_loses_nothing_and_repeats_nothing(
     assert sum(r["counts"]["requeued_from_dead_workers"] for r in finished) > 0
 
 
+@pytest.mark.slow
 def test_several_workers_need_a_redis_url(tmp_path: Path) -> None:
     command = [sys.executable, "-m", "newscrawl.cli", "run", "arabnews", "--workers", "2"]
     env = {k: v for k, v in os.environ.items() if k != "NEWSCRAWL_REDIS_URL"}
@@ -192,6 +195,7 @@ def test_several_workers_need_a_redis_url(tmp_path: Path) -> None:
     assert "give --redis URL or set NEWSCRAWL_REDIS_URL" in done.stderr
 
 
+@pytest.mark.slow
 @deferred_f_from_coro_f
 async def test_distributed_mode_is_switched_on_by_settings_alone(
     mirror: Mirror, crawl_output: Path, redis_url: str, namespace: str
@@ -231,6 +235,7 @@ async def test_distributed_mode_is_switched_on_by_settings_alone(
     assert client.get(f"{prefix}:run:current") is None  # the finished run let go
 
 
+@pytest.mark.slow
 def test_a_sqlite_seen_store_is_refused_in_distributed_mode(redis_url: str) -> None:
     from scrapy.utils.test import get_crawler
 
@@ -255,6 +260,7 @@ def client(redis_url: str) -> Iterator[redis.Redis]:
     connection.close()
 
 
+@pytest.mark.slow
 def test_workers_join_the_current_run_until_it_ends(client: redis.Redis, namespace: str) -> None:
     first, created = join_run(client, namespace, "20261124T000000Z-aaaaaa", 60)
     assert (first, created) == ("20261124T000000Z-aaaaaa", True)
@@ -263,6 +269,7 @@ def test_workers_join_the_current_run_until_it_ends(client: redis.Redis, namespa
     assert join_run(client, namespace, "20261124T000002Z-cccccc", 60)[0] != first
 
 
+@pytest.mark.slow
 def test_a_run_whose_workers_are_all_gone_is_never_joined(
     client: redis.Redis, namespace: str
 ) -> None:
@@ -282,6 +289,7 @@ def test_a_run_whose_workers_are_all_gone_is_never_joined(
     assert (replacement, created) == ("20261124T000004Z-eeeeee", True)
 
 
+@pytest.mark.slow
 def test_leases_of_a_dead_worker_go_back_to_the_queue(client: redis.Redis, namespace: str) -> None:
     doomed, survivor = a_run(client, namespace), a_run(client, namespace)
     doomed.register()
@@ -302,6 +310,7 @@ def test_leases_of_a_dead_worker_go_back_to_the_queue(client: redis.Redis, names
     assert not doomed.held_leases()
 
 
+@pytest.mark.slow
 def test_a_story_claimed_by_a_live_worker_is_its_own_until_it_dies(
     client: redis.Redis, namespace: str
 ) -> None:
@@ -319,6 +328,7 @@ def test_a_story_claimed_by_a_live_worker_is_its_own_until_it_dies(
     assert other.claim("print-3", "site:3-copy") == "site:3"
 
 
+@pytest.mark.slow
 def test_a_worker_taken_for_dead_leases_nothing_more(client: redis.Redis, namespace: str) -> None:
     run = a_run(client, namespace)
     run.register()
@@ -329,6 +339,7 @@ def test_a_worker_taken_for_dead_leases_nothing_more(client: redis.Redis, namesp
     assert client.zcard(run.queue_key) == 1  # the request waits for a live worker
 
 
+@pytest.mark.slow
 def test_the_run_is_finished_after_staying_quiet_for_idle_close(
     client: redis.Redis, namespace: str
 ) -> None:
@@ -372,6 +383,7 @@ def test_recovery_drops_a_line_another_writer_committed_after_the_last_commit(
     assert [f["lines"] for f in manifest["files"]] == [2]
 
 
+@pytest.mark.slow
 def test_the_shared_dupefilter_knows_articles_by_page_key_and_lets_redirects_through(
     client: redis.Redis, namespace: str
 ) -> None:
@@ -392,6 +404,7 @@ def test_the_shared_dupefilter_knows_articles_by_page_key_and_lets_redirects_thr
     assert dupefilter.request_seen(redirected)
 
 
+@pytest.mark.slow
 def test_a_stopped_run_shuts_down_cleanly_and_the_next_run_publishes_its_stories(
     own_mirror: Mirror, tmp_path: Path, redis_url: str, namespace: str
 ) -> None:
@@ -445,6 +458,7 @@ class FailOnce:
         return item
 
 
+@pytest.mark.slow
 @deferred_f_from_coro_f
 async def test_a_story_failing_in_a_pipeline_does_not_keep_the_run_from_finishing(
     mirror: Mirror, redis_url: str, namespace: str
@@ -466,6 +480,7 @@ async def test_a_story_failing_in_a_pipeline_does_not_keep_the_run_from_finishin
     assert crawler.stats.get_value("log_count/ERROR") == 1  # Scrapy logs the failure
 
 
+@pytest.mark.slow
 @deferred_f_from_coro_f
 async def test_a_worker_taken_for_dead_stops(
     mirror: Mirror, redis_url: str, namespace: str
@@ -500,6 +515,7 @@ async def test_a_worker_taken_for_dead_stops(
     assert crawler.stats.get_value("newscrawl/distributed/presumed_dead") == 1
 
 
+@pytest.mark.slow
 def test_a_lost_redis_stops_the_run_with_one_line_and_frees_the_lock(
     own_mirror: Mirror, tmp_path: Path
 ) -> None:
@@ -532,6 +548,7 @@ def test_a_lost_redis_stops_the_run_with_one_line_and_frees_the_lock(
     assert_every_story_once(own_mirror, tmp_path)
 
 
+@pytest.mark.slow
 def test_an_unreachable_redis_is_one_line_and_exit_3(own_mirror: Mirror, tmp_path: Path) -> None:
     url = f"unix://:pw@{tmp_path}/no-such.sock"
     process = workers_run(own_mirror, tmp_path, url, "none:{spider}", 2)
@@ -542,6 +559,7 @@ def test_an_unreachable_redis_is_one_line_and_exit_3(own_mirror: Mirror, tmp_pat
     assert not list((tmp_path / "arabnews").glob("[0-9][0-9][0-9][0-9]"))  # nothing published
 
 
+@pytest.mark.slow
 def test_several_workers_refuse_a_store_behind_the_published_files_in_one_line(
     own_mirror: Mirror, tmp_path: Path, redis_url: str, namespace: str
 ) -> None:

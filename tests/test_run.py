@@ -23,6 +23,8 @@ from newscrawl.run.ledger import PARTIAL
 from tests.conftest import Mirror
 from tests.test_dedup import served_stories, text_of, wait_for_lines
 
+pytestmark = pytest.mark.slow  # newscrawl run processes crawling a mirror
+
 ROOT = Path(__file__).resolve().parent.parent
 FAST = ["-s", "AUTOTHROTTLE_ENABLED=False", "-s", "DOWNLOAD_DELAY=0", "-s", "LOG_LEVEL=INFO"]
 SLOW = ["-s", "AUTOTHROTTLE_ENABLED=False", "-s", "DOWNLOAD_DELAY=0.05"]
