@@ -146,7 +146,7 @@ async def check_every_served_story(spidercls: type[NewsSpider], mirror: Mirror) 
 
 
 def test_schema_file_is_generated_from_the_schema_module() -> None:
-    path = ROOT / "newscrawl" / "story.schema.json"
+    path = ROOT / "newscrawl" / "records" / "story.schema.json"
     assert path.read_text(encoding="utf-8") == schema_json()
     assert set(STORY_SCHEMA["properties"]) == set(StoryRecord.__dataclass_fields__)
     assert STORY_SCHEMA["required"] == list(StoryRecord.__dataclass_fields__)
