@@ -6,6 +6,7 @@ their own; the mirror's access log says which pages were fetched, how often.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -15,6 +16,7 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +30,7 @@ from newscrawl.discover.spiders.arabnews import ArabNewsSpider
 from newscrawl.distributed import DistributedRun, join_run, new_worker_id
 from newscrawl.export.dataset import run_files
 from newscrawl.run.ledger import PARTIAL, recover_partials
-from newscrawl.run.seenstore import Commit, SqliteSeenStore, StoryState
+from newscrawl.run.seenstore import Commit, SeenStore, SqliteSeenStore, StoryState, open_store
 from tests.conftest import Mirror, redis_server
 from tests.crawling import crawl, project_settings
 from tests.records import SEEN, print_of, story_line
@@ -92,14 +94,60 @@ def children_of(pid: int) -> list[int]:
     return found
 
 
+def worker_of(pid: int) -> str:
+    """The worker id a worker process was started with (its command line names it)."""
+    argv = Path(f"/proc/{pid}/cmdline").read_bytes().decode().split("\0")
+    [worker] = [a.partition("=")[2] for a in argv if a.startswith("NEWSCRAWL_WORKER_ID=")]
+    return worker
+
+
 def wait_until_both_write(partial: Path) -> None:
     """Block until two workers' files in ``partial`` hold stories (or fail after a while)."""
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         if len([p for p in partial.glob("2[0-9]*-*.w*.jsonl") if p.stat().st_size]) >= 2:
             return
         time.sleep(0.05)
     raise AssertionError("the two workers did not both start writing")
+
+
+@contextmanager
+def workers_stopped(parent: int) -> Iterator[list[int]]:
+    """The workers of ``parent`` stopped (SIGSTOP) for the block, so that what Redis
+    says of the run stands still while the test looks at it and acts; then continued.
+    A signal sent them meanwhile is delivered as they continue."""
+    workers = children_of(parent)
+    for pid in workers:
+        os.kill(pid, signal.SIGSTOP)
+    try:
+        yield workers
+    finally:
+        for pid in workers:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGCONT)
+
+
+def wait_for_pending_signal(pid: int, signum: int) -> None:
+    """Block until the stopped process ``pid`` has ``signum`` pending (from /proc)."""
+    bit = 1 << (signum - 1)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        status = Path(f"/proc/{pid}/status").read_text().splitlines()
+        masks = [
+            int(line.split()[1], 16) for line in status if line.startswith(("SigPnd:", "ShdPnd:"))
+        ]
+        if any(mask & bit for mask in masks):
+            return
+        time.sleep(0.01)
+    raise AssertionError(f"signal {signum} never reached process {pid}")
+
+
+def pending_work(client: redis.Redis, prefix: str) -> int:
+    """Requests of the current run still queued or leased: while there are some, the run
+    is not over."""
+    current: Any = client.get(f"{prefix}:run:current")
+    assert current is not None, "no current run"
+    return DistributedRun(client, prefix, bytes(current).decode(), new_worker_id()).pending()
 
 
 def assert_every_story_once(mirror: Mirror, output: Path) -> list[dict[str, Any]]:
@@ -143,41 +191,62 @@ def test_workers_share_the_run_each_story_once_each_article_fetched_once(
     assert len(stories) == len(served_stories(own_mirror))
 
 
+def stop_a_worker_with_committed_stories_and_leases(
+    parent: int, client: redis.Redis, store: SeenStore, prefix: str
+) -> tuple[int, str]:
+    """Stop (SIGSTOP) a worker of ``parent`` found, while stopped, to have committed
+    stories to its file and to hold leases: the pid and worker id of the stopped one.
+    Whatever the pace of the crawl, such a worker's file keeps stories of its own after a
+    kill (what it committed), and the requests it leased must go back to the queue."""
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        current: Any = client.get(f"{prefix}:run:current")
+        for pid in children_of(parent) if current is not None else []:
+            try:
+                worker = worker_of(pid)
+                os.kill(pid, signal.SIGSTOP)
+            except (OSError, ValueError):  # ended meanwhile
+                continue
+            run = DistributedRun(client, prefix, bytes(current).decode(), worker)
+            file_id = f"{run.run_id}.{worker}"
+            if store.committed_bytes([file_id]).get(file_id) and run.held_leases():
+                return pid, worker
+            os.kill(pid, signal.SIGCONT)
+        time.sleep(0.02)
+    raise AssertionError("no worker committed stories while holding leases")
+
+
 @pytest.mark.slow
 def test_a_worker_killed_mid_crawl_loses_nothing_and_repeats_nothing(
     own_mirror: Mirror, tmp_path: Path, redis_url: str, namespace: str
 ) -> None:
     process = workers_run(own_mirror, tmp_path, redis_url, namespace, 3)
-    partial = tmp_path / "arabnews" / PARTIAL
     client = redis.Redis.from_url(redis_url)
     prefix = namespace.format(spider="arabnews")
+    store = open_store(redis_url, default_path=tmp_path / "unused", namespace=prefix)
     try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            # Mid-crawl: all three workers writing stories, and each holding leases.
-            writing = [p for p in partial.glob("*.jsonl") if p.stat().st_size]
-            leases = client.keys(f"{prefix}:run:*:leases:*")
-            if len(writing) >= 3 and len(leases) >= 3 and all(client.hlen(k) for k in leases):
-                break
-            time.sleep(0.02)
-        else:
-            raise AssertionError("the three workers did not all start writing")
-        victim = children_of(process.pid)[0]
+        # Mid-crawl by what Redis says, not by a guess at the time: a worker that has
+        # committed stories and holds leases, killed where it stands (it is stopped).
+        victim, worker = stop_a_worker_with_committed_stories_and_leases(
+            process.pid, client, store, prefix
+        )
         os.kill(victim, signal.SIGKILL)
         _, log = process.communicate(timeout=300)
     finally:
+        store.close()
         client.close()
         if process.poll() is None:
             process.kill()
     assert process.returncode == EXIT_CRASHED, log[-3000:]
-    assert f"(pid {victim}) of run" in log
+    assert f"Worker {worker} (pid {victim}) of run" in log
     assert "killed by signal 9" in log
     assert_every_story_once(own_mirror, tmp_path)
     reports = manifests(tmp_path)
     assert len(reports) == 3  # two finished workers, and the dead one's recovered file
     dead = [r for r in reports if r["status"] == "crashed"]
-    assert len(dead) == 1, dead
+    assert [r["worker"] for r in dead] == [worker], dead
     assert dead[0]["files"]
+    assert dead[0]["files"][0]["lines"] > 0  # its committed stories, at least
     finished = [r for r in reports if r["status"] == "ok"]
     # The dead worker's unfinished requests went back to the queue and were fetched.
     assert sum(r["counts"]["requeued_from_dead_workers"] for r in finished) > 0
@@ -414,10 +483,19 @@ def test_a_stopped_run_shuts_down_cleanly_and_the_next_run_publishes_its_stories
     for worker in ("w0000a1", "w0000a2"):
         (stale / f"20261101T000000Z-00aa00.{worker}.jsonl").write_text("", encoding="utf-8")
     process = workers_run(own_mirror, tmp_path, redis_url, namespace, 2, own_group=True)
+    client = redis.Redis.from_url(redis_url)
+    prefix = namespace.format(spider="arabnews")
     try:
         wait_until_both_write(stale)
-        # Ctrl-C in a terminal: SIGINT to the whole foreground process group.
-        os.killpg(process.pid, signal.SIGINT)
+        with workers_stopped(process.pid) as workers:
+            # Mid-crawl by what Redis says: the stop below, not the end of the work,
+            # ends the run.
+            assert pending_work(client, prefix) > 0
+            # Ctrl-C in a terminal: SIGINT to the whole foreground process group, which
+            # the parent passes on to its workers.
+            os.killpg(process.pid, signal.SIGINT)
+            for pid in workers:
+                wait_for_pending_signal(pid, signal.SIGINT)
         _, log = process.communicate(timeout=120)
     finally:
         if process.poll() is None:
@@ -428,14 +506,13 @@ def test_a_stopped_run_shuts_down_cleanly_and_the_next_run_publishes_its_stories
     left = [p for p in stale.glob("*.jsonl") if p.stat().st_size]
     assert len(left) == 2  # each worker's stories stay for the next run to publish
     # The stopped run's keys expire (a day after its last heartbeat at most).
-    client = redis.Redis.from_url(redis_url)
-    prefix = namespace.format(spider="arabnews")
     keys = client.keys(f"{prefix}:run:*")
     assert keys
     assert all(0 < client.ttl(key) <= 24 * 3600 for key in keys)
     pointer: Any = client.get(f"{prefix}:run:current")
     assert pointer is not None  # the pointer still names the stopped run...
     stopped = bytes(pointer)
+    client.close()
 
     process = workers_run(own_mirror, tmp_path, redis_url, namespace, 2)
     _, log = process.communicate(timeout=300)
@@ -525,14 +602,19 @@ def test_a_lost_redis_stops_the_run_with_one_line_and_frees_the_lock(
         url = f"unix://:s3cret-pw@{socket_path}"
         process = workers_run(own_mirror, tmp_path, url, "lost:{spider}", 2)
         wait_until_both_write(tmp_path / "arabnews" / PARTIAL)
-        # The password reaches the workers through their environment, never their
-        # command line (which anyone on the machine can read).
-        workers = children_of(process.pid)
-        assert len(workers) == 2
-        for pid in workers:
-            assert b"s3cret-pw" not in Path(f"/proc/{pid}/cmdline").read_bytes()
-        server.kill()
-        server.wait()
+        client = redis.Redis.from_url(url)
+        with workers_stopped(process.pid) as workers:
+            # The password reaches the workers through their environment, never their
+            # command line (which anyone on the machine can read).
+            assert len(workers) == 2
+            for pid in workers:
+                assert b"s3cret-pw" not in Path(f"/proc/{pid}/cmdline").read_bytes()
+            # Mid-crawl by what Redis says: the workers have requests left to fetch
+            # when Redis goes.
+            assert pending_work(client, "lost:arabnews") > 0
+            client.close()
+            server.kill()
+            server.wait()
         _, log = process.communicate(timeout=120)
     assert process.returncode == EXIT_CRASHED, log[-3000:]
     # Whichever notices first: a story's dedup, or the heartbeats after the timeout.
