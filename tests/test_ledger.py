@@ -28,6 +28,7 @@ from newscrawl.cli.main import mirror_process
 from newscrawl.cli.run import EXIT_CRASHED, EXIT_OK
 from newscrawl.run.ledger import CRASH_POINTS, PARTIAL, published_files
 from newscrawl.run.locks import LOCK_FILE, hold_lock, release_lock
+from newscrawl.run.seenstore import open_store
 from tests.conftest import Mirror, redis_server
 from tests.records import story_line
 from tests.test_dedup import served_stories, text_of
@@ -387,11 +388,26 @@ def test_a_seen_store_that_stalls_then_answers_again_loses_nothing(
         process = subprocess.Popen([*command, *store], cwd=ROOT, stderr=subprocess.PIPE, text=True)
         assert process.stderr is not None
         partial = tmp_path / "arabnews" / PARTIAL
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 120
         while not list(partial.glob("*.jsonl")):
             assert time.monotonic() < deadline, "the run wrote no stories"
+            assert process.poll() is None, "the run ended before writing a story"
             time.sleep(0.02)
+        [written] = partial.glob("*.jsonl")
+        process.send_signal(signal.SIGSTOP)  # the run stands still while the test looks
+        seen = open_store(
+            f"unix://{socket_path}",
+            default_path=tmp_path / "unused",
+            namespace="newscrawl:arabnews",
+        )
+        try:
+            # Nothing of its file committed yet: a commit (the run's last, as it closes,
+            # at the latest) is still to come when Redis stalls.
+            assert seen.committed_bytes([written.stem]) == {written.stem: 0}
+        finally:
+            seen.close()
         server.send_signal(signal.SIGSTOP)  # Redis stalls: calls time out...
+        process.send_signal(signal.SIGCONT)
         log = []
         try:
             for line in process.stderr:
