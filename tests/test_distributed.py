@@ -76,6 +76,19 @@ def workers_run(
     )
 
 
+def end(process: subprocess.Popen[str]) -> None:
+    """A run left by a failing test: killed with its workers (in sessions of their own,
+    they outlive it otherwise), waited for, its pipe closed."""
+    if process.poll() is None:
+        for pid in children_of(process.pid):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        process.kill()
+        process.wait()
+    if process.stderr is not None:
+        process.stderr.close()
+
+
 def manifests(output: Path) -> list[dict[str, Any]]:
     paths = output.glob("arabnews/2*/*/*/*.manifest.json")
     return [json.loads(path.read_text(encoding="utf-8")) for path in sorted(paths)]
@@ -94,11 +107,13 @@ def children_of(pid: int) -> list[int]:
     return found
 
 
-def worker_of(pid: int) -> str:
-    """The worker id a worker process was started with (its command line names it)."""
+def run_and_worker_of(pid: int) -> tuple[str, str]:
+    """The run a worker process joined and its worker id: its command line names them
+    (``--join RUN``, ``-s NEWSCRAWL_WORKER_ID=W``)."""
     argv = Path(f"/proc/{pid}/cmdline").read_bytes().decode().split("\0")
+    run_id = argv[argv.index("--join") + 1]
     [worker] = [a.partition("=")[2] for a in argv if a.startswith("NEWSCRAWL_WORKER_ID=")]
-    return worker
+    return run_id, worker
 
 
 def wait_until_both_write(partial: Path) -> None:
@@ -142,12 +157,11 @@ def wait_for_pending_signal(pid: int, signum: int) -> None:
     raise AssertionError(f"signal {signum} never reached process {pid}")
 
 
-def pending_work(client: redis.Redis, prefix: str) -> int:
-    """Requests of the current run still queued or leased: while there are some, the run
-    is not over."""
-    current: Any = client.get(f"{prefix}:run:current")
-    assert current is not None, "no current run"
-    return DistributedRun(client, prefix, bytes(current).decode(), new_worker_id()).pending()
+def pending_work(client: redis.Redis, prefix: str, workers: list[int]) -> int:
+    """Requests of the run the ``workers`` joined still queued or leased: while there are
+    some, the run is not over."""
+    [run_id] = {run_and_worker_of(pid)[0] for pid in workers}
+    return DistributedRun(client, prefix, run_id, new_worker_id()).pending()
 
 
 def assert_every_story_once(mirror: Mirror, output: Path) -> list[dict[str, Any]]:
@@ -200,15 +214,14 @@ def stop_a_worker_with_committed_stories_and_leases(
     kill (what it committed), and the requests it leased must go back to the queue."""
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
-        current: Any = client.get(f"{prefix}:run:current")
-        for pid in children_of(parent) if current is not None else []:
+        for pid in children_of(parent):
             try:
-                worker = worker_of(pid)
+                run_id, worker = run_and_worker_of(pid)
                 os.kill(pid, signal.SIGSTOP)
             except (OSError, ValueError):  # ended meanwhile
                 continue
-            run = DistributedRun(client, prefix, bytes(current).decode(), worker)
-            file_id = f"{run.run_id}.{worker}"
+            run = DistributedRun(client, prefix, run_id, worker)
+            file_id = f"{run_id}.{worker}"
             if store.committed_bytes([file_id]).get(file_id) and run.held_leases():
                 return pid, worker
             os.kill(pid, signal.SIGCONT)
@@ -235,8 +248,7 @@ def test_a_worker_killed_mid_crawl_loses_nothing_and_repeats_nothing(
     finally:
         store.close()
         client.close()
-        if process.poll() is None:
-            process.kill()
+        end(process)
     assert process.returncode == EXIT_CRASHED, log[-3000:]
     assert f"Worker {worker} (pid {victim}) of run" in log
     assert "killed by signal 9" in log
@@ -490,7 +502,7 @@ def test_a_stopped_run_shuts_down_cleanly_and_the_next_run_publishes_its_stories
         with workers_stopped(process.pid) as workers:
             # Mid-crawl by what Redis says: the stop below, not the end of the work,
             # ends the run.
-            assert pending_work(client, prefix) > 0
+            assert pending_work(client, prefix, workers) > 0
             # Ctrl-C in a terminal: SIGINT to the whole foreground process group, which
             # the parent passes on to its workers.
             os.killpg(process.pid, signal.SIGINT)
@@ -498,8 +510,7 @@ def test_a_stopped_run_shuts_down_cleanly_and_the_next_run_publishes_its_stories
                 wait_for_pending_signal(pid, signal.SIGINT)
         _, log = process.communicate(timeout=120)
     finally:
-        if process.poll() is None:
-            process.kill()
+        end(process)
     assert "forcing unclean shutdown" not in log
     assert process.returncode == 1, log[-3000:]  # the Finish reason monitor: "shutdown"
     assert not list(stale.glob("20261101T*"))  # the stale files went out first
@@ -611,7 +622,7 @@ def test_a_lost_redis_stops_the_run_with_one_line_and_frees_the_lock(
                 assert b"s3cret-pw" not in Path(f"/proc/{pid}/cmdline").read_bytes()
             # Mid-crawl by what Redis says: the workers have requests left to fetch
             # when Redis goes.
-            assert pending_work(client, "lost:arabnews") > 0
+            assert pending_work(client, "lost:arabnews", workers) > 0
             client.close()
             server.kill()
             server.wait()
