@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import shutil
 import subprocess
 import threading
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import hypothesis
 import pytest
 import redis
 
@@ -23,6 +25,39 @@ from tests.crawling import OUTPUT_DIR
 
 MIRROR_ARTICLES = 60
 MIRROR_SEED = 7
+
+# Hypothesis profiles. "ci" tries the same examples on every run (derived from each test,
+# not drawn at random, and no example database), so a CI failure fails again and prints
+# the blob that replays it; "dev" draws new examples each run and keeps the failing ones
+# in .hypothesis/. Neither has a deadline: how busy the machine is decides no outcome.
+# HYPOTHESIS_PROFILE names the profile; without it, "ci" where CI is set, else "dev".
+# Loaded here, before the test modules are imported: their @settings(...) inherit what
+# they do not set (derandomize among it) from the profile.
+hypothesis.settings.register_profile(
+    "ci", derandomize=True, max_examples=100, deadline=None, print_blob=True, database=None
+)
+hypothesis.settings.register_profile("dev", deadline=None)
+hypothesis.settings.load_profile(
+    os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.environ.get("CI") else "dev")
+)
+
+# The servers the fixtures below start: a test that uses one is end to end, and must be
+# marked slow so that the fast loop (-m "not slow") never starts them.
+SERVER_FIXTURES = {"mirror", "french_mirror", "arabic_mirror", "redis_url"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    unmarked = [
+        item.nodeid
+        for item in items
+        if SERVER_FIXTURES & set(getattr(item, "fixturenames", ()))
+        and item.get_closest_marker("slow") is None
+    ]
+    if unmarked:
+        raise pytest.UsageError(
+            "tests that start a server must be marked slow (@pytest.mark.slow): "
+            + ", ".join(unmarked)
+        )
 
 
 @dataclass
@@ -136,9 +171,10 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield url
 
 
-@pytest.fixture(params=["sqlite", "redis"])
+@pytest.fixture(params=["sqlite", pytest.param("redis", marks=pytest.mark.slow)])
 def store_settings(request: pytest.FixtureRequest) -> dict[str, Any]:
-    """Settings for a seen store of each kind; each test gets its own Redis namespace."""
+    """Settings for a seen store of each kind; each test gets its own Redis namespace (a
+    real Redis server: the Redis kind is slow)."""
     if request.param == "sqlite":
         return {}
     url = request.getfixturevalue("redis_url")

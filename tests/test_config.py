@@ -47,6 +47,7 @@ def command(entry: str, base_url: str, output: Path, *extra: str) -> list[str]:
     return [*start, "-a", f"base_url={base_url}", *QUICK, *extra]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("entry", ["scrapy crawl", "newscrawl run"])
 @pytest.mark.parametrize(("name", "value", "expected"), BAD)
 def test_a_bad_setting_exits_2_with_one_line_before_any_request(
@@ -67,6 +68,7 @@ def test_a_bad_setting_exits_2_with_one_line_before_any_request(
     assert not output.exists()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("entry", ["scrapy crawl", "newscrawl run"])
 def test_the_same_command_with_good_values_crawls(
     entry: str, mirror: Mirror, tmp_path: Path

@@ -7,13 +7,19 @@ import json
 import re
 import subprocess
 import sys
+import time
 import xml.etree.ElementTree as ET
 from collections import Counter
 from pathlib import Path
+from typing import ClassVar
+from urllib.parse import urlsplit
 from urllib.request import urlopen
 
 import pytest
 from itemadapter import ItemAdapter
+from scrapy import Request
+from scrapy.core.downloader.handlers.http11 import HTTP11DownloadHandler
+from scrapy.http import Response
 from scrapy.utils.defer import deferred_f_from_coro_f
 from scrapy.utils.test import get_crawler
 
@@ -23,6 +29,8 @@ from newscrawl.discover.spiders.arabnews import ArabNewsSpider
 from newscrawl.records.page import PageRecord
 from tests.conftest import Mirror
 from tests.crawling import crawl, project_settings
+
+pytestmark = pytest.mark.slow  # real crawls of the mirror
 
 ARTICLE_PATH = re.compile(r"/node/(\d+)/[a-z-]+")
 SITEMAP_NS = {"s": "http://www.sitemaps.org/schemas/sitemap/0.9"}
@@ -186,16 +194,32 @@ def test_scrapy_crawl_fails_when_nothing_can_be_fetched(tmp_path: Path) -> None:
     assert "ConnectionRefusedError" in result.stderr
 
 
+class DispatchClock(HTTP11DownloadHandler):
+    """Scrapy's HTTP/1.1 download handler, noting when the downloader hands it each
+    request: the moment a slot's download delay spaces, read on the clock it keeps it by,
+    in this process (not when the mirror, another process, gets round to answering)."""
+
+    dispatched: ClassVar[list[tuple[float, str]]] = []
+
+    async def download_request(self, request: Request) -> Response:
+        DispatchClock.dispatched.append((time.monotonic(), urlsplit(request.url).path))
+        return await super().download_request(request)
+
+
 @deferred_f_from_coro_f
 async def test_robots_crawl_delay_spaces_requests() -> None:
+    DispatchClock.dispatched = []
+    settings = project_settings(DOWNLOAD_HANDLERS={"http": f"{__name__}.DispatchClock"})
     with mirror_process(6, 3, "--crawl-delay", "0.3") as base_url:
         slow = Mirror(base_url)
-        crawler, _ = await crawl(ArabNewsSpider, base_url=base_url, sources="feeds")
+        crawler, _ = await crawl(ArabNewsSpider, settings, base_url=base_url, sources="feeds")
         log = slow.requests()
     assert crawler.stats is not None
     assert crawler.stats.get_value("robotstxt/crawl_delay") == 0.3
-    times = [entry["time"] for entry in log if ARTICLE_PATH.fullmatch(entry["path"])]
+    times = [at for at, path in DispatchClock.dispatched if ARTICLE_PATH.fullmatch(path)]
     assert len(times) >= 5
+    # What was dispatched is what the mirror was asked for.
+    assert len(times) == len([e for e in log if ARTICLE_PATH.fullmatch(e["path"])])
     gaps = [later - earlier for earlier, later in itertools.pairwise(times)]
     # Crawl-delay is a floor: no jitter may take a gap below it (a little clock slack).
     assert min(gaps) >= 0.3 - 0.02, gaps

@@ -13,6 +13,7 @@ DEPLOY = Path(__file__).resolve().parent.parent / "deploy"
 INSTALLED = "/opt/newscrawl/.venv/bin/newscrawl"
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="no systemd-analyze here")
 def test_systemd_units_verify(tmp_path: Path) -> None:
     # The units name the install path; point them at this checkout's command to verify.

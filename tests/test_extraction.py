@@ -633,6 +633,7 @@ needs_data = pytest.mark.skipif(
 )
 
 
+@pytest.mark.slow
 @needs_data
 def test_extraction_on_real_pages_stays_above_its_floors() -> None:
     precisions: list[float] = []

@@ -110,6 +110,7 @@ def faulty_run(
     return code, log, output, faulty_mirror.requests()
 
 
+@pytest.mark.slow
 def test_a_site_with_30_percent_faulty_pages_is_crawled_successfully(
     faulty_run: tuple[int, str, Path, list[dict[str, Any]]],
 ) -> None:
@@ -124,6 +125,7 @@ def test_a_site_with_30_percent_faulty_pages_is_crawled_successfully(
     assert manifest["quarantined"] is not None
 
 
+@pytest.mark.slow
 def test_every_story_of_every_page_served_whole_is_written_once(
     faulty_mirror: Mirror, faulty_run: tuple[int, str, Path, list[dict[str, Any]]]
 ) -> None:
@@ -145,6 +147,7 @@ def test_every_story_of_every_page_served_whole_is_written_once(
     assert len({r["key"] for r in records}) == len(records)
 
 
+@pytest.mark.slow
 def test_no_record_holds_challenge_text_or_mojibake(
     faulty_run: tuple[int, str, Path, list[dict[str, Any]]],
 ) -> None:
@@ -161,6 +164,7 @@ def test_no_record_holds_challenge_text_or_mojibake(
             assert "Just a moment" not in text
 
 
+@pytest.mark.slow
 def test_each_fault_is_counted_under_its_own_name(
     faulty_mirror: Mirror, faulty_run: tuple[int, str, Path, list[dict[str, Any]]]
 ) -> None:
@@ -192,6 +196,7 @@ def test_each_fault_is_counted_under_its_own_name(
         assert {o: faults[kind][o] for o in counts} == dict(counts), kind
 
 
+@pytest.mark.slow
 def test_a_site_that_answers_only_5xx_fails_the_run_with_the_reason(tmp_path: Path) -> None:
     with mirror_process(20, 3, "--outage", "503") as base_url:
         code, log = newscrawl_run(base_url, tmp_path, "-s", "RETRY_TIMES=1")
@@ -243,6 +248,7 @@ def test_a_mislabelled_charset_is_read_in_the_encoding_it_is_in(encoding: str, l
     assert repair_charset(page.encode("utf-8"), "utf-8", ("cp1256",)) is None  # right label
 
 
+@pytest.mark.slow
 def test_bytes_that_are_no_utf8_put_their_story_in_quarantine_not_in_the_output(
     faulty_mirror: Mirror, faulty_run: tuple[int, str, Path, list[dict[str, Any]]]
 ) -> None:
@@ -286,6 +292,7 @@ def test_bytes_that_are_no_utf8_in_a_utf8_page_are_read_as_replacement_character
     assert "صورة من الرياض، الرياض؟" in guessed.text
 
 
+@pytest.mark.slow
 def test_a_site_that_loses_too_many_pages_fails_the_run_naming_them(
     faulty_mirror: Mirror, tmp_path: Path
 ) -> None:

@@ -17,6 +17,7 @@ from email.utils import format_datetime
 from urllib.parse import urlsplit
 
 import jsonschema
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -251,6 +252,7 @@ def test_arbitrary_text_gives_a_valid_page_or_none(text: str) -> None:
         check_page(page)
 
 
+@pytest.mark.slow  # whole pages rendered and read: seconds of examples
 @fuzz(150)
 @given(body=documents(), date=RESPONSE_DATES, age=RESPONSE_AGES, listed=LISTED)
 def test_generated_markup_gives_a_valid_page_and_valid_stories(
@@ -686,6 +688,7 @@ def served(markup: str, shape: PageShape) -> PageRecord | None:
     return page_of(markup.encode("utf-8"), date, shape.cached_age)
 
 
+@pytest.mark.slow  # whole pages rendered and read: seconds of examples
 @fuzz(100)
 @given(stories=PAGE_STORIES, shape=SHAPES)
 def test_well_formed_pages_lose_no_story_and_no_paragraph(
@@ -725,6 +728,7 @@ def damaged_pages(draw: st.DrawFn) -> str | bytes:
     )
 
 
+@pytest.mark.slow  # whole pages rendered and read: seconds of examples
 @fuzz(80)
 @given(body=damaged_pages(), date=RESPONSE_DATES, age=RESPONSE_AGES, listed=LISTED)
 def test_damaged_real_pages_give_a_valid_page_and_valid_stories(

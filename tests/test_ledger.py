@@ -28,6 +28,7 @@ from newscrawl.cli.main import mirror_process
 from newscrawl.cli.run import EXIT_CRASHED, EXIT_OK
 from newscrawl.run.ledger import CRASH_POINTS, PARTIAL, published_files
 from newscrawl.run.locks import LOCK_FILE, hold_lock, release_lock
+from newscrawl.run.seenstore import open_store
 from tests.conftest import Mirror, redis_server
 from tests.records import story_line
 from tests.test_dedup import served_stories, text_of
@@ -123,6 +124,7 @@ def test_every_crash_point_is_tried() -> None:
     assert named == set(CRASH_POINTS)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("points", "compress"), SCENARIOS, ids=lambda v: str(v))
 def test_a_kill_at_any_step_loses_nothing_and_repeats_nothing(
     small_mirror: Mirror, tmp_path: Path, points: list[str], compress: bool
@@ -139,6 +141,7 @@ def test_a_kill_at_any_step_loses_nothing_and_repeats_nothing(
     assert_whole(small_mirror, tmp_path)
 
 
+@pytest.mark.slow
 def test_bad_lines_in_a_killed_runs_file_are_quarantined_not_fatal(
     small_mirror: Mirror, tmp_path: Path
 ) -> None:
@@ -159,6 +162,7 @@ def test_bad_lines_in_a_killed_runs_file_are_quarantined_not_fatal(
     assert reasons == ["malformed", "malformed", "broken-text", "malformed"]
 
 
+@pytest.mark.slow
 def test_a_killed_runs_file_from_an_older_newscrawl_is_upgraded_not_quarantined(
     small_mirror: Mirror, tmp_path: Path
 ) -> None:
@@ -191,6 +195,7 @@ def published_then_emptied(mirror: Mirror, output: Path) -> list[dict[str, Any]]
     return read_published(output)
 
 
+@pytest.mark.slow
 def test_an_emptied_seen_store_is_refused_until_rebuilt(
     small_mirror: Mirror, tmp_path: Path
 ) -> None:
@@ -213,6 +218,7 @@ def test_an_emptied_seen_store_is_refused_until_rebuilt(
     assert_whole(small_mirror, tmp_path)
 
 
+@pytest.mark.slow
 def test_a_relative_sqlite_store_is_relative_to_the_output_folder(
     small_mirror: Mirror, tmp_path: Path
 ) -> None:
@@ -231,6 +237,7 @@ def test_a_relative_sqlite_store_is_relative_to_the_output_folder(
     assert_whole(small_mirror, output)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("entry", ["scrapy crawl", "newscrawl run"])
 def test_every_entry_point_takes_the_run_lock(
     small_mirror: Mirror, tmp_path: Path, entry: str
@@ -250,6 +257,7 @@ def test_every_entry_point_takes_the_run_lock(
     assert not list((tmp_path / "arabnews").glob("*/"))
 
 
+@pytest.mark.slow
 def test_a_lock_held_too_long_is_a_failure_naming_its_holder(
     small_mirror: Mirror, tmp_path: Path
 ) -> None:
@@ -286,6 +294,7 @@ def small_disk(tmp_path: Path) -> Iterator[Path]:
         yield mount
 
 
+@pytest.mark.slow
 def test_a_full_disk_stops_the_run_early_and_the_next_run_completes_it(
     small_mirror: Mirror, tmp_path: Path, small_disk: Path
 ) -> None:
@@ -308,6 +317,7 @@ def test_a_full_disk_stops_the_run_early_and_the_next_run_completes_it(
     assert_whole(small_mirror, small_disk)
 
 
+@pytest.mark.slow
 def test_a_read_only_output_folder_fails_before_any_request(
     small_mirror: Mirror, tmp_path: Path
 ) -> None:
@@ -320,6 +330,7 @@ def test_a_read_only_output_folder_fails_before_any_request(
     assert small_mirror.requests() == []
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("entry", ["scrapy crawl", "newscrawl run"])
 @pytest.mark.parametrize("kind", ["unreachable", "unknown scheme"])
 def test_a_seen_store_that_cannot_be_opened_is_one_line_before_any_request(
@@ -342,6 +353,7 @@ def test_a_seen_store_that_cannot_be_opened_is_one_line_before_any_request(
     assert small_mirror.requests() == []
 
 
+@pytest.mark.slow
 def test_a_store_emptied_while_a_killed_runs_file_waits_is_still_refused(
     small_mirror: Mirror, tmp_path: Path
 ) -> None:
@@ -359,6 +371,7 @@ def test_a_store_emptied_while_a_killed_runs_file_waits_is_still_refused(
     assert left.exists()
 
 
+@pytest.mark.slow
 def test_a_seen_store_that_stalls_then_answers_again_loses_nothing(
     small_mirror: Mirror, tmp_path: Path
 ) -> None:
@@ -375,11 +388,26 @@ def test_a_seen_store_that_stalls_then_answers_again_loses_nothing(
         process = subprocess.Popen([*command, *store], cwd=ROOT, stderr=subprocess.PIPE, text=True)
         assert process.stderr is not None
         partial = tmp_path / "arabnews" / PARTIAL
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 120
         while not list(partial.glob("*.jsonl")):
             assert time.monotonic() < deadline, "the run wrote no stories"
+            assert process.poll() is None, "the run ended before writing a story"
             time.sleep(0.02)
+        [written] = partial.glob("*.jsonl")
+        process.send_signal(signal.SIGSTOP)  # the run stands still while the test looks
+        seen = open_store(
+            f"unix://{socket_path}",
+            default_path=tmp_path / "unused",
+            namespace="newscrawl:arabnews",
+        )
+        try:
+            # Nothing of its file committed yet: a commit (the run's last, as it closes,
+            # at the latest) is still to come when Redis stalls.
+            assert seen.committed_bytes([written.stem]) == {written.stem: 0}
+        finally:
+            seen.close()
         server.send_signal(signal.SIGSTOP)  # Redis stalls: calls time out...
+        process.send_signal(signal.SIGCONT)
         log = []
         try:
             for line in process.stderr:
@@ -399,6 +427,7 @@ def test_a_seen_store_that_stalls_then_answers_again_loses_nothing(
     assert_whole(small_mirror, tmp_path)
 
 
+@pytest.mark.slow
 def test_a_disk_full_before_the_run_is_one_line_and_exit_3(
     small_mirror: Mirror, tmp_path: Path, small_disk: Path
 ) -> None:

@@ -317,6 +317,7 @@ def test_truth_is_json_ready(site: MirrorSite) -> None:
 # --- HTTP server ---
 
 
+@pytest.mark.slow
 def test_robots_txt(site: MirrorSite, server: MirrorServer) -> None:
     robots = fetch(f"{server.base_url}/robots.txt")
     assert robots.status == 200
@@ -334,11 +335,13 @@ def test_robots_txt(site: MirrorSite, server: MirrorServer) -> None:
         assert f"Disallow: /node/{nid}$" in lines
 
 
+@pytest.mark.slow
 def test_robots_txt_announces_crawl_delay(site: MirrorSite) -> None:
     with MirrorServer(site, crawl_delay=2.5) as slow:
         assert "Crawl-delay: 2.5\n" in fetch(f"{slow.base_url}/robots.txt").text
 
 
+@pytest.mark.slow
 def test_sitemap_pages_cover_exactly_the_allowed_articles() -> None:
     big = MirrorSite(articles=1100, seed=4, started_at=STARTED_AT)
     with MirrorServer(big) as running:
@@ -365,6 +368,7 @@ def test_sitemap_pages_cover_exactly_the_allowed_articles() -> None:
     assert len(allowed) < 1100
 
 
+@pytest.mark.slow
 def test_rss_feed_parses_and_skips_blocked_articles(site: MirrorSite, server: MirrorServer) -> None:
     feed = fetch(f"{server.base_url}/rss.xml")
     assert feed.status == 200
@@ -393,6 +397,7 @@ def _cached_page_with_relative_time(site: MirrorSite) -> int:
     raise AssertionError("the site has no cached page with a fresh first story")
 
 
+@pytest.mark.slow
 def test_article_page(site: MirrorSite, server: MirrorServer) -> None:
     nid = next(nid for nid in site.nids if site.cached_age(nid) is None)
     stories = site.page_stories(nid)
@@ -416,6 +421,7 @@ def test_article_page(site: MirrorSite, server: MirrorServer) -> None:
     assert "https://twitter.com/arabnews" in page.text
 
 
+@pytest.mark.slow
 def test_cached_page_has_age_and_stale_times(site: MirrorSite, server: MirrorServer) -> None:
     nid = _cached_page_with_relative_time(site)
     stories = site.page_stories(nid)
@@ -429,6 +435,7 @@ def test_cached_page_has_age_and_stale_times(site: MirrorSite, server: MirrorSer
     assert f">{fresh}</time>" not in page.text
 
 
+@pytest.mark.slow
 def test_cached_copy_is_never_older_than_its_newest_story(site: MirrorSite) -> None:
     # Ten seconds after the site started, the freshest stories are younger than any cache.
     just_started = STARTED_AT + timedelta(seconds=10)
@@ -444,6 +451,7 @@ def test_cached_copy_is_never_older_than_its_newest_story(site: MirrorSite) -> N
     raise AssertionError("no cached page holds a story fresher than its cache age")
 
 
+@pytest.mark.slow
 def test_caption_can_follow_the_headline(site: MirrorSite, server: MirrorServer) -> None:
     def first_story_html(nid: int) -> str:
         page = fetch(f"{server.base_url}{site.page_stories(nid)[0].path}").text
@@ -457,6 +465,7 @@ def test_caption_can_follow_the_headline(site: MirrorSite, server: MirrorServer)
     assert early_html.index("<figcaption>") < early_html.index('class="entry-date"')
 
 
+@pytest.mark.slow
 def test_both_markup_variants_are_served(site: MirrorSite, server: MirrorServer) -> None:
     containers = next(nid for nid in site.nids if site.markup_variant(nid) == "containers")
     boxed = fetch(f"{server.base_url}{site.page_stories(containers)[0].path}").text
@@ -473,6 +482,7 @@ def test_both_markup_variants_are_served(site: MirrorSite, server: MirrorServer)
     assert sibling.count('<h2 class="article-title">') == len(stories) - 1
 
 
+@pytest.mark.slow
 def test_node_urls_redirect_and_unknown_nids_are_missing(
     site: MirrorSite, server: MirrorServer
 ) -> None:
@@ -487,6 +497,7 @@ def test_node_urls_redirect_and_unknown_nids_are_missing(
     assert fetch(f"{server.base_url}/no/such/page").status == 404
 
 
+@pytest.mark.slow
 def test_listing_page_links_section_articles(site: MirrorSite, server: MirrorServer) -> None:
     listing = fetch(f"{server.base_url}/saudiarabia")
     assert listing.status == 200
@@ -496,6 +507,7 @@ def test_listing_page_links_section_articles(site: MirrorSite, server: MirrorSer
     assert 'href="/search?q=x"' in listing.text
 
 
+@pytest.mark.slow
 def test_access_log_records_requests(site: MirrorSite, server: MirrorServer) -> None:
     assert fetch(f"{server.base_url}/_mirror/reset-log", method="POST").status == 200
     article = site.all_articles()[0]
@@ -514,10 +526,12 @@ def test_access_log_records_requests(site: MirrorSite, server: MirrorServer) -> 
     assert [{k: v for k, v in e.items() if k != "time"} for e in server.requests()] == log
 
 
+@pytest.mark.slow
 def test_truth_endpoint(site: MirrorSite, server: MirrorServer) -> None:
     assert json.loads(fetch(f"{server.base_url}/_mirror/truth.json").text) == site.truth()
 
 
+@pytest.mark.slow
 def test_edit_endpoint_changes_the_pages() -> None:
     small = MirrorSite(articles=12, seed=5, started_at=STARTED_AT)
     nid = FIRST_NID + 2
@@ -541,6 +555,7 @@ def test_edit_endpoint_changes_the_pages() -> None:
 # --- command line ---
 
 
+@pytest.mark.slow
 def test_cli_serves_until_terminated() -> None:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO_ROOT), *sys.path])}
     command = [sys.executable, "-m", "newscrawl_mirror", "--port", "0", "--articles", "5"]
@@ -582,6 +597,7 @@ def test_cli_rejects_negative_numbers(
     assert message in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_other_site_is_linked_listed_redirected_to_and_named_canonical(
     site: MirrorSite, server: MirrorServer
 ) -> None:

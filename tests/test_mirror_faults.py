@@ -121,6 +121,7 @@ def test_plan_rejects_a_bad_rate() -> None:
         FaultPlan(1.5, 1)
 
 
+@pytest.mark.slow
 def test_faults_json_lists_the_plan(site: MirrorSite, faulty: MirrorServer) -> None:
     served = json.loads(request(faulty, "/_mirror/faults.json").body)
     assert served == faulty.fault_plan()
@@ -136,6 +137,7 @@ def test_faults_json_lists_the_plan(site: MirrorSite, faulty: MirrorServer) -> N
         }
 
 
+@pytest.mark.slow
 def test_faults_json_is_empty_with_faults_off(plain: MirrorServer) -> None:
     assert json.loads(request(plain, "/_mirror/faults.json").body) == {}
 
@@ -143,6 +145,7 @@ def test_faults_json_is_empty_with_faults_off(plain: MirrorServer) -> None:
 # --- faults off, and fault-free requests ---
 
 
+@pytest.mark.slow
 def test_faults_off_pages_are_byte_identical(site: MirrorSite, plain: MirrorServer) -> None:
     with MirrorServer(site, clock=SERVER_NOW.timestamp, faults=FaultPlan(0.0, 1)) as zero:
         for path in [*article_paths(site)[:20], "/rss.xml", "/sitemap.xml?page=1", "/"]:
@@ -153,6 +156,7 @@ def test_faults_off_pages_are_byte_identical(site: MirrorSite, plain: MirrorServ
             assert got.headers["content-type"] == expected.headers["content-type"]
 
 
+@pytest.mark.slow
 def test_fault_free_paths_serve_the_normal_page(site: MirrorSite, plain: MirrorServer) -> None:
     with MirrorServer(site, clock=SERVER_NOW.timestamp, faults=FaultPlan(0.5, 2)) as half:
         planned = half.fault_plan()
@@ -164,6 +168,7 @@ def test_fault_free_paths_serve_the_normal_page(site: MirrorSite, plain: MirrorS
     assert [entry["fault"] for entry in log] == [None] * 20
 
 
+@pytest.mark.slow
 def test_access_log_has_no_fault_field_with_faults_off(site: MirrorSite) -> None:
     with MirrorServer(site, clock=SERVER_NOW.timestamp) as server:
         request(server, article_paths(site)[0])
@@ -173,6 +178,7 @@ def test_access_log_has_no_fault_field_with_faults_off(site: MirrorSite) -> None
 # --- transient faults ---
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("fault", ["http-500", "http-502", "http-503-retry-after", "http-429"])
 def test_transient_http_errors_recover(
     fault: str, faulty: MirrorServer, plain: MirrorServer
@@ -191,6 +197,7 @@ def test_transient_http_errors_recover(
     assert logged == [fault] * failures + [None]
 
 
+@pytest.mark.slow
 def test_reset_closes_without_a_response_then_recovers(
     faulty: MirrorServer, plain: MirrorServer
 ) -> None:
@@ -205,6 +212,7 @@ def test_reset_closes_without_a_response_then_recovers(
     assert logged == [(0, "reset")] * failures + [(200, None)]
 
 
+@pytest.mark.slow
 def test_stall_times_out_once_then_serves(faulty: MirrorServer, plain: MirrorServer) -> None:
     path = paths_with(faulty, "stall")[0]
     with pytest.raises(TimeoutError):
@@ -212,6 +220,7 @@ def test_stall_times_out_once_then_serves(faulty: MirrorServer, plain: MirrorSer
     assert page(faulty, path) == page(plain, path)
 
 
+@pytest.mark.slow
 def test_stall_ends_when_the_server_stops(site: MirrorSite) -> None:
     server = MirrorServer(site, clock=SERVER_NOW.timestamp, faults=FaultPlan(1.0, 1)).start()
     path = paths_with(server, "stall")[0]
@@ -230,6 +239,7 @@ def test_stall_ends_when_the_server_stops(site: MirrorSite) -> None:
 # --- permanent faults ---
 
 
+@pytest.mark.slow
 def test_truncated_closes_mid_body(faulty: MirrorServer, plain: MirrorServer) -> None:
     path = paths_with(faulty, "truncated")[0]
     full = request(plain, path).body.replace(f":{plain.port}".encode(), f":{faulty.port}".encode())
@@ -240,6 +250,7 @@ def test_truncated_closes_mid_body(faulty: MirrorServer, plain: MirrorServer) ->
         assert error.value.expected == len(full) - len(full) // 2
 
 
+@pytest.mark.slow
 def test_charset_cp1256_is_labelled_utf8(faulty: MirrorServer) -> None:
     path = paths_with(faulty, "charset-cp1256")[0]
     reply = request(faulty, path)
@@ -251,6 +262,7 @@ def test_charset_cp1256_is_labelled_utf8(faulty: MirrorServer) -> None:
     assert "\ufffd" in mojibake
 
 
+@pytest.mark.slow
 def test_charset_latin1_is_labelled_utf8(faulty: MirrorServer, plain: MirrorServer) -> None:
     path = paths_with(faulty, "charset-latin1-as-utf8")[0]
     reply = request(faulty, path)
@@ -261,6 +273,7 @@ def test_charset_latin1_is_labelled_utf8(faulty: MirrorServer, plain: MirrorServ
     assert "© Arab News" in reply.body.decode("latin-1")
 
 
+@pytest.mark.slow
 def test_charset_utf8_is_labelled_latin1(faulty: MirrorServer) -> None:
     path = paths_with(faulty, "charset-utf8-as-latin1")[0]
     reply = request(faulty, path)
@@ -269,6 +282,7 @@ def test_charset_utf8_is_labelled_latin1(faulty: MirrorServer) -> None:
     assert ARABIC_CAPTION not in reply.body.decode("latin-1")  # what the label makes of it
 
 
+@pytest.mark.slow
 def test_invalid_utf8_breaks_the_first_paragraph_of_a_utf8_page(
     faulty: MirrorServer, plain: MirrorServer
 ) -> None:
@@ -285,6 +299,7 @@ def test_invalid_utf8_breaks_the_first_paragraph_of_a_utf8_page(
     assert INVALID_UTF8 in first
 
 
+@pytest.mark.slow
 def test_outage_answers_every_page_with_its_status(site: MirrorSite) -> None:
     with MirrorServer(site, clock=SERVER_NOW.timestamp, outage=503) as down:
         for path in ["/", "/rss.xml", "/sitemap.xml", article_paths(site)[0], "/saudiarabia"]:
@@ -300,6 +315,7 @@ def test_outage_option_takes_a_5xx_status_only() -> None:
         build_parser().parse_args(["--outage", "404"])
 
 
+@pytest.mark.slow
 def test_challenge_page_has_no_story(faulty: MirrorServer, plain: MirrorServer) -> None:
     path = paths_with(faulty, "challenge")[0]
     reply = request(faulty, path)
@@ -311,6 +327,7 @@ def test_challenge_page_has_no_story(faulty: MirrorServer, plain: MirrorServer) 
     assert 'class="region-content"' not in text
 
 
+@pytest.mark.slow
 def test_redirect_loop_points_at_itself(faulty: MirrorServer) -> None:
     path = paths_with(faulty, "redirect-loop")[0]
     for _ in range(3):
@@ -319,6 +336,7 @@ def test_redirect_loop_points_at_itself(faulty: MirrorServer) -> None:
         assert reply.headers["location"] == f"{faulty.base_url}{path}"
 
 
+@pytest.mark.slow
 def test_redirect_offsite_names_another_host(faulty: MirrorServer) -> None:
     path = paths_with(faulty, "redirect-offsite")[0]
     reply = request(faulty, path)
@@ -329,6 +347,7 @@ def test_redirect_offsite_names_another_host(faulty: MirrorServer) -> None:
     assert location.path == path
 
 
+@pytest.mark.slow
 def test_huge_streams_without_end(faulty: MirrorServer) -> None:
     path = paths_with(faulty, "huge")[0]
     connection = http.client.HTTPConnection(faulty.host, faulty.port, timeout=5)
@@ -344,6 +363,7 @@ def test_huge_streams_without_end(faulty: MirrorServer) -> None:
         connection.close()
 
 
+@pytest.mark.slow
 def test_nested_wraps_the_real_page(faulty: MirrorServer, plain: MirrorServer) -> None:
     path = paths_with(faulty, "nested")[0]
     text = page(faulty, path).decode("utf-8")
@@ -352,11 +372,13 @@ def test_nested_wraps_the_real_page(faulty: MirrorServer, plain: MirrorServer) -
     assert text.replace("<div>" * NESTING_DEPTH + "<b><i><span><font>\n", "") == normal
 
 
+@pytest.mark.slow
 def test_empty_page(faulty: MirrorServer) -> None:
     reply = request(faulty, paths_with(faulty, "empty")[0])
     assert (reply.status, reply.headers["content-length"], reply.body) == (200, "0", b"")
 
 
+@pytest.mark.slow
 def test_not_html_is_binary(faulty: MirrorServer) -> None:
     reply = request(faulty, paths_with(faulty, "not-html")[0])
     assert reply.status == 200
@@ -377,6 +399,7 @@ def seed_giving(path: str, fault: str) -> int:
     )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("path", ["/rss.xml", "/sitemap.xml?page=1"])
 def test_feed_not_xml(path: str, site: MirrorSite) -> None:
     plan = FaultPlan(1.0, seed_giving(path, "not-xml"))
@@ -389,6 +412,7 @@ def test_feed_not_xml(path: str, site: MirrorSite) -> None:
             assert not reply.body.startswith(b"<?xml")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("path", ["/rss.xml", "/sitemap.xml?page=1"])
 def test_feed_503_recovers(path: str, site: MirrorSite, plain: MirrorServer) -> None:
     plan = FaultPlan(1.0, seed_giving(path, "http-503-retry-after"))

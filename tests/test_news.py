@@ -45,6 +45,7 @@ def stories_of(items: list[object]) -> list[StoryRecord]:
     return [item for item in items if isinstance(item, StoryRecord)]
 
 
+@pytest.mark.slow
 @deferred_f_from_coro_f
 async def test_a_site_with_no_profile_gives_every_story_once(generic: GenericMirror) -> None:
     crawler, items = await crawl(GenericNewsSpider, project_settings(), site=generic.base_url)
@@ -75,6 +76,7 @@ async def test_a_site_with_no_profile_gives_every_story_once(generic: GenericMir
     assert stats["newscrawl/discovered/feeds"] == FEED_ITEMS
 
 
+@pytest.mark.slow
 @deferred_f_from_coro_f
 async def test_a_news_sitemap_gives_each_article_its_publication_title_and_language(
     generic: GenericMirror,
@@ -92,6 +94,7 @@ async def test_a_news_sitemap_gives_each_article_its_publication_title_and_langu
         }  # fmt: skip
 
 
+@pytest.mark.slow
 @deferred_f_from_coro_f
 async def test_a_profile_for_the_host_is_used_and_discovery_adds_to_it(
     generic: GenericMirror, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
@@ -146,6 +149,7 @@ class ProfilelessSpider(Spider):
         )  # fmt: skip
 
 
+@pytest.mark.slow
 @deferred_f_from_coro_f
 async def test_pages_of_a_spider_with_no_profile_are_counted_and_said_not_lost_silently(
     generic: GenericMirror, caplog: pytest.LogCaptureFixture
@@ -159,6 +163,7 @@ async def test_pages_of_a_spider_with_no_profile_are_counted_and_said_not_lost_s
     assert any("has no site profile" in r.getMessage() for r in caplog.records)
 
 
+@pytest.mark.slow
 def test_newscrawl_run_news_writes_every_story_of_a_site_with_no_profile(tmp_path: Path) -> None:
     with GenericMirror(ARTICLES) as mirror:
         done = subprocess.run(

@@ -48,6 +48,7 @@ def pointing_mirror(other_site: Mirror) -> Iterator[Mirror]:
         yield Mirror(base_url)
 
 
+@pytest.mark.slow
 @deferred_f_from_coro_f
 async def test_another_port_of_the_same_host_is_not_crawled_or_published(
     pointing_mirror: Mirror, other_site: Mirror, crawl_output: Path

@@ -20,13 +20,16 @@ from newscrawl.cli.main import mirror_process
 from newscrawl.cli.run import EXIT_FAILED, EXIT_LOCKED, EXIT_OK, EXIT_USAGE
 from newscrawl.export.dataset import latest_versions, run_files
 from newscrawl.run.ledger import PARTIAL
+from newscrawl.run.locks import LOCK_FILE, run_lock
 from tests.conftest import Mirror
-from tests.test_dedup import served_stories, text_of, wait_for_lines
+from tests.test_dedup import served_stories, text_of
+
+pytestmark = pytest.mark.slow  # newscrawl run processes crawling a mirror
 
 ROOT = Path(__file__).resolve().parent.parent
 FAST = ["-s", "AUTOTHROTTLE_ENABLED=False", "-s", "DOWNLOAD_DELAY=0", "-s", "LOG_LEVEL=INFO"]
-SLOW = ["-s", "AUTOTHROTTLE_ENABLED=False", "-s", "DOWNLOAD_DELAY=0.05"]
-SLOW += ["-s", "CONCURRENT_REQUESTS_PER_DOMAIN=1", "-s", "NEWSCRAWL_COMMIT_EVERY=3"]
+# Committing every third story: a kill leaves committed lines and lines not yet committed.
+EVERY_THIRD = [*FAST, "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=1", "-s", "NEWSCRAWL_COMMIT_EVERY=3"]
 
 
 @pytest.fixture
@@ -35,10 +38,17 @@ def run_mirror() -> Iterator[Mirror]:
         yield Mirror(base_url)
 
 
-def newscrawl_run(base_url: str, output: Path, *extra: str) -> subprocess.Popen[str]:
+def newscrawl_run(
+    base_url: str, output: Path, *extra: str, crash_at: str | None = None
+) -> subprocess.Popen[str]:
+    """``newscrawl run arabnews`` in its own process; ``crash_at`` kills it at that crash
+    point (NEWSCRAWL_CRASH_AT, see newscrawl.run.ledger)."""
     command = [sys.executable, "-m", "newscrawl.cli", "run", "arabnews"]
     command += ["-a", f"base_url={base_url}", "--output-dir", str(output), *extra]
-    return subprocess.Popen(command, cwd=ROOT, stderr=subprocess.PIPE, text=True)
+    env = {k: v for k, v in os.environ.items() if k != "NEWSCRAWL_CRASH_AT"}
+    if crash_at:
+        env["NEWSCRAWL_CRASH_AT"] = crash_at
+    return subprocess.Popen(command, cwd=ROOT, env=env, stderr=subprocess.PIPE, text=True)
 
 
 def finish(process: subprocess.Popen[str]) -> tuple[int, str]:
@@ -74,33 +84,32 @@ def test_a_run_publishes_its_file_with_a_manifest_that_adds_up(
     assert "succeeded" in log
 
 
-def test_two_runs_at_once_the_second_exits_with_the_lock_code(
+def test_a_run_while_another_holds_the_lock_exits_with_the_lock_code(
     run_mirror: Mirror, tmp_path: Path
 ) -> None:
-    # Slow enough (30 pages, 0.3 s apart) to still be crawling when the second starts.
-    first = newscrawl_run(run_mirror.base_url, tmp_path, *SLOW, "-s", "DOWNLOAD_DELAY=0.3")
-    try:
-        wait_for_lines(tmp_path / "arabnews" / PARTIAL, 1)  # the first run is crawling
-        clock = time.monotonic()
+    # This test holds the spider's lock, as a run in progress would: no race to lose.
+    lock = tmp_path / "arabnews" / LOCK_FILE
+    with run_lock(lock, max_run_hours=6.0):
         code, log = finish(newscrawl_run(run_mirror.base_url, tmp_path, *FAST))
-        assert code == EXIT_LOCKED, log[-2000:]
-        assert "another run holds" in log
-        assert time.monotonic() - clock < 60
-    finally:
-        first_code, first_log = finish(first)
-    assert first_code == EXIT_OK, first_log[-3000:]
-    assert len(manifests(tmp_path)) == 1  # the refused run wrote nothing
+    assert code == EXIT_LOCKED, log[-2000:]
+    assert f"another run holds {lock} (pid {os.getpid()} since " in log
+    assert "this run exits without crawling" in log
+    assert run_mirror.requests() == []  # not one request
+    assert manifests(tmp_path) == []  # the refused run wrote nothing
+    # The lock was all that stood in the way: let go, the same command runs.
+    code, log = finish(newscrawl_run(run_mirror.base_url, tmp_path, *FAST))
+    assert code == EXIT_OK, log[-3000:]
+    assert [manifest["status"] for manifest in manifests(tmp_path)] == ["ok"]
 
 
 def test_a_killed_run_leaves_no_partial_file_for_readers_and_the_next_run_completes_it(
     run_mirror: Mirror, tmp_path: Path
 ) -> None:
-    process = newscrawl_run(run_mirror.base_url, tmp_path, *SLOW)
-    try:
-        wait_for_lines(tmp_path / "arabnews" / PARTIAL, 9)
-    finally:
-        os.kill(process.pid, signal.SIGKILL)
-        process.communicate()
+    # Killed (SIGKILL) as it writes its ninth story: mid-crawl, whatever the machine's pace.
+    process = newscrawl_run(run_mirror.base_url, tmp_path, *EVERY_THIRD, crash_at="write.line:9")
+    assert finish(process)[0] == -signal.SIGKILL
+    [partial] = (tmp_path / "arabnews" / PARTIAL).glob("*.jsonl")
+    assert partial.read_bytes().count(b"\n") == 9  # six of them committed
     assert not run_files(tmp_path / "arabnews")  # nothing half-written where readers look
     assert manifests(tmp_path) == []
 

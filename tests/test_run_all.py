@@ -34,6 +34,7 @@ def site_file(folder: Path, name: str, base_url: str) -> None:
     )
 
 
+@pytest.mark.slow
 def test_every_site_runs_in_its_own_process_with_its_own_output(tmp_path: Path) -> None:
     sites, output = tmp_path / "sites", tmp_path / "output"
     sites.mkdir()
@@ -57,6 +58,7 @@ def test_every_site_runs_in_its_own_process_with_its_own_output(tmp_path: Path) 
         assert (output / name / ".state").is_dir()  # a seen store of its own
 
 
+@pytest.mark.slow
 def test_an_unknown_site_is_a_usage_error_naming_the_configured_ones(tmp_path: Path) -> None:
     done = run_all(tmp_path, "--sites", "nope", "--output-dir", OUTPUT_DIR["path"] or str(tmp_path))
     assert done.returncode == 2

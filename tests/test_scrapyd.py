@@ -25,6 +25,8 @@ from newscrawl.sites import registry
 from tests.conftest import Mirror
 from tests.test_stories import VALIDATOR
 
+pytestmark = pytest.mark.slow  # a real scrapyd, deployed to and crawling the mirror
+
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 USER, PASSWORD = "newscrawl", "test-only-secret"

@@ -183,6 +183,7 @@ def run_scrapy_list(sites: Path) -> subprocess.CompletedProcess[str]:
     )  # fmt: skip
 
 
+@pytest.mark.slow
 def test_scrapy_lists_a_spider_for_every_configured_site(tmp_path: Path) -> None:
     write_site(tmp_path / "sites", SITE_FILE)
     listed = run_scrapy_list(tmp_path / "sites")
@@ -191,6 +192,7 @@ def test_scrapy_lists_a_spider_for_every_configured_site(tmp_path: Path) -> None
     assert listed.stdout.split() == ["arabnews", "arabnews-fr", "news", "news-example"]
 
 
+@pytest.mark.slow
 def test_a_bad_site_file_stops_scrapy_with_one_line_and_status_2(tmp_path: Path) -> None:
     path = write_site(tmp_path / "sites", SITE_FILE.replace("Europe/Paris", "Mars/Olympus"))
     listed = run_scrapy_list(tmp_path / "sites")
@@ -201,6 +203,7 @@ def test_a_bad_site_file_stops_scrapy_with_one_line_and_status_2(tmp_path: Path)
     ]
 
 
+@pytest.mark.slow
 def test_the_demo_crawls_the_french_editions_mirror_as_its_site(tmp_path: Path) -> None:
     done = subprocess.run(
         [sys.executable, "-m", "newscrawl.cli", "demo", "--articles", "20", "--edition", "fr",
@@ -252,6 +255,7 @@ def test_a_site_with_no_article_pattern_takes_slug_and_id_paths_only(
     assert bool(ANY_ARTICLE_PATH.fullmatch(path)) is article
 
 
+@pytest.mark.slow
 def test_newscrawl_split_with_a_bad_site_file_says_so_in_one_line(tmp_path: Path) -> None:
     write_site(tmp_path / "sites", SITE_FILE.replace("Europe/Paris", "Europe"))
     page = tmp_path / "page.html"

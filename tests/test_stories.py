@@ -44,11 +44,13 @@ def when(text: str | None) -> datetime:
     return datetime.fromisoformat(text)
 
 
+@pytest.mark.slow
 @deferred_f_from_coro_f
 async def test_crawl_emits_every_served_story_with_its_text_and_time(mirror: Mirror) -> None:
     await check_every_served_story(ArabNewsSpider, mirror)
 
 
+@pytest.mark.slow
 @deferred_f_from_coro_f
 async def test_the_french_editions_stories_come_whole_with_the_profile_its_file_declares(
     french_mirror: Mirror,
@@ -83,6 +85,7 @@ widget_lines = ["تابعونا"]
 """
 
 
+@pytest.mark.slow
 @deferred_f_from_coro_f
 async def test_an_arabic_page_shapes_stories_come_whole_with_a_site_file_of_its_own(
     arabic_mirror: Mirror, tmp_path: Path
@@ -227,6 +230,7 @@ def run_split(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("suffix", [".txt", ".html"])
 def test_split_command_prints_valid_story_records(tmp_path: Path, suffix: str) -> None:
     stories = [CAMELS, PORT, LIBRARY]
@@ -248,6 +252,7 @@ def test_split_command_prints_valid_story_records(tmp_path: Path, suffix: str) -
     assert records[0]["updated"]["anchor"] == {"at": "2025-03-05T10:00:00+00:00", "basis": "given"}
 
 
+@pytest.mark.slow
 def test_split_command_rejects_bad_input(tmp_path: Path) -> None:
     missing = run_split(str(tmp_path / "nope.txt"))
     assert missing.returncode == 2
@@ -262,6 +267,7 @@ def test_split_command_rejects_bad_input(tmp_path: Path) -> None:
     assert "no story" in nothing.stderr
 
 
+@pytest.mark.slow
 def test_split_command_reads_many_pages_and_folders_in_one_process(tmp_path: Path) -> None:
     folder = tmp_path / "saved"
     (folder / "older").mkdir(parents=True)
