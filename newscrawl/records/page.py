@@ -77,7 +77,12 @@ def path_segment(tag: str, classes: tuple[str, ...], index: int) -> str:
     return f"{tag}.{'.'.join(classes)}[{index}]" if classes else f"{tag}[{index}]"
 
 
+def segment_name(segment: str) -> str:
+    """A path step without its index: ``tag.class.class``."""
+    return segment.partition("[")[0]
+
+
 def segment_element(segment: str) -> tuple[str, tuple[str, ...]]:
-    """A path step read back: its tag and class names."""
-    tag, *classes = segment.partition("[")[0].split(".")
+    """A path step (or its name) read back: its tag and class names."""
+    tag, *classes = segment_name(segment).split(".")
     return tag, tuple(classes)

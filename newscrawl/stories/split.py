@@ -28,7 +28,7 @@ from enum import Enum
 from functools import lru_cache
 from itertools import pairwise
 
-from newscrawl.records.page import Block, segment_element
+from newscrawl.records.page import Block, segment_element, segment_name
 from newscrawl.sites.hints import DEFAULT_HINTS, SplitHints
 from newscrawl.stories.timestamps import (
     MAX_TEXT_LENGTH,
@@ -150,7 +150,12 @@ class Split:
 
 def _segment(segment: str) -> tuple[str, frozenset[str]]:
     """A path segment's tag and class-name words ("div.share-widget[3]")."""
-    tag, classes = segment_element(segment)
+    return _element(segment_name(segment))
+
+
+@lru_cache(maxsize=16384)
+def _element(name: str) -> tuple[str, frozenset[str]]:
+    tag, classes = segment_element(name)
     return tag, _class_words(classes)
 
 
