@@ -179,6 +179,7 @@ def test_calls_and_notices_closing_the_body_are_not_body() -> None:
     closing = (
         "Tom Field contributed reporting.",
         "Get the day's top headlines in your inbox: subscribe to our newsletter.",
+        "Listen to the mayor's interview on our podcast.",
         "© 2026 Coast Courier. All rights reserved.",
     )
     markup = page(

@@ -939,25 +939,35 @@ def _is_aside_line(line: Line) -> bool:
 # What a page prints after a story's last paragraph, and no story's last line says: a
 # newsletter or follow invitation, a cookie or copyright notice, the reporting credits.
 _CLOSING_CALL = re.compile(
-    r"^(?:subscribe|sign up|get (?:the|our)\b.*\b(?:newsletter|inbox)|join us|listen\b"
-    r"|download\b|click here|like us|follow us|follow (?:him|her|me|them) on|©|copyright\b)"
+    r"^(?:©|copyright\b|citation:)"
     r"|\bsubscribe to\b|\bsign up (?:for|to)\b|\b(?:delivered to|in) your inbox\b"
     r"|\ball rights reserved\b|\b(?:this (?:web)?site|we) uses? cookies\b"
-    r"|\bcontributed (?:to this report|reporting)\b|\bshare it with\b|\blike this story\b"
-    r"|^citation:",
+    r"|\bcontributed (?:to this report|reporting)\b|\bshare it with\b|\blike this story\b",
     re.IGNORECASE,
 )
+# A call told by the word it opens with ("Subscribe now", "Listen to the podcast"), which
+# a story's own sentence can open with too ("Listen closely and ..."): a call only when
+# the line is that one sentence.
+_CLOSING_CALL_OPENING = re.compile(
+    r"^(?:subscribe|sign up|get (?:the|our)\b.*\b(?:newsletter|inbox)|join us|listen"
+    r"|download|click here|like us|follow us|follow (?:him|her|me|them) on)\b",
+    re.IGNORECASE,
+)
+_NEXT_SENTENCE = re.compile(r"[.!?…][\"'”’)]*\s+\S")
+
+
+def _is_closing_call(text: str) -> bool:
+    return len(text) < _ASIDE_LINE_LENGTH and bool(
+        _CLOSING_CALL.search(text)
+        or (_CLOSING_CALL_OPENING.match(text) and not _NEXT_SENTENCE.search(text))
+    )
 
 
 def _without_closing_calls(body: list[Line]) -> list[Line]:
-    """The body without the short lines of ``_CLOSING_CALL`` that end it; the first line
-    stays whatever it says."""
+    """The body without the short closing calls and notices (``_is_closing_call``) that
+    end it; the first line stays whatever it says."""
     end = len(body)
-    while (
-        end > 1
-        and len(body[end - 1].text) < _ASIDE_LINE_LENGTH
-        and _CLOSING_CALL.search(body[end - 1].text)
-    ):
+    while end > 1 and _is_closing_call(body[end - 1].text):
         end -= 1
     return body[:end]
 
