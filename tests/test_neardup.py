@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import random
+from collections import deque
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+from datasketch import MinHash, MinHashLSH
 from scrapy.utils.test import get_crawler
 
 from newscrawl.dedup.decide import StoryDedup
-from newscrawl.dedup.neardup import NearDuplicateIndex
+from newscrawl.dedup.neardup import SCHEME, NearDuplicateIndex
 from newscrawl.discover.spiders.arabnews import ArabNewsSpider
 from newscrawl.run.state import CrawlState
 from tests.crawling import project_settings
@@ -27,6 +31,7 @@ OTHER = [
     "Analysts had expected the decision after inflation slowed for a third month.",
 ]
 T0 = datetime(2025, 3, 1, tzinfo=timezone.utc)
+PERMUTATIONS = MinHash(num_perm=128, scheme=SCHEME).permutations
 
 
 def sketch(paragraphs: list[str]) -> Any:
@@ -47,7 +52,7 @@ def test_light_edits_match_and_other_stories_do_not() -> None:
 def test_sketches_survive_storage_as_bytes() -> None:
     stored = NearDuplicateIndex.from_bytes(NearDuplicateIndex.to_bytes(sketch(WIRE)))
     assert stored is not None
-    assert stored.jaccard(sketch(WIRE)) == 1.0
+    assert NearDuplicateIndex.similarity(stored, sketch(WIRE)) == 1.0
     assert NearDuplicateIndex.from_bytes(b"\x00" * 1024) is None  # not ours: ignored
 
 
@@ -64,7 +69,68 @@ def test_the_window_forgets_old_stories() -> None:
     # A story seen again moves forward in the window.
     index.add("bank", sketch(OTHER), T0 + timedelta(days=45))
     index.add("x", sketch(["Yet another text here."]), T0 + timedelta(days=55))
-    assert "bank" in index.sketches
+    assert "bank" in index
+
+
+def test_matches_are_those_of_datasketchs_lsh_over_a_long_window() -> None:
+    # Thousands of stories, edited copies among them, keys added again and stories
+    # leaving the window: enough to sort, compact and renumber the index many times.
+    rng = random.Random(11)
+    vocabulary = [f"w{n}" for n in range(2_000)]
+    originals = [rng.choices(vocabulary, k=60) for _ in range(150)]
+    index = NearDuplicateIndex(threshold=0.8, window_days=1)
+    reference = MinHashLSH(threshold=0.8, num_perm=128)
+    sketches: dict[str, Any] = {}
+    latest: dict[str, datetime] = {}
+    matched = 0
+    added: deque[tuple[datetime, str]] = deque()
+    for n in range(3_000):
+        words = list(rng.choice(originals))
+        for _ in range(rng.choice([0, 1, 3, 8, 30])):
+            words[rng.randrange(len(words))] = rng.choice(vocabulary)
+        made = sketch([" ".join(words)])
+        key, seen = f"k{rng.randrange(1_000)}", T0 + timedelta(minutes=n)
+        while added and added[0][0] < seen - timedelta(days=1):
+            when, old = added.popleft()
+            if latest.get(old) == when:
+                reference.remove(old)
+                del sketches[old], latest[old]
+        minhash = MinHash(num_perm=128, hashvalues=made, scheme=SCHEME, permutations=PERMUTATIONS)
+        similar = {
+            other: NearDuplicateIndex.similarity(made, sketches[other])
+            for other in reference.query(minhash)
+            if other != key
+        }
+        similar = {other: value for other, value in similar.items() if value >= 0.8}
+        found = index.match(key, made)
+        if similar:
+            matched += 1
+            assert found is not None
+            assert similar[found] == max(similar.values())
+        else:
+            assert found is None
+        if key in sketches:
+            reference.remove(key)
+        reference.insert(key, minhash)
+        sketches[key], latest[key] = made, seen
+        added.append((seen, key))
+        index.add(key, made, seen)
+        assert len(index) == len(sketches)
+    assert set(index.row_of) == set(sketches)
+    assert matched > 500  # the copies were found, not only the absence of matches
+
+
+def test_a_window_loaded_at_once_is_the_window_added_one_by_one() -> None:
+    texts = [[f"story {n} says {n * 7} things about {n % 13} places and more"] for n in range(3)]
+    made = [sketch(text) for text in texts]
+    times = [T0 + timedelta(days=n * 20) for n in range(3)]
+    one_by_one = NearDuplicateIndex(threshold=0.8, window_days=30)
+    for n, (item, moment) in enumerate(zip(made, times, strict=True)):
+        one_by_one.add(f"s{n}", item, moment)
+    at_once = NearDuplicateIndex(threshold=0.8, window_days=30)
+    at_once.add_many([f"s{n}" for n in range(3)], np.stack(made), times)
+    assert set(at_once.row_of) == set(one_by_one.row_of) == {"s1", "s2"}
+    assert at_once.match("new", made[2]) == one_by_one.match("new", made[2]) == "s2"
 
 
 def record(

@@ -15,14 +15,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import redis
-from datasketch import MinHash
 from scrapy import signals
 
 from newscrawl import names
 from newscrawl.clock import utc_now
 from newscrawl.dedup.identity import fingerprint, story_key
-from newscrawl.dedup.neardup import NearDuplicateIndex
+from newscrawl.dedup.neardup import SKETCH_BYTES, NearDuplicateIndex, Sketch
 from newscrawl.records.story import StoryRecord
 from newscrawl.run.seenstore import Commit, SeenStore, StoryState
 from newscrawl.run.state import CrawlState, HeldBack
@@ -84,12 +84,19 @@ class StoryDedup:
         forgotten = state.store.forget_sketches(since)
         if forgotten:
             state.inc(names.stat(names.SEEN_STORE, "sketches_forgotten"), forgotten)
+        keys: list[str] = []
+        times: list[datetime] = []
+        sketches: list[bytes] = []
         for key, seen, sketch in state.store.sketches(since):
-            minhash = NearDuplicateIndex.from_bytes(sketch)
-            if minhash is None:  # written by another version of newscrawl: skip it
+            if len(sketch) != SKETCH_BYTES:  # written by another version of newscrawl
                 state.inc(names.stat(names.SEEN_STORE, "unreadable_sketches"))
                 continue
-            self.near.add(key, minhash, datetime.fromisoformat(seen))
+            keys.append(key)
+            times.append(datetime.fromisoformat(seen))
+            sketches.append(sketch)
+        if keys:
+            matrix = np.frombuffer(b"".join(sketches), dtype=np.uint32).reshape(len(keys), -1)
+            self.near.add_many(keys, matrix, times)
         if len(self.near):
             logger.info("Near-duplicate window: %d recent stories loaded", len(self.near))
 
@@ -154,7 +161,7 @@ class StoryDedup:
     def _known(self, key: str) -> bool:
         return key in self.overlay_stories or bool(self.store.stories([key]))
 
-    def _near(self, key: str, sketch: MinHash | None, seen_at: str) -> str | None:
+    def _near(self, key: str, sketch: Sketch | None, seen_at: str) -> str | None:
         if sketch is None:
             return None
         match = self.near.match(key, sketch)

@@ -1,24 +1,46 @@
 """Near-duplicate stories: the same wire story under two URLs, lightly edited.
 
-A MinHash LSH index (datasketch) over word shingles of each story's text, holding a
-sliding window of recent stories so memory stays bounded however long the crawl history.
+Each story's text is sketched as a MinHash (datasketch) over word shingles, and the
+window of recent stories is searched with locality-sensitive hashing: the sketch cut into
+bands, and a story a candidate when one band is equal. The window is bounded by time, so
+memory stays bounded however long the crawl history.
+
+The window is held in numpy arrays rather than one object per story, so it stays small
+at the size a long-running site reaches (100,000 stories in the window): the sketch
+itself (128 values of 32 bits, 512 bytes), one 64-bit hash per band, and the band hashes
+sorted once per band for lookup. The bands, and so the candidates, are those of
+datasketch's ``MinHashLSH`` for the same threshold and number of permutations; a
+candidate is a match when its estimated similarity reaches the threshold.
 """
 
 from __future__ import annotations
 
-from collections import deque
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
+from typing import Any, TypeVar, cast
 
 import numpy as np
+import numpy.typing as npt
 from datasketch import MinHash, MinHashLSH
 
 from newscrawl import settings as defaults
 from newscrawl.dedup.identity import shingles
 
 NUM_PERM = 128
+SKETCH_BYTES = NUM_PERM * 4  # a stored sketch: its values as 32-bit numbers
 # Stored sketches are read back with the scheme that made them (datasketch 2's default).
 SCHEME = "affine32"
+# Drawn once: a MinHash draws its permutations from a fixed seed, the same for every
+# sketch, which makes drawing them again for each story wasted work.
+_PERMUTATIONS = MinHash(num_perm=NUM_PERM, scheme=SCHEME).permutations
+# A band's values mixed into one 64-bit number (wrapping multiplication by odd
+# constants): equal bands give equal hashes; unequal ones collide so rarely that the
+# similarity check after it settles them.
+_MIX = np.random.default_rng(20261201).integers(1, 2**63, size=NUM_PERM, dtype=np.uint64) | 1
+
+_CHUNK = 2048  # rows hashed at once when many are added together
+
+Sketch = npt.NDArray[np.uint32]
 
 
 class NearDuplicateIndex:
@@ -33,66 +55,228 @@ class NearDuplicateIndex:
             raise ValueError(f"near-duplicate threshold must be in (0, 1], got {threshold}")
         self.threshold = threshold
         self.window = timedelta(days=window_days)
-        self.lsh = MinHashLSH(threshold=threshold, num_perm=NUM_PERM)
-        self.sketches: dict[str, MinHash] = {}
-        self.latest: dict[str, datetime] = {}  # when each story was last added
-        self.order: deque[tuple[datetime, str]] = deque()  # additions, oldest first
-        self.newest: datetime | None = None
+        bands = MinHashLSH(threshold=threshold, num_perm=NUM_PERM)
+        self.bands, self.band_rows = bands.b, bands.r
+        # One row per story added; a row replaced or expired is dead until compaction.
+        self._sketches = np.empty((0, NUM_PERM), dtype=np.uint32)
+        self._hashes = np.empty((0, self.bands), dtype=np.uint64)
+        self._seen = np.empty(0, dtype=np.float64)  # POSIX time each row was added for
+        self._alive = np.empty(0, dtype=bool)
+        self._keys: list[str | None] = []
+        self._rows = 0
+        self.row_of: dict[str, int] = {}
+        # The band hashes of the first ``_indexed`` rows, all bands in one sorted array
+        # (a band's hashes are mixed with its own constants: bands do not meet), and the
+        # row of each.
+        self._sorted_hashes = np.empty(0, dtype=np.uint64)
+        self._sorted_rows = np.empty(0, dtype=np.int32)
+        self._indexed = 0
+        self._dead = 0
+        # Additions oldest first (time, row), from ``_head`` on: what expiry walks.
+        self._log_seen = np.empty(0, dtype=np.float64)
+        self._log_row = np.empty(0, dtype=np.int64)
+        self._log_size = 0
+        self._head = 0
+        self.newest: float | None = None
 
     def __len__(self) -> int:
-        return len(self.sketches)
+        return len(self.row_of)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self.row_of
 
     @staticmethod
-    def sketch(paragraphs: Iterable[str]) -> MinHash | None:
+    def sketch(paragraphs: Iterable[str]) -> Sketch | None:
         """The MinHash of a story's text, or None when it has no words."""
         tokens = list(shingles(paragraphs))
         if not tokens:
             return None
-        minhash = MinHash(num_perm=NUM_PERM, scheme=SCHEME)
+        minhash = MinHash(num_perm=NUM_PERM, scheme=SCHEME, permutations=_PERMUTATIONS)
         minhash.update_batch(tokens)
-        return minhash
-
-    @staticmethod
-    def to_bytes(minhash: MinHash) -> bytes:
         # The affine32 scheme's values fit 32 bits: 512 bytes a story.
-        return np.asarray(minhash.hashvalues, dtype=np.uint32).tobytes()
+        return np.asarray(minhash.hashvalues, dtype=np.uint32)
 
     @staticmethod
-    def from_bytes(data: bytes) -> MinHash | None:
-        """A stored sketch, or None when it is not one of ours (another size)."""
-        if len(data) != NUM_PERM * 4:
-            return None
-        values = np.frombuffer(data, dtype=np.uint32)
-        return MinHash(num_perm=NUM_PERM, hashvalues=values, scheme=SCHEME)
+    def to_bytes(sketch: Sketch) -> bytes:
+        return np.asarray(sketch, dtype=np.uint32).tobytes()
 
-    def match(self, key: str, minhash: MinHash) -> str | None:
-        """The key of the most similar other story at or above the threshold."""
+    @staticmethod
+    def from_bytes(data: bytes) -> Sketch | None:
+        """A stored sketch, or None when it is not one of ours (another size)."""
+        if len(data) != SKETCH_BYTES:
+            return None
+        return np.frombuffer(data, dtype=np.uint32)
+
+    @staticmethod
+    def similarity(one: Sketch, other: Sketch) -> float:
+        """The estimated Jaccard similarity of two stories' shingles."""
+        return float(np.count_nonzero(one == other)) / NUM_PERM
+
+    def _band_hashes(self, sketches: npt.NDArray[np.uint32]) -> npt.NDArray[np.uint64]:
+        used = self.bands * self.band_rows
+        hashes = np.empty((len(sketches), self.bands), dtype=np.uint64)
+        for start in range(0, len(sketches), _CHUNK):  # small temporaries stay in cache
+            part = sketches[start : start + _CHUNK, :used]
+            mixed = part.astype(np.uint64) * _MIX[:used]
+            hashes[start : start + _CHUNK] = mixed.reshape(-1, self.bands, self.band_rows).sum(2)
+        return hashes
+
+    def match(self, key: str, sketch: Sketch) -> str | None:
+        """The key of the most similar other story at or above the threshold (of equally
+        similar ones, the one longest in the window)."""
+        if not self.row_of:
+            return None
+        query = self._band_hashes(sketch[np.newaxis])[0]
+        low = np.searchsorted(self._sorted_hashes, query)
+        high = np.searchsorted(self._sorted_hashes, query, "right")
+        found: list[npt.NDArray[np.integer[Any]]] = [
+            self._sorted_rows[a:b]
+            for a, b in zip(low.tolist(), high.tolist(), strict=True)
+            if b > a
+        ]
+        pending = self._hashes[self._indexed : self._rows]
+        if len(pending):
+            found.append(np.flatnonzero((pending == query).any(axis=1)) + self._indexed)
+        candidates = np.unique(np.concatenate(found)) if found else np.empty(0, np.int32)
+        candidates = candidates[self._alive[candidates]]
+        if not len(candidates):
+            return None
+        equal = np.count_nonzero(self._sketches[candidates] == sketch, axis=1)
         best: tuple[float, str] | None = None
-        for other in self.lsh.query(minhash):
-            if other == key:
+        for row, count in zip(candidates.tolist(), equal.tolist(), strict=True):
+            other = self._keys[row]
+            similarity = count / NUM_PERM
+            if other is None or other == key or similarity < self.threshold:
                 continue
-            similarity = float(minhash.jaccard(self.sketches[other]))
-            if similarity >= self.threshold and (best is None or similarity > best[0]):
+            if best is None or similarity > best[0]:
                 best = (similarity, other)
         return best[1] if best else None
 
-    def add(self, key: str, minhash: MinHash, seen: datetime) -> None:
+    def add(self, key: str, sketch: Sketch, seen: datetime) -> None:
         """Index a story (replacing its earlier sketch) and drop what left the window."""
-        if key in self.sketches:
-            self.lsh.remove(key)
-        self.sketches[key] = minhash
-        self.latest[key] = seen
-        self.lsh.insert(key, minhash)
-        self.order.append((seen, key))
-        self.newest = seen if self.newest is None else max(self.newest, seen)
-        self.expire(self.newest)
+        row = self._rows
+        self._grow(row + 1)
+        earlier = self.row_of.get(key)
+        if earlier is not None:
+            self._kill(earlier)
+        self.row_of[key] = row
+        self._keys.append(key)
+        moment = seen.timestamp()
+        self._sketches[row] = sketch
+        self._hashes[row] = self._band_hashes(sketch[np.newaxis])[0]
+        self._seen[row] = moment
+        self._alive[row] = True
+        self._rows = row + 1
+        self._log(np.array([row]), np.array([moment]))
+        self._added(moment)
 
-    def expire(self, now: datetime) -> None:
+    def _added(self, latest: float) -> None:
+        self.newest = latest if self.newest is None else max(self.newest, latest)
+        self.expire(self.newest)
+        if self._rows - self._indexed + self._dead > max(1024, len(self.row_of) // 16):
+            self._reindex()
+
+    def add_many(
+        self, keys: Sequence[str], sketches: npt.NDArray[np.uint32], seen: Sequence[datetime]
+    ) -> None:
+        """``add`` for many stories at once, in order (a window loaded from the store)."""
+        if not keys:
+            return
+        times = np.fromiter((moment.timestamp() for moment in seen), np.float64, len(keys))
+        start, stop = self._rows, self._rows + len(keys)
+        self._grow(stop)
+        for row, key in enumerate(keys, start):
+            earlier = self.row_of.get(key)
+            if earlier is not None:
+                self._kill(earlier)
+            self.row_of[key] = row
+            self._keys.append(key)
+        self._sketches[start:stop] = sketches
+        self._hashes[start:stop] = self._band_hashes(sketches)
+        self._seen[start:stop] = times
+        self._alive[start:stop] = True
+        self._rows = stop
+        self._log(np.arange(start, stop), times)
+        self._added(float(times.max()))
+
+    def expire(self, now: datetime | float) -> None:
         """Forget stories last seen before the window."""
-        cutoff = now - self.window
-        while self.order and self.order[0][0] < cutoff:
-            seen, key = self.order.popleft()
-            if self.latest.get(key) == seen:  # not added again since
-                self.lsh.remove(key)
-                del self.sketches[key]
-                del self.latest[key]
+        moment = now if isinstance(now, float) else now.timestamp()
+        cutoff = moment - self.window.total_seconds()
+        head = self._head
+        while head < self._log_size and self._log_seen[head] < cutoff:
+            row = int(self._log_row[head])
+            if row >= 0 and self._alive[row] and self._seen[row] == self._log_seen[head]:
+                key = self._keys[row]
+                if key is not None and self.row_of.get(key) == row:  # not added again since
+                    del self.row_of[key]
+                    self._kill(row)
+            head += 1
+        self._head = head
+
+    def _kill(self, row: int) -> None:
+        self._alive[row] = False
+        self._keys[row] = None
+        self._dead += 1
+
+    def _grow(self, rows: int) -> None:
+        capacity = len(self._seen)
+        if rows <= capacity:
+            return
+        capacity = max(rows, capacity + capacity // 4, 256)  # a quarter more: little slack
+        self._sketches = _resized(self._sketches, capacity)
+        self._hashes = _resized(self._hashes, capacity)
+        self._seen = _resized(self._seen, capacity)
+        self._alive = _resized(self._alive, capacity)
+        self._alive[self._rows :] = False
+
+    def _log(self, rows: npt.NDArray[np.int64], times: npt.NDArray[np.float64]) -> None:
+        if self._head > self._log_size // 2:  # half of it already walked: drop that half
+            self._log_seen = self._log_seen[self._head : self._log_size].copy()
+            self._log_row = self._log_row[self._head : self._log_size].copy()
+            self._log_size -= self._head
+            self._head = 0
+        size = self._log_size + len(rows)
+        if size > len(self._log_seen):
+            capacity = max(size, len(self._log_seen) + len(self._log_seen) // 4, 256)
+            self._log_seen = _resized(self._log_seen, capacity)
+            self._log_row = _resized(self._log_row, capacity)
+        self._log_seen[self._log_size : size] = times
+        self._log_row[self._log_size : size] = rows
+        self._log_size = size
+
+    def _reindex(self) -> None:
+        """Drop dead rows and sort every row's band hashes again."""
+        if self._dead:
+            alive = self._alive[: self._rows]
+            renumbered = np.cumsum(alive) - 1
+            renumbered[~alive] = -1
+            kept = np.flatnonzero(alive)
+            count = len(kept)
+            self._sketches[:count] = self._sketches[kept]
+            self._hashes[:count] = self._hashes[kept]
+            self._seen[:count] = self._seen[kept]
+            self._alive[:count] = True
+            self._alive[count:] = False
+            self._keys = [self._keys[row] for row in kept.tolist()]
+            self.row_of = {key: row for row, key in enumerate(self._keys) if key is not None}
+            logged = self._log_row[self._head : self._log_size]
+            self._log_row[self._head : self._log_size] = np.where(
+                logged >= 0, renumbered[np.maximum(logged, 0)], -1
+            )
+            self._rows, self._dead = count, 0
+        hashes = self._hashes[: self._rows].ravel()
+        order = np.argsort(hashes, kind="stable")
+        self._sorted_hashes = hashes[order]
+        self._sorted_rows = (order // self.bands).astype(np.int32)
+        self._indexed = self._rows
+
+
+_Array = TypeVar("_Array", bound=npt.NDArray[Any])
+
+
+def _resized(array: _Array, rows: int) -> _Array:
+    """``array`` with room for ``rows`` rows, the new ones zero."""
+    grown = np.zeros((rows, *array.shape[1:]), dtype=array.dtype)
+    grown[: len(array)] = array
+    return cast(_Array, grown)
