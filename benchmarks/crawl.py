@@ -1,19 +1,27 @@
 """Crawl throughput: newscrawl's full crawl against a bare Scrapy crawl of the same pages.
 
-    python benchmarks/crawl.py [--articles 2000]
+    python benchmarks/crawl.py [--articles 2000] [--pairs 5]
 
-Starts the mirror site with N articles, then crawls it twice, each in its own process:
-once with newscrawl's settings, spider, pipelines and feed export, and once as a bare
-Scrapy spider fetching the same article URLs with nothing else on. AutoThrottle and
-download delays are off in both. Prints pages/s for each, their ratio, and peak memory.
+Starts the mirror site with N articles, then crawls it in pairs of runs, each run in its
+own process: once with newscrawl's settings, spider, pipelines and feed export (from an
+empty output folder), and once as a bare Scrapy spider fetching the same article URLs
+with nothing else on. AutoThrottle and download delays are off in both. The two of a
+pair run one after the other, in turn first, so a machine busier in one moment weighs on
+both. Prints, as medians over the pairs: pages/s of each and their ratio, CPU time per
+page (the child's rusage), and peak memory; and a digest of the stories written (keys
+and fingerprints), the same from one pair to the next and one version to the next when
+the stories are.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import resource
+import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -56,10 +64,12 @@ def run_full(base_url: str, workdir: Path) -> dict[str, Any]:
     output = Path(stats["newscrawl/output"])
     stories = [json.loads(line) for line in output.open(encoding="utf-8")]
     (workdir / "urls.json").write_text(json.dumps(sorted(set(urls))))
+    identity = sorted(f"{story['key']} {story['fingerprint']}" for story in stories)
     return {
         "pages": int(stats.get("newscrawl/pages", 0)),
         "seconds": (stats["finish_time"] - stats["start_time"]).total_seconds(),
         "stories": len(stories),
+        "digest": hashlib.sha256("\n".join(identity).encode()).hexdigest()[:16],
     }
 
 
@@ -105,7 +115,7 @@ def run_bare(workdir: Path) -> dict[str, Any]:
 
 
 def run_child(mode: str, base_url: str, workdir: Path) -> dict[str, Any]:
-    """Run one crawl in a child process; its result plus the child's peak memory."""
+    """Run one crawl in a child process; its result plus the child's peak memory and CPU."""
     command = [sys.executable, __file__, "--child", mode, "--base-url", base_url]
     command += ["--workdir", str(workdir)]
     done = subprocess.run(command, stdout=subprocess.PIPE, text=True, cwd=ROOT, check=False)
@@ -113,42 +123,85 @@ def run_child(mode: str, base_url: str, workdir: Path) -> dict[str, Any]:
         raise SystemExit(f"{mode} crawl failed with exit status {done.returncode}")
     result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
     result["peak_rss_mb"] = result.pop("maxrss_kb") / 1024  # Linux reports KiB
+    result["rate"] = result["pages"] / result["seconds"]
+    result["cpu_ms_per_page"] = 1000 * result.pop("cpu_s") / max(1, result["pages"])
     return result
+
+
+def run_pair(first: str, base_url: str, workdir: Path) -> dict[str, dict[str, Any]]:
+    pair: dict[str, dict[str, Any]] = {}
+    for mode in (first, "bare" if first == "full" else "full"):
+        if mode == "full":
+            shutil.rmtree(workdir / "output", ignore_errors=True)  # a first run each time
+        pair[mode] = run_child(mode, base_url, workdir)
+    return pair
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--articles", type=int, default=2000)
+    parser.add_argument("--pairs", type=int, default=5, help="pairs of runs (default 5)")
     parser.add_argument("--child", choices=["full", "bare"], help=argparse.SUPPRESS)
     parser.add_argument("--base-url", help=argparse.SUPPRESS)
     parser.add_argument("--workdir", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.pairs < 1:
+        parser.error("--pairs must be at least 1")
 
     if args.child:
         if args.child == "full":
             result = run_full(args.base_url, args.workdir)
         else:
             result = run_bare(args.workdir)
-        result["maxrss_kb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        result["maxrss_kb"] = usage.ru_maxrss
+        result["cpu_s"] = usage.ru_utime + usage.ru_stime
         print(json.dumps(result))
         return 0
 
     from newscrawl.cli.main import mirror_process
 
+    pairs: list[dict[str, dict[str, Any]]] = []
     with tempfile.TemporaryDirectory() as tmp, mirror_process(args.articles) as base_url:
         workdir = Path(tmp)
         clock = time.monotonic()
-        full = run_child("full", base_url, workdir)
-        bare = run_child("bare", base_url, workdir)
+        run_child("full", base_url, workdir)  # the article URLs for the bare crawl; warm-up
+        for n in range(args.pairs):
+            pair = run_pair("full" if n % 2 else "bare", base_url, workdir)
+            pairs.append(pair)
+            full, bare = pair["full"], pair["bare"]
+            print(
+                f"pair {n + 1}: newscrawl {full['rate']:7.1f} pages/s "
+                f"{full['cpu_ms_per_page']:5.1f} ms CPU/page {full['peak_rss_mb']:4.0f} MB; "
+                f"bare {bare['rate']:7.1f} pages/s {bare['cpu_ms_per_page']:5.1f} ms CPU/page "
+                f"{bare['peak_rss_mb']:4.0f} MB; ratio {full['rate'] / bare['rate']:.2f}",
+                flush=True,
+            )
         wall = time.monotonic() - clock
-    full_rate = full["pages"] / full["seconds"]
-    bare_rate = bare["pages"] / bare["seconds"]
-    print(f"mirror: {args.articles} articles; both crawls fetched the same {bare['pages']} pages")
-    print(f"newscrawl wrote {full['stories']} distinct stories from {full['pages']} pages")
-    print(f"newscrawl full crawl: {full_rate:8.1f} pages/s  peak RSS {full['peak_rss_mb']:.0f} MB")
-    print(f"bare Scrapy crawl:    {bare_rate:8.1f} pages/s  peak RSS {bare['peak_rss_mb']:.0f} MB")
-    print(f"ratio newscrawl/bare: {full_rate / bare_rate:.2f}")
-    print(f"mean fetch latency from the mirror: {bare['mean_latency_ms']:.2f} ms per page")
+
+    def median(mode: str, field: str) -> float:
+        return statistics.median(float(pair[mode][field]) for pair in pairs)
+
+    ratio = statistics.median(pair["full"]["rate"] / pair["bare"]["rate"] for pair in pairs)
+    memory = statistics.median(
+        pair["full"]["peak_rss_mb"] / pair["bare"]["peak_rss_mb"] for pair in pairs
+    )
+    digests = sorted({pair["full"]["digest"] for pair in pairs})
+    full_pages = {pair["full"]["pages"] for pair in pairs}
+    bare_pages = {pair["bare"]["pages"] for pair in pairs}
+    print(f"mirror: {args.articles} articles; {len(pairs)} pairs, medians below")
+    print(f"pages per run: newscrawl {sorted(full_pages)}, bare Scrapy {sorted(bare_pages)}")
+    stories = sorted({pair["full"]["stories"] for pair in pairs})
+    print(f"newscrawl wrote {stories} distinct stories; keys and fingerprints digest {digests}")
+    for mode, label in (("full", "newscrawl full crawl"), ("bare", "bare Scrapy crawl")):
+        print(
+            f"{label + ':':22}{median(mode, 'rate'):8.1f} pages/s  "
+            f"{median(mode, 'cpu_ms_per_page'):5.1f} ms CPU/page  "
+            f"peak RSS {median(mode, 'peak_rss_mb'):.0f} MB"
+        )
+    print(f"ratio newscrawl/bare, pages/s: {ratio:.2f}  (target >= 0.5)")
+    print(f"ratio newscrawl/bare, peak memory: {memory:.2f}  (target <= 1.5)")
+    print(f"mean fetch latency from the mirror: {median('bare', 'mean_latency_ms'):.2f} ms/page")
     print(f"(wall time {wall:.1f} s)")
     return 0
 
