@@ -17,7 +17,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import redis
-from itemadapter import ItemAdapter
 from scrapy.exceptions import DropItem
 
 from newscrawl import names
@@ -43,7 +42,7 @@ class DedupPipeline:
     def process_item(self, item: Any) -> Any:
         if not isinstance(item, StoryRecord):
             return item
-        record = ItemAdapter(item).asdict()
+        record = item.fields()
         site = getattr(self.crawler.spider, "site", None)
         page = page_key(site, item.page_url) if isinstance(site, SiteProfile) else None
         try:

@@ -13,7 +13,6 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 import redis
-from itemadapter import ItemAdapter
 from scrapy import signals
 from scrapy.exceptions import DropItem
 
@@ -49,7 +48,7 @@ class ExportPipeline:
             return item
         site = getattr(self.crawler.spider, "site", None)
         page = page_key(site, item.page_url) if isinstance(site, SiteProfile) else None
-        if not self.state.write(ItemAdapter(item).asdict(), page):
+        if not self.state.write(item.fields(), page):
             # The output cannot be written (the crawl is stopping, logged once): neither
             # the story nor its page is recorded, so a later run fetches and writes it.
             self.state.pages.story_failed(page)

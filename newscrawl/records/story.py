@@ -74,7 +74,14 @@ class StoryRecord:
     section: str | None = None
 
     def to_record(self) -> dict[str, Any]:
+        """The record as a dict of its own (its lists and dicts copied)."""
         return asdict(self)
+
+    def fields(self) -> dict[str, Any]:
+        """The record as a dict, its values shared with the record, not copied: what the
+        pipelines read, at a fraction of the cost of ``to_record`` or
+        ``ItemAdapter.asdict``, which copy every list and dict in it."""
+        return dict(vars(self))
 
 
 # Fields added to the record since it was first written, with what a record written
