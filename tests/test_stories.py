@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import gzip
 import json
 import logging
@@ -10,11 +11,14 @@ import sys
 import urllib.request
 from collections import defaultdict
 from datetime import datetime
+from functools import reduce
 from pathlib import Path
 from typing import Any
 
 import jsonschema
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from scrapy.utils.defer import deferred_f_from_coro_f
 from scrapy.utils.test import get_crawler
 
@@ -22,6 +26,7 @@ from newscrawl.discover.spiders.arabnews import ArabNewsSpider
 from newscrawl.discover.spiders.base import NewsSpider
 from newscrawl.discover.spiders.sites import spider_class
 from newscrawl.page.walk import build_page_record, parse_html, plain_page_record
+from newscrawl.records.checks import schema_errors
 from newscrawl.records.page import PageRecord
 from newscrawl.records.story import STORY_SCHEMA, StoryRecord, schema_json
 from newscrawl.sites import get_site
@@ -171,6 +176,110 @@ def test_schema_rejects_broken_records() -> None:
     ):
         with pytest.raises(jsonschema.ValidationError):
             VALIDATOR.validate(broken)
+
+
+def valid_record() -> dict[str, Any]:
+    page = plain_page_record(
+        url="http://example.test/node/100/world",
+        text=plain_page([CAMELS]),
+        fetched_at="2025-03-05T10:00:00+00:00",
+        site="arabnews",
+    )
+    return stories_from_page(page, ARABNEWS).stories[0].to_record()
+
+
+JSON_VALUES = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-3, 3)
+    | st.floats(allow_nan=False)
+    | st.sampled_from(
+        [
+            "",
+            "x",
+            "2025-03-05T10:00:00+00:00",
+            "2025-03-05T10:00:00",
+            "2025-02-30T10:00:00Z",
+            "2025-03-05 10:00:00+00:00",
+            "2025-03-05T25:00:00+03:00",
+            "day",
+            "exact",
+            "relative",
+        ]
+    )
+    | st.text(max_size=8),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3)
+    ),
+    max_leaves=6,
+)
+
+
+def paths(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """Every place in a record a value can be put: its fields, nested ones included."""
+    found = [prefix] if prefix else []
+    if isinstance(value, dict):
+        for key, inner in value.items():
+            found += paths(inner, (*prefix, key))
+    elif isinstance(value, list):
+        for index, inner in enumerate(value):
+            found += paths(inner, (*prefix, index))
+    return found
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_the_compiled_schema_check_agrees_with_jsonschema(data: st.DataObject) -> None:
+    # schema_errors trusts the compiled check when it finds a record valid: jsonschema
+    # must find it valid too, whatever was broken in it, at whatever depth.
+    record = valid_record()
+    for _ in range(data.draw(st.integers(1, 3))):
+        where = data.draw(st.sampled_from(paths(record)))
+        *parents, last = where
+        target = record
+        for step in parents:
+            target = target[step]
+        if data.draw(st.booleans()) and isinstance(target, dict):
+            del target[last]
+        else:
+            target[last] = data.draw(JSON_VALUES)
+    assert bool(schema_errors(record)) == (not VALIDATOR.is_valid(record))
+    assert schema_errors(record) == [
+        f"{'/'.join(str(p) for p in error.absolute_path) or '(record)'}: {error.message}"
+        for error in VALIDATOR.iter_errors(record)
+    ]
+
+
+@pytest.mark.parametrize(
+    "moment",
+    [
+        "2025-03-05T10:00:00+00:00",
+        "2025-03-05t10:00:00z",
+        "2025-03-05T10:00:00",
+        "2025-02-30T10:00:00Z",
+        "2025-03-05T24:00:00Z",
+        "2025-03-05 10:00:00+00:00",
+        "2025-03-05T10:00:00.5+03:00",
+        "2025-03-05T10:00:00+0300",
+        "2025-03-05",
+        "10:00:00Z",
+    ],
+)
+def test_the_compiled_schema_check_reads_times_as_jsonschema_does(moment: str) -> None:
+    record = valid_record()
+    times = [
+        where
+        for where in paths(record)
+        if isinstance(value := reduce(lambda target, step: target[step], where, record), str)
+        and value[:4].isdigit()
+        and "T" in value
+    ]
+    assert len(times) >= 3  # fetched_at and the updated time's instants at least
+    for where in times:
+        broken = copy.deepcopy(record)
+        *parents, last = where
+        reduce(lambda target, step: target[step], parents, broken)[last] = moment
+        assert bool(schema_errors(broken)) == (not VALIDATOR.is_valid(broken)), where
 
 
 def test_story_ids_come_from_the_node_id_else_a_text_hash() -> None:

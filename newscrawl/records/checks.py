@@ -7,15 +7,41 @@ ledger (records read back from a killed run's file).
 from __future__ import annotations
 
 import re
+from functools import partial
 from typing import Any
 
+import fastjsonschema
 from ftfy.badness import is_bad
 from jsonschema import Draft202012Validator
 
 from newscrawl.records.story import STORY_SCHEMA
 
-# As spidermon validates: formats (date-time, uri) checked too.
+# The reference: Draft 2020-12, formats (date-time) checked too.
 VALIDATOR = Draft202012Validator(STORY_SCHEMA, format_checker=Draft202012Validator.FORMAT_CHECKER)
+# The same schema compiled to Python code (fastjsonschema), some twenty times faster: it
+# says which records are valid, with the reference's own format checks. The schema's
+# keywords mean the same in draft 7, the newest draft fastjsonschema knows. Where it
+# finds a record invalid the reference judges again and gives the reasons, so a record
+# is never quarantined on the compiled check's word alone.
+
+
+def _formats(schema: Any) -> set[str]:
+    """The names of the formats a schema uses, at any depth."""
+    if isinstance(schema, dict):
+        found = {schema["format"]} if isinstance(schema.get("format"), str) else set()
+        return found.union(*(_formats(value) for value in schema.values()))
+    if isinstance(schema, list):
+        return set().union(*(_formats(value) for value in schema))
+    return set()
+
+
+_COMPILED = fastjsonschema.compile(
+    {**STORY_SCHEMA, "$schema": "http://json-schema.org/draft-07/schema#"},
+    formats={
+        name: partial(Draft202012Validator.FORMAT_CHECKER.conforms, format=name)
+        for name in _formats(STORY_SCHEMA)
+    },
+)
 STATE_FIELDS = ("key", "fingerprint", "version", "first_seen", "last_seen")
 
 # UTF-8 read as latin-1/cp1252 leaves a lead byte's letter before a continuation's:
@@ -32,6 +58,11 @@ _CHALLENGE_WORDS = re.compile(
 
 def schema_errors(record: dict[str, Any]) -> list[str]:
     """Where a record fails the story JSON Schema, one line each (empty when valid)."""
+    try:
+        _COMPILED(record)
+        return []
+    except fastjsonschema.JsonSchemaException:
+        pass
     return [
         f"{'/'.join(str(p) for p in error.absolute_path) or '(record)'}: {error.message}"
         for error in VALIDATOR.iter_errors(record)
