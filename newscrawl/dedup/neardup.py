@@ -70,6 +70,8 @@ class NearDuplicateIndex:
         # row of each.
         self._sorted_hashes = np.empty(0, dtype=np.uint64)
         self._sorted_rows = np.empty(0, dtype=np.int32)
+        # The rows added since, by band hash: a few thousand at most, sorted in later.
+        self._pending: dict[int, list[int]] = {}
         self._indexed = 0
         self._dead = 0
         # Additions oldest first (time, row), from ``_head`` on: what expiry walks.
@@ -127,30 +129,23 @@ class NearDuplicateIndex:
         if not self.row_of:
             return None
         query = self._band_hashes(sketch[np.newaxis])[0]
-        low = np.searchsorted(self._sorted_hashes, query)
-        high = np.searchsorted(self._sorted_hashes, query, "right")
-        found: list[npt.NDArray[np.integer[Any]]] = [
-            self._sorted_rows[a:b]
-            for a, b in zip(low.tolist(), high.tolist(), strict=True)
-            if b > a
-        ]
-        pending = self._hashes[self._indexed : self._rows]
-        if len(pending):
-            found.append(np.flatnonzero((pending == query).any(axis=1)) + self._indexed)
-        candidates = np.unique(np.concatenate(found)) if found else np.empty(0, np.int32)
-        candidates = candidates[self._alive[candidates]]
-        if not len(candidates):
-            return None
-        equal = np.count_nonzero(self._sketches[candidates] == sketch, axis=1)
-        best: tuple[float, str] | None = None
-        for row, count in zip(candidates.tolist(), equal.tolist(), strict=True):
-            other = self._keys[row]
-            similarity = count / NUM_PERM
-            if other is None or other == key or similarity < self.threshold:
+        hashes, rows = self._sorted_hashes, self._sorted_rows
+        low = hashes.searchsorted(query).tolist()
+        high = hashes.searchsorted(query, "right").tolist()
+        found = {row for a, b in zip(low, high, strict=True) if b > a for row in rows[a:b].tolist()}
+        for value in query.tolist():
+            found.update(self._pending.get(value, ()))
+        best: tuple[float, int, str] | None = None
+        for row in found:
+            other = self._keys[row]  # None for a row no longer in the window
+            if other is None or other == key:
                 continue
-            if best is None or similarity > best[0]:
-                best = (similarity, other)
-        return best[1] if best else None
+            similarity = int(np.count_nonzero(self._sketches[row] == sketch)) / NUM_PERM
+            if similarity >= self.threshold and (
+                best is None or (similarity, -row) > (best[0], -best[1])
+            ):
+                best = (similarity, row, other)
+        return best[2] if best else None
 
     def add(self, key: str, sketch: Sketch, seen: datetime) -> None:
         """Index a story (replacing its earlier sketch) and drop what left the window."""
@@ -168,13 +163,18 @@ class NearDuplicateIndex:
         self._alive[row] = True
         self._rows = row + 1
         self._log(np.array([row]), np.array([moment]))
-        self._added(moment)
+        self._added(moment, row)
 
-    def _added(self, latest: float) -> None:
+    def _added(self, latest: float, start: int) -> None:
+        """After rows from ``start`` on were added: expire, and index the new rows."""
         self.newest = latest if self.newest is None else max(self.newest, latest)
         self.expire(self.newest)
         if self._rows - self._indexed + self._dead > max(1024, len(self.row_of) // 16):
             self._reindex()
+            return
+        for row, hashes in enumerate(self._hashes[start : self._rows].tolist(), start):
+            for value in hashes:
+                self._pending.setdefault(value, []).append(row)
 
     def add_many(
         self, keys: Sequence[str], sketches: npt.NDArray[np.uint32], seen: Sequence[datetime]
@@ -197,7 +197,7 @@ class NearDuplicateIndex:
         self._alive[start:stop] = True
         self._rows = stop
         self._log(np.arange(start, stop), times)
-        self._added(float(times.max()))
+        self._added(float(times.max()), start)
 
     def expire(self, now: datetime | float) -> None:
         """Forget stories last seen before the window."""
@@ -270,6 +270,7 @@ class NearDuplicateIndex:
         self._sorted_hashes = hashes[order]
         self._sorted_rows = (order // self.bands).astype(np.int32)
         self._indexed = self._rows
+        self._pending = {}
 
 
 _Array = TypeVar("_Array", bound=npt.NDArray[Any])
