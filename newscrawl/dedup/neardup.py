@@ -57,13 +57,15 @@ class NearDuplicateIndex:
         self.window = timedelta(days=window_days)
         bands = MinHashLSH(threshold=threshold, num_perm=NUM_PERM)
         self.bands, self.band_rows = bands.b, bands.r
-        # One row per story added; a row replaced or expired is dead until compaction.
+        # One row per story added, in the order added; a row replaced or expired is dead
+        # (its key None) until the next compaction.
         self._sketches = np.empty((0, NUM_PERM), dtype=np.uint32)
         self._hashes = np.empty((0, self.bands), dtype=np.uint64)
         self._seen = np.empty(0, dtype=np.float64)  # POSIX time each row was added for
-        self._alive = np.empty(0, dtype=bool)
         self._keys: list[str | None] = []
         self._rows = 0
+        self._dead = 0
+        self._head = 0  # rows before it expiry has walked past: all dead
         self.row_of: dict[str, int] = {}
         # The band hashes of the first ``_indexed`` rows, all bands in one sorted array
         # (a band's hashes are mixed with its own constants: bands do not meet), and the
@@ -73,12 +75,6 @@ class NearDuplicateIndex:
         # The rows added since, by band hash: a few thousand at most, sorted in later.
         self._pending: dict[int, list[int]] = {}
         self._indexed = 0
-        self._dead = 0
-        # Additions oldest first (time, row), from ``_head`` on: what expiry walks.
-        self._log_seen = np.empty(0, dtype=np.float64)
-        self._log_row = np.empty(0, dtype=np.int64)
-        self._log_size = 0
-        self._head = 0
         self.newest: float | None = None
 
     def __len__(self) -> int:
@@ -149,32 +145,7 @@ class NearDuplicateIndex:
 
     def add(self, key: str, sketch: Sketch, seen: datetime) -> None:
         """Index a story (replacing its earlier sketch) and drop what left the window."""
-        row = self._rows
-        self._grow(row + 1)
-        earlier = self.row_of.get(key)
-        if earlier is not None:
-            self._kill(earlier)
-        self.row_of[key] = row
-        self._keys.append(key)
-        moment = seen.timestamp()
-        self._sketches[row] = sketch
-        self._hashes[row] = self._band_hashes(sketch[np.newaxis])[0]
-        self._seen[row] = moment
-        self._alive[row] = True
-        self._rows = row + 1
-        self._log(np.array([row]), np.array([moment]))
-        self._added(moment, row)
-
-    def _added(self, latest: float, start: int) -> None:
-        """After rows from ``start`` on were added: expire, and index the new rows."""
-        self.newest = latest if self.newest is None else max(self.newest, latest)
-        self.expire(self.newest)
-        if self._rows - self._indexed + self._dead > max(1024, len(self.row_of) // 16):
-            self._reindex()
-            return
-        for row, hashes in enumerate(self._hashes[start : self._rows].tolist(), start):
-            for value in hashes:
-                self._pending.setdefault(value, []).append(row)
+        self.add_many([key], sketch[np.newaxis], [seen])
 
     def add_many(
         self, keys: Sequence[str], sketches: npt.NDArray[np.uint32], seen: Sequence[datetime]
@@ -194,28 +165,32 @@ class NearDuplicateIndex:
         self._sketches[start:stop] = sketches
         self._hashes[start:stop] = self._band_hashes(sketches)
         self._seen[start:stop] = times
-        self._alive[start:stop] = True
         self._rows = stop
-        self._log(np.arange(start, stop), times)
-        self._added(float(times.max()), start)
+        latest = float(times.max())
+        self.newest = latest if self.newest is None else max(self.newest, latest)
+        self.expire(self.newest)
+        if self._rows - self._indexed + self._dead > max(1024, len(self.row_of) // 16):
+            self._reindex()
+            return
+        for row, hashes in enumerate(self._hashes[start:stop].tolist(), start):
+            for value in hashes:
+                self._pending.setdefault(value, []).append(row)
 
     def expire(self, now: datetime | float) -> None:
-        """Forget stories last seen before the window."""
+        """Forget stories added before the window, walking the rows in the order added
+        (a story added again since has a newer row)."""
         moment = now if isinstance(now, float) else now.timestamp()
         cutoff = moment - self.window.total_seconds()
         head = self._head
-        while head < self._log_size and self._log_seen[head] < cutoff:
-            row = int(self._log_row[head])
-            if row >= 0 and self._alive[row] and self._seen[row] == self._log_seen[head]:
-                key = self._keys[row]
-                if key is not None and self.row_of.get(key) == row:  # not added again since
-                    del self.row_of[key]
-                    self._kill(row)
+        while head < self._rows and self._seen[head] < cutoff:
+            key = self._keys[head]
+            if key is not None:
+                del self.row_of[key]
+                self._kill(head)
             head += 1
         self._head = head
 
     def _kill(self, row: int) -> None:
-        self._alive[row] = False
         self._keys[row] = None
         self._dead += 1
 
@@ -227,44 +202,18 @@ class NearDuplicateIndex:
         self._sketches = _resized(self._sketches, capacity)
         self._hashes = _resized(self._hashes, capacity)
         self._seen = _resized(self._seen, capacity)
-        self._alive = _resized(self._alive, capacity)
-        self._alive[self._rows :] = False
-
-    def _log(self, rows: npt.NDArray[np.int64], times: npt.NDArray[np.float64]) -> None:
-        if self._head > self._log_size // 2:  # half of it already walked: drop that half
-            self._log_seen = self._log_seen[self._head : self._log_size].copy()
-            self._log_row = self._log_row[self._head : self._log_size].copy()
-            self._log_size -= self._head
-            self._head = 0
-        size = self._log_size + len(rows)
-        if size > len(self._log_seen):
-            capacity = max(size, len(self._log_seen) + len(self._log_seen) // 4, 256)
-            self._log_seen = _resized(self._log_seen, capacity)
-            self._log_row = _resized(self._log_row, capacity)
-        self._log_seen[self._log_size : size] = times
-        self._log_row[self._log_size : size] = rows
-        self._log_size = size
 
     def _reindex(self) -> None:
         """Drop dead rows and sort every row's band hashes again."""
         if self._dead:
-            alive = self._alive[: self._rows]
-            renumbered = np.cumsum(alive) - 1
-            renumbered[~alive] = -1
-            kept = np.flatnonzero(alive)
+            kept = [row for row, key in enumerate(self._keys) if key is not None]
             count = len(kept)
             self._sketches[:count] = self._sketches[kept]
             self._hashes[:count] = self._hashes[kept]
             self._seen[:count] = self._seen[kept]
-            self._alive[:count] = True
-            self._alive[count:] = False
-            self._keys = [self._keys[row] for row in kept.tolist()]
+            self._keys = [self._keys[row] for row in kept]
             self.row_of = {key: row for row, key in enumerate(self._keys) if key is not None}
-            logged = self._log_row[self._head : self._log_size]
-            self._log_row[self._head : self._log_size] = np.where(
-                logged >= 0, renumbered[np.maximum(logged, 0)], -1
-            )
-            self._rows, self._dead = count, 0
+            self._rows, self._dead, self._head = count, 0, 0  # the rows walked were all dead
         hashes = self._hashes[: self._rows].ravel()
         order = np.argsort(hashes, kind="stable")
         self._sorted_hashes = hashes[order]
