@@ -18,11 +18,6 @@ from newscrawl.records.story import STORY_SCHEMA
 
 # The reference: Draft 2020-12, formats (date-time) checked too.
 VALIDATOR = Draft202012Validator(STORY_SCHEMA, format_checker=Draft202012Validator.FORMAT_CHECKER)
-# The same schema compiled to Python code (fastjsonschema), some twenty times faster: it
-# says which records are valid, with the reference's own format checks. The schema's
-# keywords mean the same in draft 7, the newest draft fastjsonschema knows. Where it
-# finds a record invalid the reference judges again and gives the reasons, so a record
-# is never quarantined on the compiled check's word alone.
 
 
 def _formats(schema: Any) -> set[str]:
@@ -35,6 +30,11 @@ def _formats(schema: Any) -> set[str]:
     return set()
 
 
+# The same schema compiled to Python code (fastjsonschema), about ten times faster: it
+# says which records are valid, with the reference's own format checks. The schema's
+# keywords mean the same in draft 7, the newest draft fastjsonschema knows. Where it
+# finds a record invalid the reference judges again and gives the reasons, so a record
+# is never quarantined on the compiled check's word alone.
 _COMPILED = fastjsonschema.compile(
     {**STORY_SCHEMA, "$schema": "http://json-schema.org/draft-07/schema#"},
     formats={

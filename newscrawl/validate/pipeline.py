@@ -59,18 +59,15 @@ class ValidationPipeline:
     def process_item(self, item: Any) -> Any:
         if not isinstance(item, StoryRecord):
             return item
-        # The fields themselves first: the record as a dict is needed only for the schema.
+        record = item.fields()
         found = texts_faults([item.title, *item.summary, *item.body, item.caption or ""])
         if found is None:
-            record = item.fields()
             errors = schema_errors(record)
             if not errors:
                 return item
             found = ("invalid", errors)
             if self.crawler.stats is not None:
                 self.crawler.stats.inc_value(names.INVALID)
-        else:
-            record = item.fields()
         self.keep(record, *found)
         raise QuarantineDrop(*found)
 
