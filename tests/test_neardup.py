@@ -13,7 +13,8 @@ from datasketch import MinHash, MinHashLSH
 from scrapy.utils.test import get_crawler
 
 from newscrawl.dedup.decide import StoryDedup
-from newscrawl.dedup.neardup import SCHEME, NearDuplicateIndex
+from newscrawl.dedup.identity import shingles
+from newscrawl.dedup.neardup import NearDuplicateIndex, bands_for
 from newscrawl.discover.spiders.arabnews import ArabNewsSpider
 from newscrawl.run.state import CrawlState
 from tests.crawling import project_settings
@@ -31,6 +32,8 @@ OTHER = [
     "Analysts had expected the decision after inflation slowed for a third month.",
 ]
 T0 = datetime(2025, 3, 1, tzinfo=timezone.utc)
+# The reference the window is built to agree with: datasketch 2's default MinHash.
+SCHEME = "affine32"
 PERMUTATIONS = MinHash(num_perm=128, scheme=SCHEME).permutations
 
 
@@ -38,6 +41,33 @@ def sketch(paragraphs: list[str]) -> Any:
     made = NearDuplicateIndex.sketch(paragraphs)
     assert made is not None
     return made
+
+
+def test_sketches_are_datasketchs_minhashes() -> None:
+    # The seen store keeps sketches from earlier runs: they must stay what they were.
+    rng = random.Random(5)
+    words = ["wire", "story", "é", "ünïcode", "7", "talks", "x" * 40]
+    texts = [[" ".join(rng.choices(words, k=rng.randrange(1, 120)))] for _ in range(200)]
+    for paragraphs in [*texts, WIRE, OTHER, ["one"], ["two words"]]:
+        reference = MinHash(num_perm=128, scheme=SCHEME)
+        reference.update_batch(list(shingles(paragraphs)))
+        ours = sketch(paragraphs)
+        assert ours.dtype == np.uint32
+        assert ours.tolist() == reference.hashvalues.tolist()
+    assert NearDuplicateIndex.sketch(["  ", ""]) is None
+
+
+def test_bands_are_those_of_datasketchs_lsh() -> None:
+    for threshold in [0.05 * n for n in range(1, 20)] + [0.8, 0.85, 0.9, 0.95, 0.98]:
+        reference = MinHashLSH(threshold=threshold, num_perm=128)
+        assert bands_for(threshold) == (reference.b, reference.r), threshold
+    # Where datasketch refuses (one band), the window still works: a threshold of 1
+    # is a setting the configuration accepts.
+    strict = NearDuplicateIndex(threshold=1.0)
+    assert strict.bands == 1
+    strict.add("wire:a", sketch(WIRE), T0)
+    assert strict.match("wire:b", sketch(WIRE)) == "wire:a"
+    assert strict.match("wire:b", sketch(EDITED)) is None
 
 
 def test_light_edits_match_and_other_stories_do_not() -> None:

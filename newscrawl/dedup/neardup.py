@@ -1,6 +1,6 @@
 """Near-duplicate stories: the same wire story under two URLs, lightly edited.
 
-Each story's text is sketched as a MinHash (datasketch) over word shingles, and the
+Each story's text is sketched as a MinHash over word shingles, and the
 window of recent stories is searched with locality-sensitive hashing: the sketch cut into
 bands, and a story a candidate when one band is equal. The window is bounded by time, so
 memory stays bounded however long the crawl history.
@@ -8,31 +8,45 @@ memory stays bounded however long the crawl history.
 The window is held in numpy arrays rather than one object per story, so it stays small
 at the size a long-running site reaches (100,000 stories in the window): the sketch
 itself (128 values of 32 bits, 512 bytes), one 64-bit hash per band, and the band hashes
-sorted once per band for lookup. The bands, and so the candidates, are those of
-datasketch's ``MinHashLSH`` for the same threshold and number of permutations; a
-candidate is a match when its estimated similarity reaches the threshold.
+sorted once per band for lookup. A candidate is a match when its estimated similarity
+reaches the threshold.
+
+The sketches, the bands and so the candidates are those of datasketch 2 (its default
+``affine32`` MinHash and its ``MinHashLSH`` for the same threshold and number of
+permutations: ``tests/test_neardup.py`` holds the two side by side), so the sketches
+in a seen store stay valid. They are computed here, in a few lines of numpy, because
+importing datasketch imports SciPy for one integral: 50 MB and half a second of every
+run's start, for figures that depend only on the threshold.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any, TypeVar, cast
 
 import numpy as np
 import numpy.typing as npt
-from datasketch import MinHash, MinHashLSH
 
 from newscrawl import settings as defaults
 from newscrawl.dedup.identity import shingles
 
 NUM_PERM = 128
 SKETCH_BYTES = NUM_PERM * 4  # a stored sketch: its values as 32-bit numbers
-# Stored sketches are read back with the scheme that made them (datasketch 2's default).
-SCHEME = "affine32"
-# Drawn once: a MinHash draws its permutations from a fixed seed, the same for every
-# sketch, which makes drawing them again for each story wasted work.
-_PERMUTATIONS = MinHash(num_perm=NUM_PERM, scheme=SCHEME).permutations
+
+
+def _permutations(seed: int = 1) -> tuple[npt.NDArray[np.uint32], npt.NDArray[np.uint32]]:
+    """datasketch's affine32 permutations, h -> a * h + b modulo 2**32 (an odd ``a``:
+    a bijection), drawn as it draws them from its default seed."""
+    draw = np.random.RandomState(seed)
+    a = draw.randint(0, 1 << 31, NUM_PERM, dtype=np.uint32) * np.uint32(2) + np.uint32(1)
+    b = draw.randint(0, 1 << 32, NUM_PERM, dtype=np.uint32)
+    return a, b
+
+
+_A, _B = _permutations()
 # A band's values mixed into one 64-bit number (wrapping multiplication by odd
 # constants): equal bands give equal hashes; unequal ones collide so rarely that the
 # similarity check after it settles them.
@@ -55,8 +69,7 @@ class NearDuplicateIndex:
             raise ValueError(f"near-duplicate threshold must be in (0, 1], got {threshold}")
         self.threshold = threshold
         self.window = timedelta(days=window_days)
-        bands = MinHashLSH(threshold=threshold, num_perm=NUM_PERM)
-        self.bands, self.band_rows = bands.b, bands.r
+        self.bands, self.band_rows = bands_for(threshold)
         # One row per story added, in the order added; a row replaced or expired is dead
         # (its key None) until the next compaction.
         self._sketches = np.empty((0, NUM_PERM), dtype=np.uint32)
@@ -86,13 +99,19 @@ class NearDuplicateIndex:
     @staticmethod
     def sketch(paragraphs: Iterable[str]) -> Sketch | None:
         """The MinHash of a story's text, or None when it has no words."""
-        tokens = list(shingles(paragraphs))
+        tokens = shingles(paragraphs)
         if not tokens:
             return None
-        minhash = MinHash(num_perm=NUM_PERM, scheme=SCHEME, permutations=_PERMUTATIONS)
-        minhash.update_batch(tokens)
-        # The affine32 scheme's values fit 32 bits: 512 bytes a story.
-        return np.asarray(minhash.hashvalues, dtype=np.uint32)
+        # Each shingle's 32-bit SHA-1 hash (the first four bytes of the digest, little
+        # endian), then the MurmurHash3 finalizer, then every permutation's minimum.
+        digests = b"".join([hashlib.sha1(token).digest()[:4] for token in tokens])
+        hashed = np.frombuffer(digests, dtype="<u4").astype(np.uint32)
+        hashed ^= hashed >> np.uint32(16)
+        hashed *= np.uint32(0x85EBCA6B)
+        hashed ^= hashed >> np.uint32(13)
+        hashed *= np.uint32(0xC2B2AE35)
+        hashed ^= hashed >> np.uint32(16)
+        return cast(Sketch, (hashed[:, np.newaxis] * _A + _B).min(axis=0))
 
     @staticmethod
     def to_bytes(sketch: Sketch) -> bytes:
@@ -220,6 +239,37 @@ class NearDuplicateIndex:
         self._sorted_rows = (order // self.bands).astype(np.int32)
         self._indexed = self._rows
         self._pending = {}
+
+
+@lru_cache(maxsize=8)
+def bands_for(threshold: float, num_perm: int = NUM_PERM) -> tuple[int, int]:
+    """The bands and rows per band of datasketch's ``MinHashLSH`` for ``threshold``:
+    the (b, r) with b * r <= num_perm minimizing the mean of the false positive and
+    false negative probabilities, each the integral of a candidate's probability, 1 - (1
+    - s**r)**b, on one side of the threshold. That probability is a polynomial of degree
+    b * r, so Gauss-Legendre quadrature on num_perm / 2 + 1 nodes computes both
+    integrals exactly (datasketch uses SciPy's adaptive quad, to 1.5e-8)."""
+    nodes, weights = np.polynomial.legendre.leggauss(num_perm // 2 + 1)
+    below_s, below_w = _scaled(nodes, weights, 0.0, threshold)
+    above_s, above_w = _scaled(nodes, weights, threshold, 1.0)
+    best, error = (0, 0), float("inf")
+    for b in range(1, num_perm + 1):
+        r = np.arange(1, num_perm // b + 1, dtype=np.float64)[:, np.newaxis]
+        false_positive = ((1 - (1 - below_s**r) ** b) * below_w).sum(axis=1)
+        false_negative = (((1 - above_s**r) ** b) * above_w).sum(axis=1)
+        errors = (false_positive * 0.5 + false_negative * 0.5).tolist()
+        for rows, value in enumerate(errors, 1):  # the first of equal errors, as there
+            if value < error:
+                best, error = (b, rows), value
+    return best
+
+
+def _scaled(
+    nodes: npt.NDArray[np.float64], weights: npt.NDArray[np.float64], low: float, high: float
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """Gauss-Legendre nodes and weights moved from [-1, 1] to [low, high]."""
+    half = (high - low) / 2
+    return nodes * half + (low + high) / 2, weights * half
 
 
 _Array = TypeVar("_Array", bound=npt.NDArray[Any])
