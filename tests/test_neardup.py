@@ -218,3 +218,31 @@ def test_same_key_new_text_is_a_new_version_and_old_text_a_duplicate(tmp_path: P
     assert not back.emit
     assert back.reason == "duplicate"
     state.state.close(publish=False)
+
+
+def test_a_story_repeated_after_its_commit_is_known_without_asking_the_store(
+    tmp_path: Path,
+) -> None:
+    dedup = dedup_state(tmp_path)
+    first = record("arabnews:1", WIRE)
+    first.update(dedup.decide(first).fields)
+    assert dedup.state.write(first, None)
+    dedup.state.commit()
+    assert not dedup.overlay_fingerprints  # the store holds it now
+    store = dedup.state.store
+    asked: list[list[str]] = []
+    owners = store.owners
+
+    def counted(prints: Any) -> dict[str, str]:
+        asked.append(list(prints))
+        return owners(prints)
+
+    store.owners = counted  # type: ignore[method-assign,assignment]
+    again = dedup.decide(record("arabnews:1", WIRE, "2025-03-01T11:00:00+00:00"))
+    assert (again.emit, again.reason, asked) == (False, "duplicate", [])
+    # A later run's dedup asks the store once, then knows.
+    later = StoryDedup(dedup.crawler, dedup.state)
+    reasons = [later.decide(record("arabnews:2", WIRE)).reason for _ in range(3)]
+    assert reasons == ["same-content-other-key"] * 3
+    assert len(asked) == 1
+    dedup.state.close(publish=False)

@@ -47,6 +47,7 @@ def test_commit_then_look_up_stories_fingerprints_aliases_and_pages(store: SeenS
     assert set(found) == {"a:1", "a:sha256:x"}
     assert found["a:sha256:x"].key == "a:1"  # the alias resolves to its story
     assert found["a:1"].sketch == b"\x01" * 16
+    assert store.stories(["a:sha256:x"])["a:sha256:x"] == found["a:1"]  # its story not asked for
     assert store.owners(["f1", "f2", "f9"]) == {"f1": "a:1", "f2": "a:2"}
     assert store.pages(["p:1", "p:2"]) == {
         "p:1": PageState("p:1", "2025-03-01T10:00:00+00:00", '{"feed": "t"}')

@@ -31,6 +31,8 @@ if TYPE_CHECKING:
     from scrapy.crawler import Crawler
 
 logger = logging.getLogger(__name__)
+# Committed fingerprints kept in memory (about 150 bytes each): see ``known_owners``.
+KNOWN_OWNERS = 10_000
 
 
 class DeferredStory(HeldBack):
@@ -63,6 +65,13 @@ class StoryDedup:
         self.overlay_stories: dict[str, StoryState] = {}
         self.overlay_fingerprints: dict[str, str] = {}
         self.overlay_aliases: dict[str, str] = {}
+        # Fingerprints the store holds, with their stories' keys: what the store
+        # answered, and what this worker's commits wrote when it is the only writer (in
+        # a distributed run another worker's commit may have written the fingerprint
+        # first: the store keeps the first). A fingerprint's owner never changes once
+        # written, and the stories a page repeats come back soon after, so most repeats
+        # are known here, without a look-up each; the oldest go first.
+        self.known_owners: dict[str, str] = {}
         # New stories known only by a hash of their text, with their pages' keys: held
         # until the crawl is idle, when their own pages may have given them site ids.
         self.deferred: list[tuple[dict[str, Any], str | None]] = []
@@ -105,7 +114,7 @@ class StoryDedup:
         key = story_key(record)
         print_ = fingerprint(record)
         seen_at = str(record["fetched_at"])
-        owner = self.overlay_fingerprints.get(print_) or self.store.owners([print_]).get(print_)
+        owner = self._owner(print_)
         if owner is not None:
             # Seen before, word for word: under this key, or under another key of the
             # same story (an appended copy without its own link).
@@ -158,6 +167,21 @@ class StoryDedup:
             },
         )
 
+    def _owner(self, print_: str) -> str | None:
+        """The key of the story with this fingerprint, written already; else None."""
+        owner = self.overlay_fingerprints.get(print_) or self.known_owners.get(print_)
+        if owner is None:
+            owner = self.store.owners([print_]).get(print_)
+            if owner is not None:
+                self._remember_owner(print_, owner)
+        return owner
+
+    def _remember_owner(self, print_: str, owner: str) -> None:
+        known = self.known_owners
+        if len(known) >= KNOWN_OWNERS:
+            del known[next(iter(known))]
+        known[print_] = owner
+
     def _known(self, key: str) -> bool:
         return key in self.overlay_stories or bool(self.store.stories([key]))
 
@@ -186,7 +210,7 @@ class StoryDedup:
         if ":sha256:" not in key or self.state.failed is not None:
             return False
         print_ = fingerprint(record)
-        return print_ not in self.overlay_fingerprints and not self.store.owners([print_])
+        return self._owner(print_) is None
 
     def defer(self, record: dict[str, Any], page_key: str | None) -> None:
         self.deferred.append((record, page_key))
@@ -240,5 +264,7 @@ class StoryDedup:
         for print_, key in committed.fingerprints.items():
             if key not in unsynced:
                 self.overlay_fingerprints.pop(print_, None)
+                if self.state.run is None:
+                    self._remember_owner(print_, key)
         for alias in committed.aliases:
             self.overlay_aliases.pop(alias, None)

@@ -274,6 +274,11 @@ end
 """
 
 
+def _present(fields: list[str], values: list[Any]) -> dict[str, Any]:
+    """HMGET's answer by field, without the fields it does not hold."""
+    return {k: v for k, v in zip(fields, values, strict=True) if v is not None}
+
+
 class RedisSeenStore(SeenStore):
     """The shared store: hashes under one key namespace in Redis."""
 
@@ -301,14 +306,33 @@ class RedisSeenStore(SeenStore):
 
     def stories(self, keys: Sequence[str]) -> dict[str, StoryState]:
         wanted = list(dict.fromkeys(keys))
-        aliases = {k: v.decode() for k, v in self._hmget("aliases", wanted).items()}
-        story_keys = list(dict.fromkeys(aliases.get(k, k) for k in wanted))
-        found = {k: json.loads(v) for k, v in self._hmget("stories", story_keys).items()}
-        sketches = self._hmget("sketches", list(found))
+        result: dict[str, StoryState] = {}
+        for start in range(0, len(wanted), CHUNK):
+            result.update(self._stories(wanted[start : start + CHUNK]))
+        return result
+
+    def _stories(self, wanted: list[str]) -> dict[str, StoryState]:
+        # One round trip: the keys' aliases, and their stories and sketches as if none
+        # were an alias (most are not); a second only for the stories aliases name.
+        pipe = self.redis.pipeline(transaction=False)
+        for name in ("aliases", "stories", "sketches"):
+            pipe.hmget(self._key(name), wanted)
+        alias_values, story_values, sketch_values = pipe.execute()
+        aliases = {k: v.decode() for k, v in _present(wanted, alias_values).items()}
+        found, sketches = _present(wanted, story_values), _present(wanted, sketch_values)
+        named = [key for key in dict.fromkeys(aliases.values()) if key not in found]
+        if named:
+            pipe = self.redis.pipeline(transaction=False)
+            pipe.hmget(self._key("stories"), named)
+            pipe.hmget(self._key("sketches"), named)
+            story_values, sketch_values = pipe.execute()
+            found.update(_present(named, story_values))
+            sketches.update(_present(named, sketch_values))
         result: dict[str, StoryState] = {}
         for key in wanted:
-            data = found.get(aliases.get(key, key))
-            if data is not None:
+            value = found.get(aliases.get(key, key))
+            if value is not None:
+                data = json.loads(value)
                 result[key] = StoryState(**data, sketch=sketches.get(data["key"]))
         return result
 
