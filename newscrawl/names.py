@@ -52,6 +52,7 @@ QUARANTINED = "newscrawl/quarantined"  # the count; per reason, and the file's p
 INVALID = "newscrawl/validation/invalid"
 # Dedup
 DEDUP = "newscrawl/dedup"  # per decision: new, version, duplicate, ...
+KNOWN_BEFORE_ITEMS = "newscrawl/dedup/known_before_items"  # repeats the story stage dropped
 # Export
 EXPORTED = "newscrawl/exported"
 COMMITTED = "newscrawl/committed"

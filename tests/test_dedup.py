@@ -84,6 +84,12 @@ async def test_each_story_once_though_it_stands_on_several_pages(
         "newscrawl/dedup/same-content-other-key", 0
     )
     assert copies == stats.get_value("newscrawl/stories") - len(records) > 0
+    # Copies of stories written already were dropped by the story stage, before they
+    # became items; every other story reached the pipelines.
+    early = stats.get_value("newscrawl/dedup/known_before_items", 0)
+    assert 0 < early <= copies
+    items = stats.get_value("item_scraped_count", 0) + stats.get_value("item_dropped_count", 0)
+    assert items + early >= stats.get_value("newscrawl/stories")
     assert not list((crawl_output / "arabnews" / PARTIAL).glob("*"))
 
 

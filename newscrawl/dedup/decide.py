@@ -14,6 +14,7 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
+from weakref import WeakKeyDictionary
 
 import numpy as np
 import redis
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
     from scrapy.crawler import Crawler
 
 logger = logging.getLogger(__name__)
+_DEDUPS: WeakKeyDictionary[Crawler, StoryDedup] = WeakKeyDictionary()
 # Committed fingerprints kept in memory (about 150 bytes each): see ``known_owners``.
 KNOWN_OWNERS = 10_000
 
@@ -109,21 +111,27 @@ class StoryDedup:
         if len(self.near):
             logger.info("Near-duplicate window: %d recent stories loaded", len(self.near))
 
+    @classmethod
+    def of(cls, crawler: Crawler) -> StoryDedup:
+        """The crawl's dedup decisions (the dedup stage's), made on first use."""
+        dedup = _DEDUPS.get(crawler)
+        if dedup is None:
+            dedup = _DEDUPS[crawler] = cls(crawler, CrawlState.of(crawler))
+        return dedup
+
+    @staticmethod
+    def existing(crawler: Crawler) -> StoryDedup | None:
+        """The crawl's dedup decisions, or None when it has no dedup stage."""
+        return _DEDUPS.get(crawler)
+
     def decide(self, record: dict[str, Any]) -> Decision:
         """Duplicate, new version, or new story; near-duplicates are marked."""
         key = story_key(record)
         print_ = fingerprint(record)
         seen_at = str(record["fetched_at"])
-        owner = self._owner(print_)
-        if owner is not None:
-            # Seen before, word for word: under this key, or under another key of the
-            # same story (an appended copy without its own link).
-            reason = "duplicate" if owner == key else "same-content-other-key"
-            if owner != key and key not in self.overlay_aliases and not self._known(key):
-                self.overlay_aliases[key] = owner
-                self.state.ready.aliases[key] = owner
-            self._touch(owner, seen_at)
-            return Decision(False, reason)
+        repeated = self._repeat(key, print_, seen_at)
+        if repeated is not None:
+            return Decision(False, repeated)
         story = self.overlay_aliases.get(key, key)  # the store resolves its own aliases
         previous = self.overlay_stories.get(story) or self.store.stories([story]).get(story)
         if self.state.run is not None:
@@ -166,6 +174,25 @@ class StoryDedup:
                 "duplicate_of": duplicate_of,
             },
         )
+
+    def repeat(self, record: dict[str, Any]) -> str | None:
+        """``duplicate`` or ``same-content-other-key`` when the story's text is written
+        already, as ``decide`` would say (and with what it does then); else None. The
+        split stage asks before a story becomes an item, so that the repeats most pages
+        carry cost no more than this."""
+        return self._repeat(story_key(record), fingerprint(record), str(record["fetched_at"]))
+
+    def _repeat(self, key: str, print_: str, seen_at: str) -> str | None:
+        owner = self._owner(print_)
+        if owner is None:
+            return None
+        # Seen before, word for word: under this key, or under another key of the same
+        # story (an appended copy without its own link).
+        if owner != key and key not in self.overlay_aliases and not self._known(key):
+            self.overlay_aliases[key] = owner
+            self.state.ready.aliases[key] = owner
+        self._touch(owner, seen_at)
+        return "duplicate" if owner == key else "same-content-other-key"
 
     def _owner(self, print_: str) -> str | None:
         """The key of the story with this fingerprint, written already; else None."""

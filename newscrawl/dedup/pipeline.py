@@ -22,7 +22,6 @@ from scrapy.exceptions import DropItem
 from newscrawl import names
 from newscrawl.dedup.decide import DeferredStory, StoryDedup
 from newscrawl.records.story import StoryRecord
-from newscrawl.run.state import CrawlState
 from newscrawl.sites import SiteProfile, page_key
 
 if TYPE_CHECKING:
@@ -33,7 +32,7 @@ if TYPE_CHECKING:
 class DedupPipeline:
     def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
-        self.dedup = StoryDedup(crawler, CrawlState.of(crawler))
+        self.dedup = StoryDedup.of(crawler)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:

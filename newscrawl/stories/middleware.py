@@ -2,21 +2,31 @@
 
 Item pipelines cannot turn one item into several, so the split happens here, in a spider
 middleware, on the spider's output, before the pipelines see each story.
+
+Most pages repeat stories already written (a site appends its other articles to each
+one): the dedup stage's verdict on such a repeat, word for word a written story, needs
+only the story's key and fingerprint, so it is given here (``StoryDedup.repeat``,
+counted under the same stats) and the repeat never becomes an item. That spares it
+the item machinery and the validate stage: it reaches no output, as before. Anything
+else, and any story when the seen store cannot be asked, goes on to the pipelines.
 """
 
 from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from typing import TYPE_CHECKING, Any
 
+import redis
 from scrapy import signals
 from scrapy.http import Response
 
 from newscrawl import names
+from newscrawl.dedup.decide import StoryDedup
 from newscrawl.names import LEASE
 from newscrawl.records.page import PageRecord
+from newscrawl.records.story import StoryRecord
 from newscrawl.signals import page_split
 from newscrawl.sites import SiteProfile, page_key
 from newscrawl.stories.content import stories_from_page
@@ -91,17 +101,37 @@ class StorySplitMiddleware:
             reasons = ", ".join(sorted(set(found.split.skipped))) or "no story found"
             stats.inc_value(names.PAGES_NO_STORY)
             logger.warning("No story on %s: %s", page.url, reasons)
+        stories = self.drop_repeats(found.stories)
         # The page counts as fetched (and its lease is released, in distributed mode)
         # once each of its stories is written or known.
         self.crawler.signals.send_catch_log(
             signal=page_split,
             page_key=page_key(site, page.url),
-            stories=len(found.stories),
+            stories=len(stories),
             fetched_at=page.fetched_at,
             listed=page.listed,
             lease=lease,
         )
-        return list(found.stories)
+        return stories
+
+    def drop_repeats(self, stories: Sequence[StoryRecord]) -> list[StoryRecord]:
+        """The stories the dedup stage has still to judge: not those written already."""
+        dedup = StoryDedup.existing(self.crawler)
+        if dedup is None:  # no dedup stage in this crawl
+            return list(stories)
+        kept = []
+        for story in stories:
+            try:
+                repeated = dedup.repeat(story.fields())
+            except redis.RedisError:  # the dedup stage meets it again, and says so
+                repeated = None
+            if repeated is None:
+                kept.append(story)
+                continue
+            self.stats.inc_value(names.stat(names.DEDUP, repeated))
+            self.stats.inc_value(names.KNOWN_BEFORE_ITEMS)
+            logger.debug("Dropped: %s: %r (%s)", repeated, story.title[:60], story.page_url)
+        return kept
 
     def count_coverage(self, stories: list[Any], skipped: list[str]) -> None:
         """Count the story regions found and how many had each field (for the monitors)."""
