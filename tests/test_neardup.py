@@ -220,15 +220,8 @@ def test_same_key_new_text_is_a_new_version_and_old_text_a_duplicate(tmp_path: P
     state.state.close(publish=False)
 
 
-def test_a_story_repeated_after_its_commit_is_known_without_asking_the_store(
-    tmp_path: Path,
-) -> None:
-    dedup = dedup_state(tmp_path)
-    first = record("arabnews:1", WIRE)
-    first.update(dedup.decide(first).fields)
-    assert dedup.state.write(first, None)
-    dedup.state.commit()
-    assert not dedup.overlay_fingerprints  # the store holds it now
+def count_owner_look_ups(dedup: StoryDedup) -> list[list[str]]:
+    """The fingerprints dedup asks its (real) store about from now on, call by call."""
     store = dedup.state.store
     asked: list[list[str]] = []
     owners = store.owners
@@ -238,11 +231,38 @@ def test_a_story_repeated_after_its_commit_is_known_without_asking_the_store(
         return owners(prints)
 
     store.owners = counted  # type: ignore[method-assign,assignment]
+    return asked
+
+
+def test_a_story_repeated_after_its_commit_is_known_without_asking_the_store(
+    tmp_path: Path,
+) -> None:
+    dedup = dedup_state(tmp_path)
+    first = record("arabnews:1", WIRE)
+    first.update(dedup.decide(first).fields)
+    assert dedup.state.write(first, None)
+    dedup.state.commit()
+    assert not dedup.overlay_fingerprints  # the store holds it now
+    asked = count_owner_look_ups(dedup)
     again = dedup.decide(record("arabnews:1", WIRE, "2025-03-01T11:00:00+00:00"))
     assert (again.emit, again.reason, asked) == (False, "duplicate", [])
     # A later run's dedup asks the store once, then knows.
     later = StoryDedup(dedup.crawler, dedup.state)
     reasons = [later.decide(record("arabnews:2", WIRE)).reason for _ in range(3)]
     assert reasons == ["same-content-other-key"] * 3
+    assert len(asked) == 1
+    dedup.state.close(publish=False)
+
+
+def test_a_new_story_the_split_stage_asked_about_is_looked_up_once(tmp_path: Path) -> None:
+    dedup = dedup_state(tmp_path)
+    asked = count_owner_look_ups(dedup)
+    story = record("arabnews:1", WIRE)
+    assert dedup.repeat(story) is None  # the split stage: not written yet
+    decision = dedup.decide(story)  # the dedup stage, a moment later
+    assert (decision.emit, decision.reason) == (True, "new")
+    assert len(asked) == 1
+    # Its copy on the next page is a repeat the split stage settles itself.
+    assert dedup.repeat(record("arabnews:1", WIRE, "2025-03-01T11:00:00+00:00")) == "duplicate"
     assert len(asked) == 1
     dedup.state.close(publish=False)

@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 _DEDUPS: WeakKeyDictionary[Crawler, StoryDedup] = WeakKeyDictionary()
-# Committed fingerprints kept in memory (about 150 bytes each): see ``known_owners``.
+# Fingerprints kept in memory (about 150 bytes each): see ``known_owners``, ``unwritten``.
 KNOWN_OWNERS = 10_000
 
 
@@ -74,6 +74,13 @@ class StoryDedup:
         # written, and the stories a page repeats come back soon after, so most repeats
         # are known here, without a look-up each; the oldest go first.
         self.known_owners: dict[str, str] = {}
+        # Fingerprints the split stage (``repeat``) found unwritten, so that the dedup
+        # stage's verdict on the same story a moment later needs no second look-up:
+        # taken by the next look-up of the fingerprint. Only a verdict of ``decide``
+        # writes a fingerprint, and it takes the entry first; in a distributed run the
+        # claim still asks the store. Bounded like ``known_owners`` (a story the
+        # validate stage drops leaves its entry).
+        self.unwritten: dict[str, None] = {}
         # New stories known only by a hash of their text, with their pages' keys: held
         # until the crawl is idle, when their own pages may have given them site ids.
         self.deferred: list[tuple[dict[str, Any], str | None]] = []
@@ -180,7 +187,11 @@ class StoryDedup:
         already, as ``decide`` would say (and with what it does then); else None. The
         split stage asks before a story becomes an item, so that the repeats most pages
         carry cost no more than this."""
-        return self._repeat(story_key(record), fingerprint(record), str(record["fetched_at"]))
+        print_ = fingerprint(record)
+        repeated = self._repeat(story_key(record), print_, str(record["fetched_at"]))
+        if repeated is None:
+            _remember(self.unwritten, print_, None)
+        return repeated
 
     def _repeat(self, key: str, print_: str, seen_at: str) -> str | None:
         owner = self._owner(print_)
@@ -197,17 +208,15 @@ class StoryDedup:
     def _owner(self, print_: str) -> str | None:
         """The key of the story with this fingerprint, written already; else None."""
         owner = self.overlay_fingerprints.get(print_) or self.known_owners.get(print_)
-        if owner is None:
-            owner = self.store.owners([print_]).get(print_)
-            if owner is not None:
-                self._remember_owner(print_, owner)
+        if owner is not None:
+            return owner
+        if print_ in self.unwritten:  # the split stage asked the store just now
+            del self.unwritten[print_]
+            return None
+        owner = self.store.owners([print_]).get(print_)
+        if owner is not None:
+            _remember(self.known_owners, print_, owner)
         return owner
-
-    def _remember_owner(self, print_: str, owner: str) -> None:
-        known = self.known_owners
-        if len(known) >= KNOWN_OWNERS:
-            del known[next(iter(known))]
-        known[print_] = owner
 
     def _known(self, key: str) -> bool:
         return key in self.overlay_stories or bool(self.store.stories([key]))
@@ -292,6 +301,13 @@ class StoryDedup:
             if key not in unsynced:
                 self.overlay_fingerprints.pop(print_, None)
                 if self.state.run is None:
-                    self._remember_owner(print_, key)
+                    _remember(self.known_owners, print_, key)
         for alias in committed.aliases:
             self.overlay_aliases.pop(alias, None)
+
+
+def _remember(memory: dict[str, Any], print_: str, value: Any) -> None:
+    """``memory[print_] = value``, the oldest entry dropped beyond KNOWN_OWNERS."""
+    if len(memory) >= KNOWN_OWNERS and print_ not in memory:
+        del memory[next(iter(memory))]
+    memory[print_] = value
