@@ -155,7 +155,7 @@ class NearDuplicateIndex:
             other = self._keys[row]  # None for a row no longer in the window
             if other is None or other == key:
                 continue
-            similarity = int(np.count_nonzero(self._sketches[row] == sketch)) / NUM_PERM
+            similarity = self.similarity(self._sketches[row], sketch)
             if similarity >= self.threshold and (
                 best is None or (similarity, -row) > (best[0], -best[1])
             ):

@@ -297,11 +297,7 @@ class RedisSeenStore(SeenStore):
         found: dict[str, Any] = {}
         for start in range(0, len(fields), CHUNK):
             chunk = list(fields[start : start + CHUNK])
-            for field_name, value in zip(
-                chunk, self.redis.hmget(self._key(name), chunk), strict=True
-            ):
-                if value is not None:
-                    found[field_name] = value
+            found.update(_present(chunk, self.redis.hmget(self._key(name), chunk)))
         return found
 
     def stories(self, keys: Sequence[str]) -> dict[str, StoryState]:
