@@ -124,6 +124,13 @@ local id = redis.call('INCR', KEYS[3])
 redis.call('HSET', KEYS[2], id, top[2] .. '\\n' .. top[1])
 return {id, top[1]}
 """
+# Queue a new request unless the dupefilter (KEYS[1]) knows its fingerprint (ARGV[1];
+# empty for a request not to be filtered): 1 queued, 0 filtered. ARGV: score, request.
+_ENQUEUE = """
+if ARGV[1] ~= '' and redis.call('SADD', KEYS[1], ARGV[1]) == 0 then return 0 end
+redis.call('ZADD', KEYS[2], ARGV[2], ARGV[3])
+return 1
+"""
 # A leased request's follow-up (a retry or a redirect) replaces it: queued, lease dropped.
 _TRANSFER = """
 redis.call('ZADD', KEYS[1], ARGV[1], ARGV[2])
@@ -285,6 +292,10 @@ class DistributedRun:
         self.waiting: set[str] = set()
         # Since when Redis has failed every call (None while it answers).
         self.failing_since: float | None = None
+        # Pages this worker fetched not yet added to the run's count: added with the
+        # next release of leases or heartbeat, so before the run can look finished.
+        self.uncounted = 0
+        self._enqueue = client.register_script(_ENQUEUE)
         self._lease = client.register_script(_LEASE)
         self._transfer = client.register_script(_TRANSFER)
         self._requeue = client.register_script(_REQUEUE)
@@ -330,6 +341,8 @@ class DistributedRun:
         was_alive = self.redis.set(alive, b"1", ex=ttl, xx=True)
         self.redis.eval(_REFRESH_POINTER, 1, pointer_key(self.namespace), self.run_id, ttl * 2)
         self._keep_run_keys()
+        if self.uncounted:
+            self._add_count(self.redis.pipeline(transaction=False))
         return bool(was_alive)
 
     def _keep_run_keys(self) -> None:
@@ -372,6 +385,12 @@ class DistributedRun:
             return None
         return str(int(found[0])), bytes(found[1])
 
+    def enqueue(self, fingerprint: str | None, score: float, data: bytes) -> bool:
+        """Queue a new request, unless it is a repeat (a ``fingerprint`` the run's
+        dupefilter knows); whether it was queued. One round trip for both."""
+        keys = [self.dupefilter_key, self.queue_key]
+        return bool(self._enqueue(keys=keys, args=[fingerprint or "", score, data]))
+
     def transfer(self, lease: str, score: float, data: bytes) -> None:
         self._transfer(
             keys=[self.queue_key, self.leases_key(self.worker)], args=[score, data, lease]
@@ -380,8 +399,20 @@ class DistributedRun:
     def release(self, leases: Iterable[str]) -> None:
         """These leases' work is done (and safe): forget them."""
         done = list(leases)
+        if not done and not self.uncounted:
+            return
+        pipe = self.redis.pipeline(transaction=False)
         if done:
-            self.redis.hdel(self.leases_key(self.worker), *done)
+            pipe.hdel(self.leases_key(self.worker), *done)
+        self._add_count(pipe)
+
+    def _add_count(self, pipe: Any) -> None:
+        """Run ``pipe`` with the pages fetched since the last count added to it."""
+        uncounted = self.uncounted
+        if uncounted:
+            pipe.incrby(self.responses_key, uncounted)
+        pipe.execute()
+        self.uncounted -= uncounted
 
     def held_leases(self) -> set[str]:
         found: Any = self.redis.hkeys(self.leases_key(self.worker))
@@ -450,10 +481,15 @@ class DistributedRun:
         owner, _, owner_key = text.partition("\t")
         return None if owner == self.worker else (owner, owner_key)
 
-    def count_response(self) -> int:
-        return int(self.redis.incr(self.responses_key))
+    def count_response(self) -> None:
+        """A page fetched: counted in the run's total at the next release or heartbeat
+        (a page's lease is released after its response, never before)."""
+        self.uncounted += 1
 
     def responses(self) -> int:
+        """The pages all workers of the run fetched, this one's own counted first."""
+        if self.uncounted:
+            self._add_count(self.redis.pipeline(transaction=False))
         return int(self.redis.get(self.responses_key) or 0)
 
 
@@ -544,6 +580,11 @@ class LeasedQueue(PriorityQueue):
             return
         self.run.transfer(lease, -request.priority, self._encode_request(request))
 
+    def push_new(self, request: Request, dupefilter: RFPDupeFilter) -> bool:
+        """Queue a request that holds no lease, unless ``dupefilter`` has seen it."""
+        seen = None if request.dont_filter else dupefilter.request_fingerprint(request)
+        return self.run.enqueue(seen, -request.priority, self._encode_request(request))
+
     def pop(self, timeout: int = 0) -> Request | None:
         try:
             found = self.run.lease()
@@ -612,9 +653,12 @@ class RedisScheduler(Scheduler):
             self.handed.append(request)
             return True
         try:
-            if not request.dont_filter and self.df.request_seen(request):
+            if names.LEASE in request.meta:  # a leased request's follow-up replaces it
+                if not request.dont_filter and self.df.request_seen(request):
+                    return False
+                self.queue.push(request)
+            elif not self.queue.push_new(request, self.df):
                 return False
-            self.queue.push(request)
         except redis.RedisError as exc:  # the coordinator decides when to give up
             self.queue.run.redis_failed(exc)
             return False
@@ -788,10 +832,7 @@ class RunCoordinator:
 
     def response_received(self, response: Response) -> None:
         if 200 <= response.status < 300 or response.status == 304:  # a page, not an error
-            try:
-                self.run.count_response()
-            except redis.RedisError as exc:
-                self.run.redis_failed(exc)
+            self.run.count_response()
 
     def spider_idle(self) -> None:
         if self.stopping:

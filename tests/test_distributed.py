@@ -426,6 +426,31 @@ def test_leases_of_a_dead_worker_go_back_to_the_queue(client: redis.Redis, names
 
 
 @pytest.mark.slow
+def test_a_request_is_queued_once_and_a_page_counted_before_its_lease_is_let_go(
+    client: redis.Redis, namespace: str
+) -> None:
+    one, other = a_run(client, namespace), a_run(client, namespace)
+    one.register()
+    assert one.enqueue("print-1", -1, b"request-1")
+    assert not other.enqueue("print-1", -1, b"request-1 again")  # the run has it already
+    assert other.enqueue(None, 0, b"request-2")  # not filtered: queued however often
+    assert other.enqueue(None, 0, b"request-2")
+    assert client.zrange(one.queue_key, 0, -1) == [b"request-1", b"request-2"]  # urgent first
+    lease = one.lease()
+    assert lease is not None
+    one.count_response()
+    assert client.get(one.responses_key) is None  # no round trip for each page
+    one.release([lease[0]])
+    assert other.responses() == 1  # counted before the run could look finished
+    other.count_response()
+    assert one.responses() == 1
+    assert other.responses() == 2  # its own count added before it reads the run's
+    one.count_response()
+    one.heartbeat()
+    assert other.responses() == 3
+
+
+@pytest.mark.slow
 def test_a_story_claimed_by_a_live_worker_is_its_own_until_it_dies(
     client: redis.Redis, namespace: str
 ) -> None:

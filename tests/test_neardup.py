@@ -266,3 +266,37 @@ def test_a_new_story_the_split_stage_asked_about_is_looked_up_once(tmp_path: Pat
     assert dedup.repeat(record("arabnews:1", WIRE, "2025-03-01T11:00:00+00:00")) == "duplicate"
     assert len(asked) == 1
     dedup.state.close(publish=False)
+
+
+def test_repeats_of_committed_stories_move_last_seen_in_one_look_up_at_the_commit(
+    tmp_path: Path,
+) -> None:
+    dedup = dedup_state(tmp_path)
+    for key, body in (("arabnews:1", WIRE), ("arabnews:2", OTHER)):
+        story = record(key, body)
+        story.update(dedup.decide(story).fields)
+        assert dedup.state.write(story, None)
+    dedup.state.commit()
+    store = dedup.state.store
+    asked: list[list[str]] = []
+    stories = store.stories
+
+    def counted(keys: Any) -> Any:
+        asked.append(list(keys))
+        return stories(keys)
+
+    store.stories = counted  # type: ignore[method-assign]
+    hours = ["2025-03-01T12:00:00+00:00", "2025-03-01T14:00:00+00:00", "2025-03-01T13:00:00+00:00"]
+    for seen_at in hours:
+        for key, body in (("arabnews:1", WIRE), ("arabnews:2", OTHER)):
+            assert dedup.repeat(record(key, body, seen_at)) == "duplicate"
+    assert asked == []  # not one look-up per repeat
+    dedup.state.commit()
+    assert [sorted(keys) for keys in asked] == [["arabnews:1", "arabnews:2"]]
+    store.stories = stories  # type: ignore[method-assign]
+    states = store.stories(["arabnews:1", "arabnews:2"])
+    seen = {key: state.last_seen for key, state in states.items()}
+    assert seen == {"arabnews:1": hours[1], "arabnews:2": hours[1]}  # the latest, not the last
+    dedup.state.commit()  # nothing more to read
+    assert len(asked) == 1
+    dedup.state.close(publish=False)

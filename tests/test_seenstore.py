@@ -104,6 +104,20 @@ def test_a_stale_writer_cannot_move_a_version_back(store: SeenStore) -> None:
     assert store.stories(["a:1"])["a:1"].fingerprint == "f3"
 
 
+def test_a_commit_tells_which_story_holds_each_text_the_first_writer(store: SeenStore) -> None:
+    first = Commit(stories=[story("a:1", "f1")], fingerprints={"f1": "a:1"})
+    store.commit(first)
+    assert first.owners == {"f1": "a:1"}
+    late = Commit(stories=[story("a:2", "f1"), story("a:3", "f3")])
+    late.fingerprints = {"f1": "a:2", "f3": "a:3"}  # another writer's copy of f1's text
+    store.commit(late)
+    assert late.owners == {"f1": "a:1", "f3": "a:3"}
+    assert store.owners(["f1", "f3"]) == late.owners
+    pages_only = Commit(pages=[PageState("p:1", "2025-03-01T00:00:00+00:00")])
+    store.commit(pages_only)
+    assert pages_only.owners == {}
+
+
 def test_a_stale_touch_cannot_move_last_seen_back(store: SeenStore) -> None:
     store.commit(Commit(stories=[story("a:1", "f1", seen="2025-03-02T00:00:00+00:00")]))
     store.commit(Commit(stories=[story("a:1", "f1", seen="2025-03-01T00:00:00+00:00")]))

@@ -35,6 +35,8 @@ logger = logging.getLogger(__name__)
 _DEDUPS: WeakKeyDictionary[Crawler, StoryDedup] = WeakKeyDictionary()
 # Fingerprints kept in memory (about 150 bytes each): see ``known_owners``, ``unwritten``.
 KNOWN_OWNERS = 10_000
+# Repeats of stories only the store holds, read from it together (see ``_touch``).
+TOUCH_BATCH = 500
 
 
 class DeferredStory(HeldBack):
@@ -68,12 +70,15 @@ class StoryDedup:
         self.overlay_fingerprints: dict[str, str] = {}
         self.overlay_aliases: dict[str, str] = {}
         # Fingerprints the store holds, with their stories' keys: what the store
-        # answered, and what this worker's commits wrote when it is the only writer (in
-        # a distributed run another worker's commit may have written the fingerprint
-        # first: the store keeps the first). A fingerprint's owner never changes once
-        # written, and the stories a page repeats come back soon after, so most repeats
-        # are known here, without a look-up each; the oldest go first.
+        # answered, to a look-up or to this crawl's commits (in a distributed run another
+        # worker's commit may have written a fingerprint first: the store keeps the
+        # first, and says which). A fingerprint's owner never changes once written, and
+        # the stories a page repeats come back soon after, so most repeats are known
+        # here, without a look-up each; the oldest go first.
         self.known_owners: dict[str, str] = {}
+        # Likewise the keys this crawl's commits wrote as aliases of other stories' (an
+        # appended copy's key): such a key is no story of its own, and never becomes one.
+        self.known_aliases: dict[str, str] = {}
         # Fingerprints the split stage (``repeat``) found unwritten, so that the dedup
         # stage's verdict on the same story a moment later needs no second look-up:
         # taken by the next look-up of the fingerprint. Only a verdict of ``decide``
@@ -81,10 +86,15 @@ class StoryDedup:
         # claim still asks the store. Bounded like ``known_owners`` (a story the
         # validate stage drops leaves its entry).
         self.unwritten: dict[str, None] = {}
+        # Stories only the store holds, seen again since: key -> when last seen. Their
+        # states are read in one look-up at the next commit (``settle_touches``), not
+        # one look-up per repeat.
+        self.touches: dict[str, str] = {}
         # New stories known only by a hash of their text, with their pages' keys: held
         # until the crawl is idle, when their own pages may have given them site ids.
         self.deferred: list[tuple[dict[str, Any], str | None]] = []
         self.state.committed_hooks.append(self.forget)
+        self.state.commit_hooks.append(self.settle_touches)
         self.state.flush_hooks.append(self.flush_deferred)
         crawler.signals.connect(self.spider_idle, signal=signals.spider_idle)
 
@@ -147,7 +157,7 @@ class StoryDedup:
             if holder == "":  # the run took this worker for dead: it writes nothing more
                 return Decision(False, "worker-stopped")
             if holder is not None:
-                if holder != key and key not in self.overlay_aliases and not self._known(key):
+                if holder != key and not self._aliased(key):
                     self.overlay_aliases[key] = holder
                     self.state.ready.aliases[key] = holder
                 return Decision(False, "duplicate" if holder == key else "same-content-other-key")
@@ -199,7 +209,7 @@ class StoryDedup:
             return None
         # Seen before, word for word: under this key, or under another key of the same
         # story (an appended copy without its own link).
-        if owner != key and key not in self.overlay_aliases and not self._known(key):
+        if owner != key and not self._aliased(key):
             self.overlay_aliases[key] = owner
             self.state.ready.aliases[key] = owner
         self._touch(owner, seen_at)
@@ -218,7 +228,10 @@ class StoryDedup:
             _remember(self.known_owners, print_, owner)
         return owner
 
-    def _known(self, key: str) -> bool:
+    def _aliased(self, key: str) -> bool:
+        """Is ``key`` an alias already, or a story of its own (not to be made one)?"""
+        if key in self.overlay_aliases or key in self.known_aliases:
+            return True
         return key in self.overlay_stories or bool(self.store.stories([key]))
 
     def _near(self, key: str, sketch: Sketch | None, seen_at: str) -> str | None:
@@ -231,14 +244,36 @@ class StoryDedup:
         return match
 
     def _touch(self, key: str, seen_at: str) -> None:
-        """Move a known story's last_seen on, unless its newest record is not written yet."""
+        """Move a known story's last_seen on, unless its newest record is not written yet;
+        for a story only the store holds, at the next commit."""
         if key in self.state.unsynced:
             return
-        state = self.overlay_stories.get(key) or self.store.stories([key]).get(key)
-        if state is not None and state.last_seen < seen_at:
+        state = self.overlay_stories.get(key)
+        if state is None:
+            if self.touches.get(key, "") < seen_at:
+                self.touches[key] = seen_at
+                if len(self.touches) >= TOUCH_BATCH:
+                    self.settle_touches()
+            return
+        if state.last_seen < seen_at:
             state.last_seen = seen_at
-            self.overlay_stories[key] = state
             self.state.ready.stories.append(state)
+
+    def settle_touches(self) -> None:
+        """The touched stories' states read from the store at once and made ready to
+        commit with their new last_seen. Kept for the next commit if the store fails."""
+        keys = [key for key in self.touches if key not in self.state.unsynced]
+        found = self.store.stories(keys) if keys else {}
+        touches, self.touches = self.touches, {}
+        for key, state in found.items():  # keys of stories (owners of fingerprints)
+            if key in self.state.unsynced:
+                continue
+            if key in self.overlay_stories:  # decided again meanwhile: in memory now
+                self._touch(key, touches[key])
+            elif state.last_seen < touches[key]:
+                state.last_seen = touches[key]
+                self.overlay_stories[key] = state
+                self.state.ready.stories.append(state)
 
     def should_defer(self, record: dict[str, Any]) -> bool:
         """A new story whose only key is a hash of its text: its own page may still come."""
@@ -300,10 +335,11 @@ class StoryDedup:
         for print_, key in committed.fingerprints.items():
             if key not in unsynced:
                 self.overlay_fingerprints.pop(print_, None)
-                if self.state.run is None:
-                    _remember(self.known_owners, print_, key)
-        for alias in committed.aliases:
+        for print_, owner in committed.owners.items():
+            _remember(self.known_owners, print_, owner)
+        for alias, owner in committed.aliases.items():
             self.overlay_aliases.pop(alias, None)
+            _remember(self.known_aliases, alias, owner)
 
 
 def _remember(memory: dict[str, Any], print_: str, value: Any) -> None:

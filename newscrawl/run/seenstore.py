@@ -58,6 +58,10 @@ class Commit:
     pages: list[PageState] = field(default_factory=list)
     # Run file -> bytes of it written and fsynced when this batch was committed.
     files: dict[str, int] = field(default_factory=dict)
+    # Filled by the store's commit: the story each of ``fingerprints`` is held under
+    # now. The first story written with a text keeps it, which in a distributed run may
+    # be another worker's.
+    owners: dict[str, str] = field(default_factory=dict)
 
     def __bool__(self) -> bool:
         return bool(self.stories or self.fingerprints or self.aliases or self.pages or self.files)
@@ -98,7 +102,8 @@ class SeenStore(ABC):
     @abstractmethod
     def commit(self, batch: Commit) -> None:
         """Write one batch atomically. A story's version never goes back: a writer with
-        a stale view (another worker, a killed run's recovery) cannot undo a newer one."""
+        a stale view (another worker, a killed run's recovery) cannot undo a newer one.
+        Sets ``batch.owners``."""
 
     @abstractmethod
     def sketches(self, since: str) -> Iterator[tuple[str, str, bytes]]:
@@ -215,6 +220,7 @@ class SqliteSeenStore(SeenStore):
             self.db.executemany(
                 "INSERT OR IGNORE INTO fingerprints VALUES (?, ?)", batch.fingerprints.items()
             )
+            batch.owners = self.owners(list(batch.fingerprints)) if batch.fingerprints else {}
             self.db.executemany(
                 "INSERT OR REPLACE INTO aliases VALUES (?, ?)", batch.aliases.items()
             )
@@ -361,9 +367,11 @@ class RedisSeenStore(SeenStore):
                 args += [s.key, plain, s.version, _epoch(s.last_seen), s.sketch or b""]
             keys = [self._key("stories"), self._key("sketches"), self._key("seen")]
             self._put_stories(keys=keys, args=args, client=pipe)
-        if batch.fingerprints:
-            for fingerprint, story in batch.fingerprints.items():
-                pipe.hsetnx(self._key("fingerprints"), fingerprint, story)
+        prints = list(batch.fingerprints)
+        for fingerprint in prints:
+            pipe.hsetnx(self._key("fingerprints"), fingerprint, batch.fingerprints[fingerprint])
+        if prints:
+            pipe.hmget(self._key("fingerprints"), prints)
         if batch.aliases:
             pipe.hset(self._key("aliases"), mapping=batch.aliases)  # type: ignore[arg-type]
         if batch.pages:
@@ -371,7 +379,10 @@ class RedisSeenStore(SeenStore):
             pipe.hset(self._key("pages"), mapping=pages)  # type: ignore[arg-type]
         if batch.files:
             pipe.hset(self._key("files"), mapping=batch.files)  # type: ignore[arg-type]
-        pipe.execute()
+        done = pipe.execute()
+        if prints:
+            held = done[len(prints) + (1 if batch.stories else 0)]  # the HMGET's answer
+            batch.owners = {k: v.decode() for k, v in _present(prints, held).items()}
 
     def sketches(self, since: str) -> Iterator[tuple[str, str, bytes]]:
         found: Any = self.redis.zrangebyscore(self._key("seen"), _epoch(since), "+inf")

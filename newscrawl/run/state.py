@@ -205,6 +205,9 @@ class CrawlState:
         # before pages are let go when nothing is in flight (what a stage still holds
         # back must go out first): the dedup stage's, see newscrawl.dedup.decide.
         self.committed_hooks: list[Callable[[Commit], None]] = []
+        # Called at each commit, before the store is written: what a stage has batched
+        # for it goes into ``ready`` (the dedup stage's repeats, their last_seen).
+        self.commit_hooks: list[Callable[[], None]] = []
         self.flush_hooks: list[Callable[[], int]] = []
 
     @classmethod
@@ -404,6 +407,12 @@ class CrawlState:
             self.pages.story_settled(entry["page"])
         self.written.clear()
         self.ready.pages += self.pages.take_settled()
+        try:
+            for hook in self.commit_hooks:
+                hook()
+        except redis.RedisError as exc:  # what the hooks batched is kept for the next
+            self.store_failed(exc, None)
+            return
         if self.ready:
             try:
                 self.store.commit(self.ready)
