@@ -147,7 +147,7 @@ def _is_hidden(el: etree._Element) -> bool:
 _SITE_PATH = re.compile(r"/(?!/)[\w\-./%~+,:@!$'()*=&]*(?:\?[\w\-./%~+,:@!$'()*=&]+)?\Z")
 
 
-@lru_cache(maxsize=16384)  # a site's pages repeat the same links (navigation, footers)
+@lru_cache(maxsize=1024)  # a page repeats its own links (a menu twice, a footer)
 def _absolute(base_url: str, href: str) -> str | None:
     """``href`` made absolute, or None when it is no URL (``http://[`` makes urljoin raise)."""
     if "/." not in href and "[" not in href and "]" not in href:  # no dot segment, no IPv6
