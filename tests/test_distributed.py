@@ -24,19 +24,23 @@ from typing import Any
 import pytest
 import redis
 from scrapy.utils.defer import deferred_f_from_coro_f
+from scrapy.utils.test import get_crawler
 
 from newscrawl.cli.main import mirror_process
 from newscrawl.cli.run import EXIT_CRASHED, EXIT_OK, EXIT_USAGE
+from newscrawl.dedup.decide import StoryDedup
 from newscrawl.discover.spiders.arabnews import ArabNewsSpider
 from newscrawl.distributed import DistributedRun, join_run, new_worker_id
 from newscrawl.export.dataset import run_files
 from newscrawl.run.ledger import PARTIAL, recover_partials
 from newscrawl.run.seenstore import Commit, SeenStore, SqliteSeenStore, StoryState, open_store
+from newscrawl.run.state import CrawlState
 from tests.conftest import Mirror, redis_server
 from tests.crawling import crawl, project_settings
 from tests.records import SEEN, print_of, story_line
 from tests.test_crawl import listed_paths
 from tests.test_dedup import ARTICLE_PATH, published, served_stories, text_of
+from tests.test_neardup import WIRE, record
 
 ROOT = Path(__file__).resolve().parent.parent
 # Slow enough (a few seconds) that every worker gets its share of the work, and each
@@ -448,6 +452,58 @@ def test_a_request_is_queued_once_and_a_page_counted_before_its_lease_is_let_go(
     one.count_response()
     one.heartbeat()
     assert other.responses() == 3
+
+
+def worker_dedup(redis_url: str, namespace: str, output: Path, run_id: str) -> StoryDedup:
+    """A worker's dedup stage in run ``run_id``, registered as alive."""
+    settings = project_settings(
+        NEWSCRAWL_OUTPUT_DIR=str(output),
+        NEWSCRAWL_REDIS_URL=redis_url,
+        NEWSCRAWL_SEEN_NAMESPACE=namespace,
+        NEWSCRAWL_RUN_ID=run_id,
+        NEWSCRAWL_WORKER_ID=new_worker_id(),
+    )
+    crawler = get_crawler(ArabNewsSpider, settings)
+    dedup = StoryDedup(crawler, CrawlState(crawler))
+    assert dedup.state.run is not None
+    dedup.state.run.register()
+    return dedup
+
+
+@pytest.mark.slow
+def test_a_worker_knows_a_story_an_earlier_run_wrote_by_its_claim_alone(
+    redis_url: str, namespace: str, tmp_path: Path
+) -> None:
+    earlier = worker_dedup(redis_url, namespace, tmp_path / "earlier", "20261124T000000Z-aaaaaa")
+    story = record("arabnews:1", WIRE)
+    story.update(earlier.decide(story).fields)
+    assert earlier.state.write(story, None)
+    earlier.state.close(publish=False)
+
+    dedup = worker_dedup(redis_url, namespace, tmp_path / "later", "20261125T000000Z-bbbbbb")
+    run = dedup.state.run
+    assert run is not None
+    asked: list[str] = []
+    claim_holder = run.claim_holder
+
+    def counted(fingerprint: str, key: str) -> tuple[str, str] | None:
+        asked.append(fingerprint)
+        return claim_holder(fingerprint, key)
+
+    run.claim_holder = counted  # type: ignore[method-assign]
+    dedup.state.store.owners = None  # type: ignore[assignment,method-assign]  # never asked
+    later = "2025-03-02T10:00:00+00:00"
+    assert dedup.repeat(record("arabnews:1", WIRE, later)) is None  # not in memory: an item
+    decision = dedup.decide(record("arabnews:1", WIRE, later))
+    assert (decision.emit, decision.reason, len(asked)) == (False, "duplicate", 1)
+    assert dedup.repeat(record("arabnews:2", WIRE, later)) == "same-content-other-key"
+    assert len(asked) == 1  # known since the claim's answer
+    dedup.state.close(publish=False)
+    states = dedup.state.store.stories(["arabnews:1", "arabnews:2"])
+    assert {key: state.last_seen for key, state in states.items()} == {
+        "arabnews:1": later,
+        "arabnews:2": later,  # the copy's key, an alias of the story's
+    }
 
 
 @pytest.mark.slow

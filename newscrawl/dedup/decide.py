@@ -82,9 +82,10 @@ class StoryDedup:
         # Fingerprints the split stage (``repeat``) found unwritten, so that the dedup
         # stage's verdict on the same story a moment later needs no second look-up:
         # taken by the next look-up of the fingerprint. Only a verdict of ``decide``
-        # writes a fingerprint, and it takes the entry first; in a distributed run the
-        # claim still asks the store. Bounded like ``known_owners`` (a story the
-        # validate stage drops leaves its entry).
+        # writes a fingerprint, and it takes the entry first. Bounded like
+        # ``known_owners`` (a story the validate stage drops leaves its entry). A
+        # distributed run asks the store only by the claim, in ``decide``: its split stage
+        # knows the repeats this worker has in memory.
         self.unwritten: dict[str, None] = {}
         # Stories only the store holds, seen again since: key -> when last seen. Their
         # states are read in one look-up at the next commit (``settle_touches``), not
@@ -149,18 +150,23 @@ class StoryDedup:
         repeated = self._repeat(key, print_, seen_at)
         if repeated is not None:
             return Decision(False, repeated)
-        story = self.overlay_aliases.get(key, key)  # the store resolves its own aliases
-        previous = self.overlay_stories.get(story) or self.store.stories([story]).get(story)
         if self.state.run is not None:
-            # Another live worker of the run is writing this very text: it is theirs.
-            holder = self.state.run.claim(print_, key)
-            if holder == "":  # the run took this worker for dead: it writes nothing more
-                return Decision(False, "worker-stopped")
-            if holder is not None:
+            # Written already, or another live worker of the run is writing this very
+            # text: it is theirs. (The claim is this worker's look-up of the fingerprint.)
+            found = self.state.run.claim_holder(print_, key)
+            if found is not None:
+                owner, holder = found
+                if not owner:  # the run took this worker for dead: it writes nothing more
+                    return Decision(False, "worker-stopped")
+                if owner == "store":
+                    _remember(self.known_owners, print_, holder)
+                    self._touch(holder, seen_at)
                 if holder != key and not self._aliased(key):
                     self.overlay_aliases[key] = holder
                     self.state.ready.aliases[key] = holder
                 return Decision(False, "duplicate" if holder == key else "same-content-other-key")
+        story = self.overlay_aliases.get(key, key)  # the store resolves its own aliases
+        previous = self.overlay_stories.get(story) or self.store.stories([story]).get(story)
         sketch = NearDuplicateIndex.sketch([record["title"], *record["body"]])
         if previous is None:
             state = StoryState(key, print_, 1, seen_at, seen_at)
@@ -199,7 +205,7 @@ class StoryDedup:
         carry cost no more than this."""
         print_ = fingerprint(record)
         repeated = self._repeat(story_key(record), print_, str(record["fetched_at"]))
-        if repeated is None:
+        if repeated is None and self.state.run is None:
             _remember(self.unwritten, print_, None)
         return repeated
 
@@ -222,6 +228,8 @@ class StoryDedup:
             return owner
         if print_ in self.unwritten:  # the split stage asked the store just now
             del self.unwritten[print_]
+            return None
+        if self.state.run is not None:  # a distributed run's claim asks (see decide)
             return None
         owner = self.store.owners([print_]).get(print_)
         if owner is not None:

@@ -326,7 +326,7 @@ class CrawlState:
         return self.pages.held_leases()
 
     def holds(self, lease: str) -> bool:
-        return lease in self.pages.held_leases()
+        return self.pages.holds(lease)
 
     # Output
 

@@ -9,6 +9,7 @@ state takes the settled pages and the leases that may go at each commit.
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -29,6 +30,8 @@ class PageTracker:
         self.done: dict[str, PageState] = {}  # settled in this run, not yet in the store
         self.settled: list[PageState] = []  # to record at the next commit
         self.safe_leases: list[str] = []  # to release after the next commit
+        # Leases held from their page's opening until taken for release: how many times.
+        self.leases: Counter[str] = Counter()
 
     def note_listing(self, key: str, listed: dict[str, str]) -> None:
         """Remember what a feed or sitemap said of a page (before or after its fetch)."""
@@ -55,6 +58,8 @@ class PageTracker:
         if earlier is not None and earlier.lease is not None:
             self.safe_leases.append(earlier.lease)  # a refetch replaces it
         self.in_flight[key] = _Page(PageState(key, fetched_at), stories, lease)
+        if lease is not None:
+            self.leases[lease] += 1
         if stories == 0:
             self._page_done(key)
 
@@ -89,6 +94,10 @@ class PageTracker:
 
     def take_safe_leases(self) -> list[str]:
         taken, self.safe_leases = self.safe_leases, []
+        self.leases.subtract(taken)
+        for lease in taken:
+            if self.leases[lease] <= 0:
+                del self.leases[lease]
         return taken
 
     def forget(self, recorded: Iterable[PageState]) -> None:
@@ -99,5 +108,7 @@ class PageTracker:
 
     def held_leases(self) -> set[str]:
         """Leases of pages whose stories are not all safe yet (distributed mode)."""
-        held = {page.lease for page in self.in_flight.values() if page.lease is not None}
-        return held | set(self.safe_leases)
+        return set(self.leases)
+
+    def holds(self, lease: str) -> bool:
+        return lease in self.leases
