@@ -1,16 +1,19 @@
 """Distributed crawl throughput: 1, 2 and 4 workers of one run against one mirror.
 
-    python benchmarks/distributed.py [--articles 1500] [--workers 1,2,4]
+    python benchmarks/distributed.py [--articles 1500] [--workers 1,2,4] [--rounds 3]
 
 Starts the mirror site and a redis-server (on a unix socket), then runs
 ``newscrawl run arabnews --workers N --redis URL`` once per worker count, each with a
 fresh output folder and key namespace, plus one single-machine run (no Redis) as the
-baseline. AutoThrottle and download delays are off. A run's rate is the article pages
-the mirror served (status 200) divided by the time from its first to its last article request (so
+baseline; all of that once per round, the single-machine run first in one round and
+last in the next, so that a machine busier in one moment weighs on all of them.
+AutoThrottle and download delays are off. A run's rate is the article pages the mirror
+served (status 200) divided by the time from its first to its last article request (so
 process start-up and the idle wait before the workers stop are left out); the wall time
 of the whole command is printed too, and the CPU time its processes used per page. Each
-rate is also given as a ratio to the single-machine run and to one distributed worker,
-measured in the same run.
+rate is also given as a ratio to the single-machine run and to one distributed worker
+of the same round. Medians over the rounds are reported (a ratio: the median of the
+rounds' own).
 
 The mirror, the workers and Redis share this machine's cores: once the workers use every
 core, more workers cannot add pages per second. The run measures that ceiling first:
@@ -23,6 +26,7 @@ import argparse
 import json
 import os
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -127,8 +131,14 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--articles", type=int, default=1500)
     parser.add_argument("--workers", default="1,2,4", help="worker counts (default: 1,2,4)")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of runs (default 3)")
     args = parser.parse_args()
-    counts = [int(n) for n in args.workers.split(",")]
+    try:
+        counts = [int(n) for n in args.workers.split(",")]
+    except ValueError:
+        parser.error(f"--workers takes worker counts such as 1,2,4, not {args.workers!r}")
+    if not counts or min(counts) < 1 or args.rounds < 1:
+        parser.error("--workers counts and --rounds must be at least 1")
 
     from newscrawl.cli.main import mirror_process
 
@@ -142,27 +152,47 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp, mirror_process(args.articles) as base_url:
         workdir = Path(tmp)
         server, redis_url = start_redis(workdir)
+        rounds: list[dict[int, dict[str, Any]]] = []  # worker count -> run; 0: single
         try:
-            baseline = crawl(base_url, workdir, 1, None)
-            results = {n: crawl(base_url, workdir, n, redis_url) for n in counts}
+            for n in range(args.rounds):
+                order = [0, *counts] if n % 2 == 0 else [*counts, 0]
+                runs = {
+                    k: crawl(base_url, workdir, k or 1, redis_url if k else None) for k in order
+                }
+                rounds.append(runs)
+                rates = {k: run["pages"] / run["span"] for k, run in runs.items()}
+                print(
+                    f"round {n + 1}: single {rates[0]:.1f} pages/s; "
+                    + "; ".join(f"{k} worker(s) {rates[k]:.1f}" for k in counts),
+                    flush=True,
+                )
         finally:
             server.terminate()
             server.wait()
-    base_rate = baseline["pages"] / baseline["span"]
-    one_rate = results[counts[0]]["pages"] / results[counts[0]]["span"]
+    for runs in rounds:
+        for run in runs.values():
+            run["rate"] = run["pages"] / run["span"]
+
+    def median(count: int, field: str) -> float:
+        return statistics.median(float(runs[count][field]) for runs in rounds)
+
+    def ratio(count: int, base: int) -> float:
+        return statistics.median(float(runs[count]["rate"] / runs[base]["rate"]) for runs in rounds)
+
+    print(f"medians of {len(rounds)} round(s):")
     print(f"{'run':<22}{'pages':>7}{'stories':>9}{'pages/s':>10}{'vs single':>11}"
           f"{'vs 1 worker':>13}{'ceiling':>9}{'wall s':>9}{'CPU ms/page':>13}"
           f"{'mirror':>8}")  # fmt: skip
-    rows = [("single machine", baseline, 1)]
-    rows += [(f"{n} worker(s), Redis", results[n], n) for n in counts]
-    for name, result, n in rows:
-        rate = result["pages"] / result["span"]
+    rows = [("single machine", 0, 1)]
+    rows += [(f"{n} worker(s), Redis", n, n) for n in counts]
+    for name, key, n in rows:
+        pages = median(key, "pages")
         print(
-            f"{name:<22}{result['pages']:>7}{result['stories']:>9}{rate:>10.1f}"
-            f"{rate / base_rate:>11.2f}{rate / one_rate:>13.2f}"
-            f"{capacity.get(n, 1.0):>9.2f}{result['wall']:>9.1f}"
-            f"{1000 * result['cpu'] / result['pages']:>13.1f}"
-            f"{1000 * result['mirror_cpu'] / result['pages']:>8.1f}"
+            f"{name:<22}{pages:>7.0f}{median(key, 'stories'):>9.0f}{median(key, 'rate'):>10.1f}"
+            f"{ratio(key, 0):>11.2f}{ratio(key, counts[0]):>13.2f}"
+            f"{capacity.get(n, 1.0):>9.2f}{median(key, 'wall'):>9.1f}"
+            f"{1000 * median(key, 'cpu') / pages:>13.1f}"
+            f"{1000 * median(key, 'mirror_cpu') / pages:>8.1f}"
         )
     print(
         "ceiling: how many times the work of one process N CPU-bound processes get done "
