@@ -44,6 +44,8 @@ def test_fingerprint_ignores_volatile_text_but_not_content() -> None:
     ago = {**RECORD, "body": [*RECORD["body"], "Updated 35 min 7 sec ago"]}
     later = {**RECORD, "body": [*RECORD["body"], "Updated 2 hours 5 min ago"]}
     assert fingerprint(ago) == fingerprint(later)
+    shouted = {**RECORD, "body": [*RECORD["body"], "UPDATED 4 HOURS AGO"]}
+    assert fingerprint(shouted) == fingerprint(later)
     changed = {**RECORD, "body": ["DAMMAM: The port opened a terminal.", "It took 3 years."]}
     assert fingerprint(changed) != base
     assert fingerprint({**RECORD, "summary": []}) != base

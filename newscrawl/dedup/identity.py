@@ -40,7 +40,9 @@ def story_key(record: Mapping[str, Any]) -> str:
 
 
 def _volatile_free(text: str) -> str:
-    return normalize(RELATIVE_TIME.sub(" ", text))
+    if "ago" in text.lower():  # what RELATIVE_TIME needs (most text has none: a quick look)
+        text = RELATIVE_TIME.sub(" ", text)
+    return normalize(text)
 
 
 def fingerprint(record: Mapping[str, Any]) -> str:
