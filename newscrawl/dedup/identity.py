@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Iterable, Mapping
+from functools import lru_cache
 from typing import Any
 
 from newscrawl.text import clean_url, normalize
@@ -56,6 +57,13 @@ def fingerprint(record: Mapping[str, Any]) -> str:
     parts.append(str(record.get("dateline") or ""))
     parts += [str(p) for p in record.get("body") or []]
     parts.append(str(record.get("caption") or ""))
+    return _fingerprint(tuple(parts))
+
+
+# A story is asked for its fingerprint again and again: once on each page that carries
+# it (a site appends the same few stories to many pages), and by each stage.
+@lru_cache(maxsize=256)
+def _fingerprint(parts: tuple[str, ...]) -> str:
     text = "\x1e".join(_volatile_free(p) for p in parts)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
 
