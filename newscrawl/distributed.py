@@ -341,8 +341,7 @@ class DistributedRun:
         was_alive = self.redis.set(alive, b"1", ex=ttl, xx=True)
         self.redis.eval(_REFRESH_POINTER, 1, pointer_key(self.namespace), self.run_id, ttl * 2)
         self._keep_run_keys()
-        if self.uncounted:
-            self._add_count(self.redis.pipeline(transaction=False))
+        self._add_count()
         return bool(was_alive)
 
     def _keep_run_keys(self) -> None:
@@ -399,16 +398,21 @@ class DistributedRun:
     def release(self, leases: Iterable[str]) -> None:
         """These leases' work is done (and safe): forget them."""
         done = list(leases)
-        if not done and not self.uncounted:
+        if not done:
+            self._add_count()
             return
         pipe = self.redis.pipeline(transaction=False)
-        if done:
-            pipe.hdel(self.leases_key(self.worker), *done)
+        pipe.hdel(self.leases_key(self.worker), *done)
         self._add_count(pipe)
 
-    def _add_count(self, pipe: Any) -> None:
-        """Run ``pipe`` with the pages fetched since the last count added to it."""
+    def _add_count(self, pipe: Any = None) -> None:
+        """Add the pages fetched since the last count to the run's, in ``pipe`` (run
+        now) or on their own; nothing to send, no round trip."""
         uncounted = self.uncounted
+        if pipe is None:
+            if not uncounted:
+                return
+            pipe = self.redis.pipeline(transaction=False)
         if uncounted:
             pipe.incrby(self.responses_key, uncounted)
         pipe.execute()
@@ -488,8 +492,7 @@ class DistributedRun:
 
     def responses(self) -> int:
         """The pages all workers of the run fetched, this one's own counted first."""
-        if self.uncounted:
-            self._add_count(self.redis.pipeline(transaction=False))
+        self._add_count()
         return int(self.redis.get(self.responses_key) or 0)
 
 

@@ -161,10 +161,7 @@ class StoryDedup:
                 if owner == "store":
                     _remember(self.known_owners, print_, holder)
                     self._touch(holder, seen_at)
-                if holder != key and not self._aliased(key):
-                    self.overlay_aliases[key] = holder
-                    self.state.ready.aliases[key] = holder
-                return Decision(False, "duplicate" if holder == key else "same-content-other-key")
+                return Decision(False, self._alias(key, holder))
         story = self.overlay_aliases.get(key, key)  # the store resolves its own aliases
         previous = self.overlay_stories.get(story) or self.store.stories([story]).get(story)
         sketch = NearDuplicateIndex.sketch([record["title"], *record["body"]])
@@ -213,13 +210,20 @@ class StoryDedup:
         owner = self._owner(print_)
         if owner is None:
             return None
-        # Seen before, word for word: under this key, or under another key of the same
-        # story (an appended copy without its own link).
-        if owner != key and not self._aliased(key):
+        verdict = self._alias(key, owner)
+        self._touch(owner, seen_at)
+        return verdict
+
+    def _alias(self, key: str, owner: str) -> str:
+        """The verdict on a text written already under ``owner``: under this key, or
+        under another key of the same story (an appended copy without its own link),
+        which becomes an alias of the owner's."""
+        if owner == key:
+            return "duplicate"
+        if not self._aliased(key):
             self.overlay_aliases[key] = owner
             self.state.ready.aliases[key] = owner
-        self._touch(owner, seen_at)
-        return "duplicate" if owner == key else "same-content-other-key"
+        return "same-content-other-key"
 
     def _owner(self, print_: str) -> str | None:
         """The key of the story with this fingerprint, written already; else None."""
@@ -274,8 +278,6 @@ class StoryDedup:
         found = self.store.stories(keys) if keys else {}
         touches, self.touches = self.touches, {}
         for key, state in found.items():  # keys of stories (owners of fingerprints)
-            if key in self.state.unsynced:
-                continue
             if key in self.overlay_stories:  # decided again meanwhile: in memory now
                 self._touch(key, touches[key])
             elif state.last_seen < touches[key]:
