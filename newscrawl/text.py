@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from dateparser.data import languages_info
@@ -28,7 +29,9 @@ _DATEPARSER_LANGUAGES = frozenset(languages_info.language_order)
 
 def clean_text(text: str) -> str:
     """NFC, no invisible characters, white space (no-break spaces too) folded."""
-    return " ".join(INVISIBLE.sub("", unicodedata.normalize("NFC", text)).split())
+    if not text.isascii():  # ASCII text is NFC, with no invisible character
+        text = INVISIBLE.sub("", unicodedata.normalize("NFC", text))
+    return " ".join(text.split())
 
 
 def clean_optional(text: str | None) -> str | None:
@@ -43,6 +46,7 @@ def clean_lines(lines: list[str]) -> list[str]:
     return [cleaned for line in lines if (cleaned := clean_text(line))]
 
 
+@lru_cache(maxsize=2048)  # a site's menus, footers and appended stories stand on every page
 def normalize(text: str) -> str:
     """Text as compared for repeats: NFC, case-folded, straight quotes, single spaces."""
     if not text.isascii():

@@ -189,6 +189,29 @@ def test_calls_and_notices_closing_the_body_are_not_body() -> None:
     assert only_story(markup).body == texts
 
 
+@pytest.mark.parametrize(
+    "notice",
+    [
+        "Copyright 2026 Coast Courier",
+        "COPYRIGHT 2026 COAST COURIER",
+        "Citation: Field, T. (2026). The sea wall vote.",
+        "Sign up to the morning briefing.",
+        "Delivered to your inbox every morning.",
+        "We use cookies to improve this site.",
+        "This website uses cookies.",
+        "Ana Ruiz contributed to this report.",
+        "Found it useful? Share it with a friend.",
+        "Like this story? There is more every morning.",
+    ],
+)
+def test_each_kind_of_closing_notice_is_left_out_of_the_body(notice: str) -> None:
+    markup = page(
+        f"<main><article><h1>{HEADLINE}</h1>{TIME}<div class='story-body'>"
+        f"{paragraphs([*PARAGRAPHS, html.escape(notice)])}</div></article></main>"
+    )
+    assert only_story(markup).body == PARAGRAPHS
+
+
 def test_a_paragraph_that_only_speaks_of_following_or_related_news_stays_body() -> None:
     # Long lines are text whatever they open with; a mention of a network is no call.
     texts = [

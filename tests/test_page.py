@@ -193,7 +193,7 @@ def test_a_long_block_is_main_content_when_its_middle_or_end_is() -> None:
     main = MainContent(lines=frozenset({text}), joined=text)
     assert main.holds("A subtitle the main content left out. " + text)  # its middle and end
     assert main.holds(text + " A credit line after it.")  # its opening
-    assert not main.holds("Something else entirely, " * 6)
+    assert not main.holds(" ".join(["Something else entirely,"] * 6))
     assert main.holds("")  # images and empty blocks stay main
 
 

@@ -282,8 +282,9 @@ class _BlockWalker:
         tooltip, self.tooltip = self.tooltip, None
         if not text:
             return
-        attrs = {k: v for k in KEPT_ATTRS if (v := el.get(k))}
-        if (told := el.get("title")) and _ISO_TIME.match(told):
+        names = el.keys()  # most blocks have no attribute at all
+        attrs = {k: v for k in KEPT_ATTRS if k in names and (v := el.get(k))} if names else {}
+        if "title" in names and (told := el.get("title")) and _ISO_TIME.match(told):
             tooltip = told.strip()
         # Only a short block is a time with a tooltip: a paragraph stays a paragraph
         # ("The vote came <abbr title=...>yesterday</abbr> after ...").
@@ -332,16 +333,16 @@ _OPENS_MAIN = 50
 
 @dataclass(frozen=True, slots=True)
 class MainContent:
-    """A page's main content: its lines, compared as ``_key`` folds them, and those lines
-    joined."""
+    """A page's main content: its lines, case-folded with their white space collapsed,
+    and those lines joined."""
 
     lines: frozenset[str]
     joined: str
 
     def holds(self, text: str) -> bool:
-        """Whether a block's text is part of the main content. Empty blocks are
-        (resiliparse prints no text for images and the like)."""
-        key = _key(text)
+        """Whether a block's text (its white space collapsed) is part of the main content.
+        Empty blocks are (resiliparse prints no text for images and the like)."""
+        key = text.casefold()  # case folding makes no white space: folded as the lines
         if not key or key in self.lines or (len(key) >= _WITHIN_MAIN and key in self.joined):
             return True
         if len(key) < _OPENS_MAIN:
@@ -374,13 +375,9 @@ def main_content(root: etree._Element, markup: str | None = None) -> MainContent
         noscript=False,
         list_bullets=False,
     )
-    lines = [_key(line) for line in text.splitlines()]
+    lines = [" ".join(line.split()) for line in text.casefold().splitlines()]
     found = frozenset(line for line in lines if line)
     return MainContent(found, " ".join(lines)) if found else None
-
-
-def _key(text: str) -> str:
-    return " ".join(text.casefold().split())
 
 
 def plain_text_blocks(text: str) -> list[Block]:

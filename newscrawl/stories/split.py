@@ -169,22 +169,23 @@ def _class_words(classes: tuple[str, ...]) -> frozenset[str]:
 _CLASS_WORD = re.compile(r"[A-Z]{2,}(?![a-z])|[A-Z]?[a-z]+|[A-Z]|\d+")
 
 
-def _path_tags(
-    path: tuple[str, ...], known: dict[tuple[str, ...], frozenset[str]]
-) -> frozenset[str]:
-    """The tags of a block's element and all its ancestors; ``known`` holds those of the
-    paths met before (siblings share their parent's)."""
-    tags = known.get(path)
-    if tags is None:
-        parent = _path_tags(path[:-1], known) if path else frozenset[str]()
-        tags = known[path] = parent | {_segment(path[-1])[0]} if path else parent
-    return tags
+@lru_cache(maxsize=4096)  # siblings share their parent's, a site's pages their templates'
+def _path_tags(path: tuple[str, ...]) -> frozenset[str]:
+    """The tags of a block's element and all its ancestors."""
+    if not path:
+        return frozenset()
+    return _path_tags(path[:-1]) | {_segment(path[-1])[0]}
 
 
 def _own_words(path: tuple[str, ...]) -> frozenset[str]:
     """The class-name words of a block's element and its parent."""
+    return _segments_words(path[-2:])
+
+
+@lru_cache(maxsize=4096)  # a site's pages share their templates' element pairs
+def _segments_words(segments: tuple[str, ...]) -> frozenset[str]:
     words = frozenset[str]()
-    for segment in path[-2:]:
+    for segment in segments:
         words |= _segment(segment)[1]
     return words
 
@@ -399,11 +400,19 @@ def _furniture_sections(
             )
         return found
 
+    any_word = _any_of(words).search
+
     def inside(path: tuple[str, ...]) -> bool:
-        text = " ".join(path).lower()  # one look at the path's text first: most hold none
-        return any(word in text for word in words) and section(path)
+        # One look at the path's text first: most hold none of the words.
+        return any_word(" ".join(path).lower()) is not None and section(path)
 
     return inside
+
+
+@lru_cache(maxsize=64)
+def _any_of(words: frozenset[str]) -> re.Pattern[str]:
+    """A pattern found where any of ``words`` stands in a text, within a word or not."""
+    return re.compile("|".join(map(re.escape, sorted(words, key=len, reverse=True))) or "(?!)")
 
 
 def _quoted_after_paragraph(blocks: Sequence[Block], paragraphs: list[int], position: int) -> bool:
@@ -446,13 +455,12 @@ def _classify(
         if marked
         else []
     )
-    known_tags: dict[tuple[str, ...], frozenset[str]] = {}
     in_furniture = _furniture_sections(blocks, hints.section_classes)
     for position, block in enumerate(blocks):
         if block.tag != "img" and in_furniture(block.path):
             furniture = True
             continue
-        tags = _path_tags(block.path, known_tags)
+        tags = _path_tags(block.path)
         # Class words of the block's own element and its parent only: a class high up
         # ("article-share-wrap", "node-lead" around a whole story) says nothing of a line.
         words = _own_words(block.path)
@@ -956,9 +964,21 @@ _CLOSING_CALL_OPENING = re.compile(
 _NEXT_SENTENCE = re.compile(r"[.!?…][\"'”’)]*\s+\S")
 
 
+# Words one of which each of _CLOSING_CALL's notices holds: a line holding none is no
+# such notice, told without the pattern's slow search (regular expressions that ignore
+# case try each of its openings at every character).
+_CLOSING_CALL_WORDS = (
+    "©", "copyright", "citation:", "subscribe to", "sign up", "inbox", "all rights reserved",
+    "cookies", "contributed", "share it with", "like this story",
+)  # fmt: skip
+
+
 def _is_closing_call(text: str) -> bool:
-    return len(text) < _ASIDE_LINE_LENGTH and bool(
-        _CLOSING_CALL.search(text)
+    if len(text) >= _ASIDE_LINE_LENGTH:
+        return False
+    folded = text.casefold()
+    return bool(
+        (any(word in folded for word in _CLOSING_CALL_WORDS) and _CLOSING_CALL.search(text))
         or (_CLOSING_CALL_OPENING.match(text) and not _NEXT_SENTENCE.search(text))
     )
 
