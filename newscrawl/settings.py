@@ -6,6 +6,8 @@ them per run with ``-s NAME=VALUE``.
 
 import os
 
+from scrapy.settings import default_settings
+
 BOT_NAME = "newscrawl"
 SPIDER_MODULES = ["newscrawl.discover.spiders"]
 NEWSPIDER_MODULE = "newscrawl.discover.spiders"
@@ -176,6 +178,13 @@ LOGSTATS_INTERVAL = 60.0
 # Local control ports are never wanted on a scheduled crawler.
 TELNETCONSOLE_ENABLED = False
 REMOTE_CONTROL_ENABLED = False
+# Not even loaded: Scrapy imports every listed extension, None or not, and this one
+# brings aiohttp, 10 MB of a crawl's memory.
+EXTENSIONS_BASE = {
+    name: order
+    for name, order in default_settings.EXTENSIONS_BASE.items()
+    if name != "scrapy.extensions.remote_control.RemoteControl"
+}
 # Scrapy reads a generator callback's source again for each response to warn of a
 # ``return value`` in it (its cache is keyed by the bound method, new every time): 0.1 to
 # 0.35 ms a page. Our callbacks return no value.

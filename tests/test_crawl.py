@@ -194,6 +194,31 @@ def test_scrapy_crawl_fails_when_nothing_can_be_fetched(tmp_path: Path) -> None:
     assert "ConnectionRefusedError" in result.stderr
 
 
+def test_the_remote_control_extension_is_not_even_loaded() -> None:
+    # Its module imports aiohttp (10 MB): a crawler loading its extensions must not.
+    script = """
+import sys
+from scrapy.extension import ExtensionManager
+from scrapy.utils.test import get_crawler
+from tests.crawling import project_settings
+manager = ExtensionManager.from_crawler(get_crawler(settings_dict=project_settings()))
+print(sorted(type(extension).__name__ for extension in manager.middlewares))
+print("scrapy.extensions.remote_control" in sys.modules, "aiohttp" in sys.modules)
+"""
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=Path(__file__).parent.parent,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    loaded, imported = result.stdout.splitlines()
+    assert "CoreStats" in loaded  # Scrapy's other extensions still load
+    assert "CrawlState" in loaded  # and ours
+    assert imported == "False False"
+
+
 class DispatchClock(HTTP11DownloadHandler):
     """Scrapy's HTTP/1.1 download handler, noting when the downloader hands it each
     request: the moment a slot's download delay spaces, read on the clock it keeps it by,
