@@ -6,8 +6,6 @@ them per run with ``-s NAME=VALUE``.
 
 import os
 
-from scrapy.settings import default_settings
-
 BOT_NAME = "newscrawl"
 SPIDER_MODULES = ["newscrawl.discover.spiders"]
 NEWSPIDER_MODULE = "newscrawl.discover.spiders"
@@ -168,7 +166,11 @@ NEWSCRAWL_WORKER_TIMEOUT = 60.0
 NEWSCRAWL_IDLE_CLOSE = 5.0
 # Seconds between looks at the shared queue while a worker has nothing to do.
 NEWSCRAWL_DISTRIBUTED_POLL = 1.0
-ADDONS = {"newscrawl.distributed.Distributed": 0}
+ADDONS = {
+    "newscrawl.distributed.Distributed": 0,
+    # Not even loaded (newscrawl/run/addons.py): its module brings aiohttp, 10 MB.
+    "newscrawl.run.addons.WithoutRemoteControl": 0,
+}
 
 # Logging
 LOG_LEVEL = "INFO"
@@ -178,13 +180,6 @@ LOGSTATS_INTERVAL = 60.0
 # Local control ports are never wanted on a scheduled crawler.
 TELNETCONSOLE_ENABLED = False
 REMOTE_CONTROL_ENABLED = False
-# Not even loaded: Scrapy imports every listed extension, None or not, and this one
-# brings aiohttp, 10 MB of a crawl's memory.
-EXTENSIONS_BASE = {
-    name: order
-    for name, order in default_settings.EXTENSIONS_BASE.items()
-    if name != "scrapy.extensions.remote_control.RemoteControl"
-}
 # Scrapy reads a generator callback's source again for each response to warn of a
 # ``return value`` in it (its cache is keyed by the bound method, new every time): 0.1 to
 # 0.35 ms a page. Our callbacks return no value.

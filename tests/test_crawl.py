@@ -198,11 +198,10 @@ def test_the_remote_control_extension_is_not_even_loaded() -> None:
     # Its module imports aiohttp (10 MB): a crawler loading its extensions must not.
     script = """
 import sys
-from scrapy.extension import ExtensionManager
 from scrapy.utils.test import get_crawler
 from tests.crawling import project_settings
-manager = ExtensionManager.from_crawler(get_crawler(settings_dict=project_settings()))
-print(sorted(type(extension).__name__ for extension in manager.middlewares))
+crawler = get_crawler(settings_dict=project_settings())
+print(sorted(type(extension).__name__ for extension in crawler.extensions.middlewares))
 print("scrapy.extensions.remote_control" in sys.modules, "aiohttp" in sys.modules)
 """
     result = subprocess.run(
