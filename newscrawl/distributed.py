@@ -113,16 +113,27 @@ _END_POINTER = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
 """
-# Take the most urgent request and hold it under a new lease: {lease id, request}.
+# One round trip per batch of requests: first the releases and the page count this
+# worker has waiting (ARGV[3:], ARGV[2]), then up to ARGV[1] of the most urgent requests
+# taken and held under new leases: {lease id, request, lease id, request, ...}.
 # A worker the others have taken for dead (its alive key, KEYS[4], gone) takes nothing.
 _LEASE = """
+if #ARGV > 2 then redis.call('HDEL', KEYS[2], unpack(ARGV, 3)) end
+if tonumber(ARGV[2]) > 0 then redis.call('INCRBY', KEYS[5], ARGV[2]) end
 if redis.call('EXISTS', KEYS[4]) == 0 then return -1 end
-local top = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
-if #top == 0 then return nil end
-redis.call('ZREM', KEYS[1], top[1])
-local id = redis.call('INCR', KEYS[3])
-redis.call('HSET', KEYS[2], id, top[2] .. '\\n' .. top[1])
-return {id, top[1]}
+local wanted = tonumber(ARGV[1])
+if wanted < 1 then return {} end
+local top = redis.call('ZRANGE', KEYS[1], 0, wanted - 1, 'WITHSCORES')
+local taken, members = {}, {}
+for i = 1, #top, 2 do
+  local id = redis.call('INCR', KEYS[3])
+  redis.call('HSET', KEYS[2], id, top[i + 1] .. '\\n' .. top[i])
+  members[#members + 1] = top[i]
+  taken[#taken + 1] = id
+  taken[#taken + 1] = top[i]
+end
+if #members > 0 then redis.call('ZREM', KEYS[1], unpack(members)) end
+return taken
 """
 # Queue a new request unless the dupefilter (KEYS[1]) knows its fingerprint (ARGV[1];
 # empty for a request not to be filtered): 1 queued, 0 filtered. ARGV: score, request.
@@ -146,6 +157,20 @@ end
 redis.call('DEL', KEYS[2])
 return #leases / 2
 """
+# Leases this worker took but will not crawl (it is closing), back into the queue.
+_GIVE_BACK = """
+local back = 0
+for i = 1, #ARGV do
+  local held = redis.call('HGET', KEYS[2], ARGV[i])
+  if held then
+    local cut = string.find(held, '\\n', 1, true)
+    redis.call('ZADD', KEYS[1], string.sub(held, 1, cut - 1), string.sub(held, cut + 1))
+    redis.call('HDEL', KEYS[2], ARGV[i])
+    back = back + 1
+  end
+end
+return back
+"""
 # Claim a fingerprint for this worker unless it is known: committed to the seen store
 # (KEYS[2]) or held by a live worker. The holder's "worker<TAB>key", or this worker's.
 # A worker taken for dead claims nothing (it is told an unnamed holder has it).
@@ -164,6 +189,8 @@ return ARGV[3] .. '\\t' .. ARGV[2]
 """
 
 
+# Leases a worker lets wait for its next round trip at most (see DistributedRun.release).
+RELEASE_WAIT = 32
 # Seconds a run's keys outlive its last heartbeat (an hour after it ends cleanly).
 RUN_KEYS_TTL = 24 * 3600
 # A time to live for the keys that have none (an ended run's keep their shorter one).
@@ -267,6 +294,7 @@ class DistributedRun:
         *,
         worker_timeout: float = defaults.NEWSCRAWL_WORKER_TIMEOUT,
         idle_close: float = defaults.NEWSCRAWL_IDLE_CLOSE,
+        lease_batch: int = defaults.NEWSCRAWL_LEASE_BATCH,
     ) -> None:
         self.redis = client
         self.namespace = namespace
@@ -274,6 +302,7 @@ class DistributedRun:
         self.worker = worker
         self.worker_timeout = worker_timeout
         self.idle_close = idle_close
+        self.lease_batch = lease_batch
         prefix = run_prefix(namespace, run_id)
         self.prefix = prefix
         self.queue_key = f"{prefix}:requests"
@@ -292,13 +321,19 @@ class DistributedRun:
         self.waiting: set[str] = set()
         # Since when Redis has failed every call (None while it answers).
         self.failing_since: float | None = None
-        # Pages this worker fetched not yet added to the run's count: added with the
-        # next release of leases or heartbeat, so before the run can look finished.
+        # Requests leased in the last batch and not handed out yet, most urgent first.
+        self.taken: deque[tuple[str, bytes]] = deque()
+        # Leases whose work is done and pages this worker fetched, not yet sent: they go
+        # with the next batch's round trip (or a heartbeat, or any look at the run's
+        # leases), so a page is counted before its lease is gone, and before the run can
+        # look finished.
+        self.releasing: set[str] = set()
         self.uncounted = 0
         self._enqueue = client.register_script(_ENQUEUE)
         self._lease = client.register_script(_LEASE)
         self._transfer = client.register_script(_TRANSFER)
         self._requeue = client.register_script(_REQUEUE)
+        self._give_back = client.register_script(_GIVE_BACK)
         self._claim = client.register_script(_CLAIM)
 
     def leases_key(self, worker: str) -> str:
@@ -341,7 +376,9 @@ class DistributedRun:
         was_alive = self.redis.set(alive, b"1", ex=ttl, xx=True)
         self.redis.eval(_REFRESH_POINTER, 1, pointer_key(self.namespace), self.run_id, ttl * 2)
         self._keep_run_keys()
-        self._add_count()
+        self.flush()
+        if not was_alive:
+            self.taken.clear()  # requeued by the others meanwhile: theirs to crawl
         return bool(was_alive)
 
     def _keep_run_keys(self) -> None:
@@ -372,17 +409,40 @@ class DistributedRun:
     # The queue and its leases
 
     def lease(self) -> tuple[str, bytes] | None:
-        found: Any = self._lease(
-            keys=[
-                self.queue_key,
-                self.leases_key(self.worker),
-                self.sequence_key,
-                self.alive_prefix + self.worker,
-            ]
-        )
-        if not found or found == -1:  # nothing queued, or this worker was taken for dead
-            return None
-        return str(int(found[0])), bytes(found[1])
+        """The next request for this worker, under a lease: (lease id, request); None
+        when nothing is queued, or this worker was taken for dead. Requests are leased
+        ``lease_batch`` at a time, in one round trip with the releases waiting."""
+        if not self.taken:
+            self._exchange(self.lease_batch)
+        return self.taken.popleft() if self.taken else None
+
+    def _exchange(self, wanted: int) -> None:
+        """Send the releases and page count waiting, and lease up to ``wanted`` requests."""
+        releasing, uncounted = sorted(self.releasing), self.uncounted
+        keys = [self.queue_key, self.leases_key(self.worker), self.sequence_key]
+        keys += [self.alive_prefix + self.worker, self.responses_key]
+        found: Any = self._lease(keys=keys, args=[wanted, uncounted, *releasing])
+        self.releasing.difference_update(releasing)
+        self.uncounted -= uncounted
+        if found == -1:  # taken for dead: what it holds is the others' to requeue
+            self.taken.clear()
+            return
+        for n in range(0, len(found), 2):
+            self.taken.append((str(int(found[n])), bytes(found[n + 1])))
+
+    def taken_leases(self) -> set[str]:
+        """Leases of requests this worker took and has not handed to its crawl yet."""
+        return {lease for lease, _ in self.taken}
+
+    def give_back(self) -> int:
+        """Put the requests taken and not crawled back in the queue (the worker is
+        closing); how many."""
+        leases = [lease for lease, _ in self.taken]
+        self.taken.clear()
+        if not leases:
+            return 0
+        keys = [self.queue_key, self.leases_key(self.worker)]
+        return int(self._give_back(keys=keys, args=leases))
 
     def enqueue(self, fingerprint: str | None, score: float, data: bytes) -> bool:
         """Queue a new request, unless it is a repeat (a ``fingerprint`` the run's
@@ -396,29 +456,19 @@ class DistributedRun:
         )
 
     def release(self, leases: Iterable[str]) -> None:
-        """These leases' work is done (and safe): forget them."""
-        done = list(leases)
-        if not done:
-            self._add_count()
-            return
-        pipe = self.redis.pipeline(transaction=False)
-        pipe.hdel(self.leases_key(self.worker), *done)
-        self._add_count(pipe)
+        """These leases' work is done (and safe): forget them, with the next round trip
+        (sent now once many of them wait)."""
+        self.releasing.update(leases)
+        if len(self.releasing) >= max(self.lease_batch, RELEASE_WAIT):
+            self.flush()
 
-    def _add_count(self, pipe: Any = None) -> None:
-        """Add the pages fetched since the last count to the run's, in ``pipe`` (run
-        now) or on their own; nothing to send, no round trip."""
-        uncounted = self.uncounted
-        if pipe is None:
-            if not uncounted:
-                return
-            pipe = self.redis.pipeline(transaction=False)
-        if uncounted:
-            pipe.incrby(self.responses_key, uncounted)
-        pipe.execute()
-        self.uncounted -= uncounted
+    def flush(self) -> None:
+        """Send the releases and page count waiting, if any: one round trip."""
+        if self.releasing or self.uncounted:
+            self._exchange(0)
 
     def held_leases(self) -> set[str]:
+        self.flush()
         found: Any = self.redis.hkeys(self.leases_key(self.worker))
         return {k.decode() if isinstance(k, bytes) else str(k) for k in found}
 
@@ -442,6 +492,7 @@ class DistributedRun:
 
     def pending(self) -> int:
         """Requests queued or held under a lease, by any worker."""
+        self.flush()
         pipe = self.redis.pipeline(transaction=False)
         pipe.zcard(self.queue_key)
         for worker in self.workers():
@@ -486,13 +537,13 @@ class DistributedRun:
         return None if owner == self.worker else (owner, owner_key)
 
     def count_response(self) -> None:
-        """A page fetched: counted in the run's total at the next release or heartbeat
-        (a page's lease is released after its response, never before)."""
+        """A page fetched: counted in the run's total with the next round trip that
+        sends releases (a page's lease is released after its response, never before)."""
         self.uncounted += 1
 
     def responses(self) -> int:
         """The pages all workers of the run fetched, this one's own counted first."""
-        self._add_count()
+        self.flush()
         return int(self.redis.get(self.responses_key) or 0)
 
 
@@ -516,6 +567,7 @@ def distributed_run(crawler: Crawler) -> DistributedRun | None:
             str(settings["NEWSCRAWL_WORKER_ID"]),
             worker_timeout=settings.getfloat("NEWSCRAWL_WORKER_TIMEOUT"),
             idle_close=settings.getfloat("NEWSCRAWL_IDLE_CLOSE"),
+            lease_batch=settings.getint("NEWSCRAWL_LEASE_BATCH"),
         )
     return run
 
@@ -582,6 +634,9 @@ class LeasedQueue(PriorityQueue):
             super().push(request)
             return
         self.run.transfer(lease, -request.priority, self._encode_request(request))
+
+    def __len__(self) -> int:
+        return len(self.run.taken) + int(super().__len__())
 
     def push_new(self, request: Request, dupefilter: RFPDupeFilter) -> bool:
         """Queue a request that holds no lease, unless ``dupefilter`` has seen it."""
@@ -847,7 +902,7 @@ class RunCoordinator:
                 # Idle with pages unsettled: a story of theirs failed in a pipeline (logged).
                 state.abandon_unsettled_pages()
             held = state.held_leases() if state is not None else set()
-            stray = self.run.held_leases() - held - self.run.waiting
+            stray = self.run.held_leases() - held - self.run.waiting - self.run.taken_leases()
             if stray:  # idle, so none of it is in flight: failed requests, mostly
                 self.run.release(stray)
             self.requeued += self.run.requeue_dead()
@@ -887,6 +942,11 @@ class RunCoordinator:
             if looping is not None and looping.running:
                 looping.stop()
         try:
+            back = self.run.give_back()
+            if back:
+                logger.info(
+                    "Worker %s put %d requests it had not crawled back", self.run.worker, back
+                )
             self._set_run_stats()
             self.run.leave()
         except redis.RedisError as exc:

@@ -166,6 +166,8 @@ NEWSCRAWL_WORKER_TIMEOUT = 60.0
 NEWSCRAWL_IDLE_CLOSE = 5.0
 # Seconds between looks at the shared queue while a worker has nothing to do.
 NEWSCRAWL_DISTRIBUTED_POLL = 1.0
+# Requests a worker leases in one round trip to Redis (its releases go with them).
+NEWSCRAWL_LEASE_BATCH = 8
 ADDONS = {
     "newscrawl.distributed.Distributed": 0,
     # Not even loaded (newscrawl/run/addons.py): its module brings aiohttp, 10 MB.

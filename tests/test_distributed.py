@@ -366,9 +366,16 @@ def test_a_sqlite_seen_store_is_refused_in_distributed_mode(redis_url: str) -> N
 # The run's bookkeeping, against the real Redis.
 
 
-def a_run(client: redis.Redis, prefix: str, worker: str | None = None) -> DistributedRun:
+def a_run(
+    client: redis.Redis, prefix: str, worker: str | None = None, lease_batch: int = 1
+) -> DistributedRun:
     return DistributedRun(
-        client, prefix, "20261124T000000Z-abcdef", worker or new_worker_id(), idle_close=0.5
+        client,
+        prefix,
+        "20261124T000000Z-abcdef",
+        worker or new_worker_id(),
+        idle_close=0.5,
+        lease_batch=lease_batch,
     )
 
 
@@ -410,16 +417,20 @@ def test_a_run_whose_workers_are_all_gone_is_never_joined(
 
 @pytest.mark.slow
 def test_leases_of_a_dead_worker_go_back_to_the_queue(client: redis.Redis, namespace: str) -> None:
-    doomed, survivor = a_run(client, namespace), a_run(client, namespace)
+    doomed, survivor = a_run(client, namespace, lease_batch=2), a_run(client, namespace)
     doomed.register()
     survivor.register()
     for n in range(3):
         client.zadd(doomed.queue_key, {f"request-{n}".encode(): -n})
-    first, second = doomed.lease(), doomed.lease()
+    first = doomed.lease()
+    assert client.zrange(doomed.queue_key, 0, -1) == [b"request-0"]  # two taken at once
+    second = doomed.lease()
     assert first is not None
     assert second is not None
     assert [first[1], second[1]] == [b"request-2", b"request-1"]  # the most urgent first
     doomed.release([first[0]])
+    assert survivor.pending() == 3  # the release waits for the worker's next round trip
+    doomed.flush()
     assert survivor.requeue_dead() == 0  # alive: its lease stays its own
     assert survivor.pending() == 2
     client.delete(doomed.alive_prefix + doomed.worker)  # as when its heartbeat expires
@@ -427,6 +438,30 @@ def test_leases_of_a_dead_worker_go_back_to_the_queue(client: redis.Redis, names
     assert client.zscore(survivor.queue_key, b"request-1") == -1
     assert survivor.pending() == 2
     assert not doomed.held_leases()
+
+
+@pytest.mark.slow
+def test_a_closing_worker_gives_back_what_it_took_and_did_not_crawl(
+    client: redis.Redis, namespace: str
+) -> None:
+    closing, other = a_run(client, namespace, lease_batch=3), a_run(client, namespace)
+    closing.register()
+    other.register()
+    for n in range(4):
+        client.zadd(closing.queue_key, {f"request-{n}".encode(): -n})
+    crawled = closing.lease()
+    assert crawled is not None
+    assert len(closing.taken_leases()) == 2  # leased too, not crawled yet
+    assert closing.held_leases() == closing.taken_leases() | {crawled[0]}
+    assert closing.give_back() == 2
+    assert closing.give_back() == 0
+    assert closing.held_leases() == {crawled[0]}  # the one it crawls stays its own
+    queued = client.zrange(closing.queue_key, 0, -1, withscores=True)
+    assert queued == [(b"request-2", -2.0), (b"request-1", -1.0), (b"request-0", 0.0)]
+    taken = other.lease()
+    assert taken is not None
+    assert taken[1] == b"request-2"  # the most urgent, for whoever leases next
+
 
 
 @pytest.mark.slow
@@ -445,6 +480,12 @@ def test_a_request_is_queued_once_and_a_page_counted_before_its_lease_is_let_go(
     one.count_response()
     assert client.get(one.responses_key) is None  # no round trip for each page
     one.release([lease[0]])
+    assert client.get(one.responses_key) is None  # nor for each release
+    assert not other.finished(now=0.0)
+    assert not other.finished(now=60.0)  # the page's lease is held till its count is in
+    following = one.lease()  # the next round trip takes the next request, and sends them
+    assert following is not None
+    assert following[1] == b"request-2"
     assert other.responses() == 1  # counted before the run could look finished
     other.count_response()
     assert one.responses() == 1
