@@ -76,6 +76,8 @@ if TYPE_CHECKING:
     from scrapy.settings import BaseSettings
     from typing_extensions import Self
 
+    from newscrawl.run.seenstore import RedisSeenStore, StoryState
+
 logger = logging.getLogger(__name__)
 REDIS_TIMEOUTS = {"socket_connect_timeout": 5.0, "socket_timeout": 5.0}
 WORKER_ID = re.compile(r"w[0-9a-f]{6}")
@@ -532,6 +534,30 @@ class DistributedRun:
             keys=[self.claims_key, self.fingerprints_key],
             args=[fingerprint, key, self.worker, self.alive_prefix],
         )
+        return self._holder(held)
+
+    def claim_looking_up(
+        self, fingerprint: str, key: str, story: str, store: RedisSeenStore
+    ) -> tuple[tuple[str, str] | None, StoryState | None]:
+        """``claim_holder``, and the seen store's state of ``story`` (the key the claimed
+        one is a version of) in the same round trip: the store is on this Redis."""
+        for attempt in (1, 2):
+            pipe = self.redis.pipeline(transaction=False)
+            # By its digest: a script run through a pipeline costs a SCRIPT EXISTS first.
+            pipe.evalsha(self._claim.sha, 2, self.claims_key, self.fingerprints_key,
+                         fingerprint, key, self.worker, self.alive_prefix)  # fmt: skip
+            store.ask_stories(pipe, [story])
+            try:
+                held, *answers = pipe.execute()
+            except redis.exceptions.NoScriptError:  # a Redis restarted since: load it again
+                if attempt == 2:
+                    raise
+                self._claim.sha = self.redis.script_load(_CLAIM)
+                continue
+            break
+        return self._holder(held), store.stories_answered([story], answers).get(story)
+
+    def _holder(self, held: Any) -> tuple[str, str] | None:
         text = held.decode() if isinstance(held, bytes) else str(held)
         owner, _, owner_key = text.partition("\t")
         return None if owner == self.worker else (owner, owner_key)

@@ -33,14 +33,21 @@ from newscrawl.discover.spiders.arabnews import ArabNewsSpider
 from newscrawl.distributed import DistributedRun, join_run, new_worker_id
 from newscrawl.export.dataset import run_files
 from newscrawl.run.ledger import PARTIAL, recover_partials
-from newscrawl.run.seenstore import Commit, SeenStore, SqliteSeenStore, StoryState, open_store
+from newscrawl.run.seenstore import (
+    Commit,
+    RedisSeenStore,
+    SeenStore,
+    SqliteSeenStore,
+    StoryState,
+    open_store,
+)
 from newscrawl.run.state import CrawlState
 from tests.conftest import Mirror, redis_server
 from tests.crawling import crawl, project_settings
 from tests.records import SEEN, print_of, story_line
 from tests.test_crawl import listed_paths
 from tests.test_dedup import ARTICLE_PATH, published, served_stories, text_of
-from tests.test_neardup import WIRE, record
+from tests.test_neardup import EDITED, WIRE, record
 
 ROOT = Path(__file__).resolve().parent.parent
 # Slow enough (a few seconds) that every worker gets its share of the work, and each
@@ -463,7 +470,6 @@ def test_a_closing_worker_gives_back_what_it_took_and_did_not_crawl(
     assert taken[1] == b"request-2"  # the most urgent, for whoever leases next
 
 
-
 @pytest.mark.slow
 def test_a_request_is_queued_once_and_a_page_counted_before_its_lease_is_let_go(
     client: redis.Redis, namespace: str
@@ -525,13 +531,16 @@ def test_a_worker_knows_a_story_an_earlier_run_wrote_by_its_claim_alone(
     run = dedup.state.run
     assert run is not None
     asked: list[str] = []
-    claim_holder = run.claim_holder
+    claim_looking_up = run.claim_looking_up
 
-    def counted(fingerprint: str, key: str) -> tuple[str, str] | None:
+    def counted(
+        fingerprint: str, key: str, story: str, store: RedisSeenStore
+    ) -> tuple[tuple[str, str] | None, StoryState | None]:
         asked.append(fingerprint)
-        return claim_holder(fingerprint, key)
+        return claim_looking_up(fingerprint, key, story, store)
 
-    run.claim_holder = counted  # type: ignore[method-assign]
+    run.claim_looking_up = counted  # type: ignore[method-assign]
+    run.claim_holder = None  # type: ignore[assignment,method-assign]  # asked with the store
     dedup.state.store.owners = None  # type: ignore[assignment,method-assign]  # never asked
     later = "2025-03-02T10:00:00+00:00"
     assert dedup.repeat(record("arabnews:1", WIRE, later)) is None  # not in memory: an item
@@ -545,6 +554,29 @@ def test_a_worker_knows_a_story_an_earlier_run_wrote_by_its_claim_alone(
         "arabnews:1": later,
         "arabnews:2": later,  # the copy's key, an alias of the story's
     }
+
+
+@pytest.mark.slow
+def test_a_worker_learns_of_a_new_version_in_the_round_trip_of_its_claim(
+    redis_url: str, namespace: str, tmp_path: Path
+) -> None:
+    earlier = worker_dedup(redis_url, namespace, tmp_path / "earlier", "20261124T000000Z-aaaaaa")
+    story = record("arabnews:1", WIRE)
+    story.update(earlier.decide(story).fields)
+    assert earlier.state.write(story, None)
+    earlier.state.close(publish=False)
+
+    dedup = worker_dedup(redis_url, namespace, tmp_path / "later", "20261125T000000Z-bbbbbb")
+    dedup.state.store.stories = None  # type: ignore[assignment,method-assign]  # never asked
+    redis.Redis.from_url(redis_url).script_flush()  # as after a restart: loaded again
+    edited = record("arabnews:1", EDITED, "2025-03-02T10:00:00+00:00")
+    decision = dedup.decide(edited)
+    assert (decision.emit, decision.reason) == (True, "version")
+    assert decision.fields["version"] == 2
+    assert decision.fields["first_seen"] == story["first_seen"]
+    assert decision.fields["previous_fingerprint"] == story["fingerprint"]
+    del dedup.state.store.stories
+    dedup.state.close(publish=False)
 
 
 @pytest.mark.slow

@@ -25,7 +25,7 @@ from newscrawl.clock import utc_now
 from newscrawl.dedup.identity import fingerprint, story_key
 from newscrawl.dedup.neardup import SKETCH_BYTES, NearDuplicateIndex, Sketch
 from newscrawl.records.story import StoryRecord
-from newscrawl.run.seenstore import Commit, SeenStore, StoryState
+from newscrawl.run.seenstore import Commit, RedisSeenStore, SeenStore, StoryState
 from newscrawl.run.state import CrawlState, HeldBack
 
 if TYPE_CHECKING:
@@ -150,10 +150,18 @@ class StoryDedup:
         repeated = self._repeat(key, print_, seen_at)
         if repeated is not None:
             return Decision(False, repeated)
+        story = self.overlay_aliases.get(key, key)  # the store resolves its own aliases
+        previous = self.overlay_stories.get(story)
+        looked_up = previous is not None
         if self.state.run is not None:
             # Written already, or another live worker of the run is writing this very
-            # text: it is theirs. (The claim is this worker's look-up of the fingerprint.)
-            found = self.state.run.claim_holder(print_, key)
+            # text: it is theirs. (The claim is this worker's look-up of the fingerprint;
+            # the story's stored state comes in the same round trip.)
+            if not looked_up and isinstance(self.store, RedisSeenStore):
+                found, previous = self.state.run.claim_looking_up(print_, key, story, self.store)
+                looked_up = True
+            else:
+                found = self.state.run.claim_holder(print_, key)
             if found is not None:
                 owner, holder = found
                 if not owner:  # the run took this worker for dead: it writes nothing more
@@ -162,8 +170,8 @@ class StoryDedup:
                     _remember(self.known_owners, print_, holder)
                     self._touch(holder, seen_at)
                 return Decision(False, self._alias(key, holder))
-        story = self.overlay_aliases.get(key, key)  # the store resolves its own aliases
-        previous = self.overlay_stories.get(story) or self.store.stories([story]).get(story)
+        if not looked_up:
+            previous = self.store.stories([story]).get(story)
         sketch = NearDuplicateIndex.sketch([record["title"], *record["body"]])
         if previous is None:
             state = StoryState(key, print_, 1, seen_at, seen_at)

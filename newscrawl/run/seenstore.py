@@ -314,12 +314,21 @@ class RedisSeenStore(SeenStore):
         return result
 
     def _stories(self, wanted: list[str]) -> dict[str, StoryState]:
-        # One round trip: the keys' aliases, and their stories and sketches as if none
-        # were an alias (most are not); a second only for the stories aliases name.
         pipe = self.redis.pipeline(transaction=False)
+        self.ask_stories(pipe, wanted)
+        return self.stories_answered(wanted, pipe.execute())
+
+    def ask_stories(self, pipe: Any, wanted: list[str]) -> None:
+        """Look ``wanted`` up in ``pipe``, a pipeline to this Redis that may carry other
+        commands: the keys' aliases, and their stories and sketches as if none were an
+        alias (most are not). Three answers, for ``stories_answered``."""
         for name in ("aliases", "stories", "sketches"):
             pipe.hmget(self._key(name), wanted)
-        alias_values, story_values, sketch_values = pipe.execute()
+
+    def stories_answered(self, wanted: list[str], answers: list[Any]) -> dict[str, StoryState]:
+        """The stories ``ask_stories`` looked up, from its three answers; a second round
+        trip only for the stories aliases name."""
+        alias_values, story_values, sketch_values = answers
         aliases = {k: v.decode() for k, v in _present(wanted, alias_values).items()}
         found, sketches = _present(wanted, story_values), _present(wanted, sketch_values)
         named = [key for key in dict.fromkeys(aliases.values()) if key not in found]
