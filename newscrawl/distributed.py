@@ -17,7 +17,9 @@ What scrapy-redis does not do, done here on top of it, all under one key prefix 
   lease hash, and leaves it only when its work is safe: an article page when every story
   it gave is written, fsynced and recorded as seen; any other request when its response
   has been handled. A worker that stops sending heartbeats for NEWSCRAWL_WORKER_TIMEOUT
-  seconds is dead: the others put its leases back in the queue.
+  seconds is dead: the others put its leases back in the queue. Requests are leased
+  NEWSCRAWL_LEASE_BATCH at a time, and the leases let go wait for the next batch's round
+  trip (a worker's round trips to Redis are most of what it costs beyond a single crawl).
 * **Claims.** Before a worker writes a story that the seen store does not know, it claims
   the story's fingerprint for the run; a story claimed by a live worker is that worker's
   to write. A dead worker's claims can be taken over, so a page it never finished is
