@@ -517,16 +517,21 @@ def worker_dedup(redis_url: str, namespace: str, output: Path, run_id: str) -> S
     return dedup
 
 
-@pytest.mark.slow
-def test_a_worker_knows_a_story_an_earlier_run_wrote_by_its_claim_alone(
-    redis_url: str, namespace: str, tmp_path: Path
-) -> None:
+def written_by_an_earlier_run(redis_url: str, namespace: str, tmp_path: Path) -> dict[str, Any]:
+    """The story arabnews:1 (WIRE), as an earlier run wrote and committed it."""
     earlier = worker_dedup(redis_url, namespace, tmp_path / "earlier", "20261124T000000Z-aaaaaa")
     story = record("arabnews:1", WIRE)
     story.update(earlier.decide(story).fields)
     assert earlier.state.write(story, None)
     earlier.state.close(publish=False)
+    return story
 
+
+@pytest.mark.slow
+def test_a_worker_knows_a_story_an_earlier_run_wrote_by_its_claim_alone(
+    redis_url: str, namespace: str, tmp_path: Path
+) -> None:
+    written_by_an_earlier_run(redis_url, namespace, tmp_path)
     dedup = worker_dedup(redis_url, namespace, tmp_path / "later", "20261125T000000Z-bbbbbb")
     run = dedup.state.run
     assert run is not None
@@ -560,12 +565,7 @@ def test_a_worker_knows_a_story_an_earlier_run_wrote_by_its_claim_alone(
 def test_a_worker_learns_of_a_new_version_in_the_round_trip_of_its_claim(
     redis_url: str, namespace: str, tmp_path: Path
 ) -> None:
-    earlier = worker_dedup(redis_url, namespace, tmp_path / "earlier", "20261124T000000Z-aaaaaa")
-    story = record("arabnews:1", WIRE)
-    story.update(earlier.decide(story).fields)
-    assert earlier.state.write(story, None)
-    earlier.state.close(publish=False)
-
+    story = written_by_an_earlier_run(redis_url, namespace, tmp_path)
     dedup = worker_dedup(redis_url, namespace, tmp_path / "later", "20261125T000000Z-bbbbbb")
     dedup.state.store.stories = None  # type: ignore[assignment,method-assign]  # never asked
     redis.Redis.from_url(redis_url).script_flush()  # as after a restart: loaded again
