@@ -58,6 +58,15 @@ from newscrawl import settings as defaults
 from newscrawl.clock import new_run_id, utc_now
 
 
+class StoryLookup(Protocol):
+    """What a claim needs of the seen store on the run's Redis: a look-up of stories
+    that goes in the claim's own pipeline (``RedisSeenStore``)."""
+
+    def ask_stories(self, pipe: Any, wanted: list[str]) -> None: ...
+
+    def stories_answered(self, wanted: list[str], answers: list[Any]) -> dict[str, Any]: ...
+
+
 class RunOutput(Protocol):
     """What the run needs of a worker's output (the crawl state): which leases its
     unsafe pages still hold, and a commit that makes the settled ones safe."""
@@ -77,8 +86,6 @@ if TYPE_CHECKING:
     from scrapy.crawler import Crawler
     from scrapy.settings import BaseSettings
     from typing_extensions import Self
-
-    from newscrawl.run.seenstore import RedisSeenStore, StoryState
 
 logger = logging.getLogger(__name__)
 REDIS_TIMEOUTS = {"socket_connect_timeout": 5.0, "socket_timeout": 5.0}
@@ -539,8 +546,8 @@ class DistributedRun:
         return self._holder(held)
 
     def claim_looking_up(
-        self, fingerprint: str, key: str, story: str, store: RedisSeenStore
-    ) -> tuple[tuple[str, str] | None, StoryState | None]:
+        self, fingerprint: str, key: str, story: str, store: StoryLookup
+    ) -> tuple[tuple[str, str] | None, Any]:
         """``claim_holder``, and the seen store's state of ``story`` (the key the claimed
         one is a version of) in the same round trip: the store is on this Redis."""
         for attempt in (1, 2):

@@ -544,7 +544,7 @@ def test_a_worker_knows_a_story_an_earlier_run_wrote_by_its_claim_alone(
         asked.append(fingerprint)
         return claim_looking_up(fingerprint, key, story, store)
 
-    run.claim_looking_up = counted  # type: ignore[method-assign]
+    run.claim_looking_up = counted  # type: ignore[assignment,method-assign]
     run.claim_holder = None  # type: ignore[assignment,method-assign]  # asked with the store
     dedup.state.store.owners = None  # type: ignore[assignment,method-assign]  # never asked
     later = "2025-03-02T10:00:00+00:00"
