@@ -156,7 +156,7 @@ NEWSCRAWL_NEAR_DUPLICATE_WINDOW_DAYS = 30.0
 # Drop near-duplicates instead of marking them with duplicate_of.
 NEWSCRAWL_DROP_NEAR_DUPLICATES = False
 
-# Distributed mode (newscrawl/distributed.py, README "Several workers"): set a Redis URL
+# Distributed mode (newscrawl/distributed/, README "Several workers"): set a Redis URL
 # here or in the environment and every crawl process pointed at it shares one run: a
 # scrapy-redis queue and dupefilter, and the seen store on that Redis.
 NEWSCRAWL_REDIS_URL = os.environ.get("NEWSCRAWL_REDIS_URL", "")

@@ -30,7 +30,8 @@ from newscrawl.cli.main import mirror_process
 from newscrawl.cli.run import EXIT_CRASHED, EXIT_OK, EXIT_USAGE
 from newscrawl.dedup.decide import StoryDedup
 from newscrawl.discover.spiders.arabnews import ArabNewsSpider
-from newscrawl.distributed import DistributedRun, join_run, new_worker_id
+from newscrawl.distributed import new_worker_id
+from newscrawl.distributed.redis_run import DistributedRun, join_run
 from newscrawl.export.dataset import run_files
 from newscrawl.run.ledger import PARTIAL, recover_partials
 from newscrawl.run.seenstore import (
@@ -334,7 +335,7 @@ def test_the_add_on_adds_its_components_beside_the_projects(redis_url: str) -> N
     from scrapy.utils.misc import load_object
     from scrapy.utils.test import get_crawler
 
-    from newscrawl.distributed import LeaseMiddleware, RedisScheduler, RunCoordinator
+    from newscrawl.distributed.redis_run import LeaseMiddleware, RedisScheduler, RunCoordinator
 
     def enabled(crawler: Any, name: str) -> list[Any]:
         return [load_object(c) for c in build_component_list(crawler.settings.getwithbase(name))]
@@ -658,7 +659,7 @@ def test_the_shared_dupefilter_knows_articles_by_page_key_and_lets_redirects_thr
 ) -> None:
     from scrapy import Request
 
-    from newscrawl.distributed import PageKeyDupeFilter
+    from newscrawl.distributed.redis_run import PageKeyDupeFilter
     from newscrawl.names import PAGE_KEY
 
     dupefilter = PageKeyDupeFilter(client, f"{namespace}:dupefilter")
@@ -804,7 +805,8 @@ async def test_an_idle_worker_looks_at_the_run_every_poll(
     from scrapy.utils.defer import deferred_from_coro
     from scrapy.utils.test import get_crawler
 
-    from newscrawl.distributed import LeasedQueue, distributed_run
+    from newscrawl.distributed import distributed_run
+    from newscrawl.distributed.redis_run import LeasedQueue
 
     settings = project_settings(
         NEWSCRAWL_REDIS_URL=redis_url,

@@ -18,9 +18,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import redis
 from scrapy.crawler import CrawlerProcess
 from scrapy.utils.project import get_project_settings
 
@@ -28,12 +27,10 @@ from newscrawl import names
 from newscrawl.clock import new_run_id
 from newscrawl.discover.arguments import SpiderArgumentError
 from newscrawl.distributed import (
-    DistributedRun,
     RedisUnavailable,
-    join_current_run,
     namespace_of,
     new_worker_id,
-    redis_client,
+    redis_errors,
     safe_url,
 )
 from newscrawl.run import ledger
@@ -42,6 +39,9 @@ from newscrawl.run.ledger import RunReport, describe_file, file_id_of
 from newscrawl.run.locks import EXIT_LOCKED, LOCK_FILE, RunLocked, release_lock, run_lock
 from newscrawl.run.seenstore import SeenStore, open_store
 from newscrawl.run.state import OutputRefused, open_output, stopped_reason
+
+if TYPE_CHECKING:
+    from newscrawl.distributed.redis_run import DistributedRun
 
 logger = logging.getLogger(__name__)
 
@@ -203,6 +203,8 @@ def run(config: RunConfig) -> int:
                 run_id = new_run_id(started)
                 _settle(process, run_id, None, config.compress)
                 return _crawl_and_publish(process, crawl(run_id, None))
+            from newscrawl.distributed.redis_run import join_current_run
+
             namespace = namespace_of(settings, config.spider_name)
             timeout = settings.getfloat("NEWSCRAWL_WORKER_TIMEOUT")
             run_id = join_current_run(redis_url, namespace, new_run_id(started), timeout)
@@ -355,9 +357,11 @@ def _run_handle(
 ) -> Iterator[tuple[SeenStore, DistributedRun]]:
     """The seen store, and a handle on the run, alive while it is used (so a story it
     keeps while recovering is not taken over meanwhile)."""
+    from newscrawl.distributed.redis_run import DistributedRun, redis_client
+
     try:
         store = open_store(redis_url, default_path=Path("."), namespace=namespace)
-    except redis.RedisError as exc:
+    except redis_errors() as exc:
         raise RedisUnavailable(f"cannot reach Redis at {safe_url(redis_url)}: {exc}") from None
     client = redis_client(redis_url)
     run = DistributedRun(client, namespace, run_id, new_worker_id())
@@ -367,7 +371,7 @@ def _run_handle(
     finally:
         try:
             run.leave()
-        except redis.RedisError:
+        except redis_errors():
             logger.warning("Could not leave run %s on Redis", run_id)
         client.close()
         store.close()

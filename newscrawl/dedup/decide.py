@@ -17,13 +17,13 @@ from typing import TYPE_CHECKING, Any
 from weakref import WeakKeyDictionary
 
 import numpy as np
-import redis
 from scrapy import signals
 
 from newscrawl import names
 from newscrawl.clock import utc_now
 from newscrawl.dedup.identity import fingerprint, story_key
 from newscrawl.dedup.neardup import SKETCH_BYTES, NearDuplicateIndex, Sketch
+from newscrawl.distributed import redis_errors
 from newscrawl.records.story import StoryRecord
 from newscrawl.run.seenstore import Commit, RedisSeenStore, SeenStore, StoryState
 from newscrawl.run.state import CrawlState, HeldBack
@@ -316,7 +316,7 @@ class StoryDedup:
         for record, page in held:
             try:
                 decision = self.decide(record)
-            except redis.RedisError as exc:
+            except redis_errors() as exc:
                 self.state.store_failed(exc, page)
                 continue
             self.state.inc(names.stat(names.DEDUP, decision.reason))

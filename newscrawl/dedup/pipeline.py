@@ -16,11 +16,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-import redis
 from scrapy.exceptions import DropItem
 
 from newscrawl import names
 from newscrawl.dedup.decide import DeferredStory, StoryDedup
+from newscrawl.distributed import redis_errors
 from newscrawl.records.story import StoryRecord
 from newscrawl.sites import SiteProfile, page_key
 
@@ -49,7 +49,7 @@ class DedupPipeline:
                 self.dedup.defer(record, page)
                 raise DeferredStory(f"held until the crawl is idle: {item.title[:60]!r}")
             decision = self.dedup.decide(record)
-        except redis.RedisError as exc:
+        except redis_errors() as exc:
             self.dedup.state.store_failed(exc, page)
             raise DropItem(f"seen store unreachable: {exc}", log_level="DEBUG") from None
         stats = self.crawler.stats

@@ -8,11 +8,11 @@ from collections.abc import AsyncIterator
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
-import redis
 from scrapy import Request
 from scrapy.http import Response
 
 from newscrawl import names
+from newscrawl.distributed import redis_errors
 from newscrawl.run.state import CrawlState
 from newscrawl.sites import SiteProfile, page_key
 
@@ -70,7 +70,7 @@ class ArticleRequestFilter:
             return False
         try:
             unchanged = self.incremental and not self.changed(request, site)
-        except redis.RedisError as exc:  # the crawl stops (one line); nothing is lost
+        except redis_errors() as exc:  # the crawl stops (one line); nothing is lost
             self.state.store_failed(exc, None)
             return False
         if unchanged:

@@ -12,11 +12,11 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
-import redis
 from scrapy import signals
 from scrapy.exceptions import DropItem
 
 from newscrawl import names
+from newscrawl.distributed import redis_errors
 from newscrawl.records.story import StoryRecord
 from newscrawl.run.ledger import OutputError
 from newscrawl.run.state import CrawlState
@@ -62,16 +62,17 @@ class ExportPipeline:
         # run monitors (which run on that signal) judge a run whose output is committed.
         try:
             self.state.commit()
-        except redis.RedisError as exc:  # the store is gone: what is not committed waits
+        except redis_errors() as exc:  # the store is gone: what is not committed waits
             logger.error("The last batch could not be recorded in the seen store: %s", exc)
             return
         if self.crawler.stats is not None and self.state.failed is None:
             self.crawler.stats.set_value(names.COMMITTED, True)
 
     def spider_closed(self, reason: str) -> None:
+        failures: tuple[type[Exception], ...] = (OutputError, *redis_errors())
         try:
             final = self.state.close(publish=reason == "finished")
-        except (OutputError, redis.RedisError) as exc:
+        except failures as exc:
             logger.error("The run file could not be published: %s (the next run does)", exc)
             return
         if final is not None:

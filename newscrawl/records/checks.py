@@ -11,7 +11,6 @@ from functools import partial
 from typing import Any
 
 import fastjsonschema
-from ftfy.badness import is_bad
 from jsonschema import Draft202012Validator
 
 from newscrawl.records.story import STORY_SCHEMA
@@ -59,6 +58,14 @@ _CHALLENGE_WORDS = re.compile(
 )
 
 
+def _reads_as_mojibake(text: str) -> bool:
+    """ftfy's judgement of a text the hint let through. Few ever get that far, so ftfy
+    (2 MB of a crawl's memory) is imported the first time one does."""
+    from ftfy.badness import is_bad
+
+    return bool(is_bad(text))
+
+
 def schema_errors(record: dict[str, Any]) -> list[str]:
     """Where a record fails the story JSON Schema, one line each (empty when valid)."""
     try:
@@ -84,7 +91,7 @@ def texts_faults(texts: list[str]) -> tuple[str, list[str]] | None:
     for text in texts:
         if "\ufffd" in text:
             errors.append(f"replacement character in {text[:60]!r}")
-        elif _MOJIBAKE_HINT.search(text) and is_bad(text):
+        elif _MOJIBAKE_HINT.search(text) and _reads_as_mojibake(text):
             errors.append(f"mojibake in {text[:60]!r}")
         elif len(text) < 200 and _CHALLENGE_WORDS.search(text):
             errors.append(f"bot-challenge text {text[:60]!r}")

@@ -51,7 +51,7 @@ from newscrawl.records.story import upgraded
 from newscrawl.run.seenstore import Commit, SeenStore, StoryState
 
 if TYPE_CHECKING:
-    from newscrawl.distributed import DistributedRun
+    from newscrawl.distributed.redis_run import DistributedRun
 
 logger = logging.getLogger(__name__)
 

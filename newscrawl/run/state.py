@@ -26,14 +26,13 @@ from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import redis
 from scrapy import signals
 from scrapy.exceptions import DropItem
 from scrapy.utils.defer import deferred_from_coro
 
 from newscrawl import names
 from newscrawl.clock import new_run_id, utc_now
-from newscrawl.distributed import DistributedRun, distributed_run, safe_url
+from newscrawl.distributed import distributed_run, redis_errors, safe_url
 from newscrawl.records.story import StoryRecord
 from newscrawl.run import ledger
 from newscrawl.run.ledger import OutputError, Recovered, RunFile, StoreBehind, file_id_of
@@ -47,6 +46,8 @@ if TYPE_CHECKING:
     from scrapy.crawler import Crawler
     from scrapy.settings import BaseSettings
     from typing_extensions import Self
+
+    from newscrawl.distributed.redis_run import DistributedRun
 
 
 logger = logging.getLogger(__name__)
@@ -97,7 +98,7 @@ def store_of(settings: BaseSettings, spider_name: str) -> SeenStore:
         )
     except ValueError as exc:  # an unknown scheme: no store to open
         raise OutputRefused(str(exc)) from None
-    except redis.RedisError as exc:
+    except redis_errors() as exc:
         raise OutputRefused(
             f"cannot reach the seen store at {safe_url(url)}: {exc}", exit_code=3
         ) from None
@@ -410,13 +411,13 @@ class CrawlState:
         try:
             for hook in self.commit_hooks:
                 hook()
-        except redis.RedisError as exc:  # what the hooks batched is kept for the next
+        except redis_errors() as exc:  # what the hooks batched is kept for the next
             self.store_failed(exc, None)
             return
         if self.ready:
             try:
                 self.store.commit(self.ready)
-            except redis.RedisError as exc:  # kept in self.ready, with its file offset
+            except redis_errors() as exc:  # kept in self.ready, with its file offset
                 self.store_failed(exc, None)
                 return
             ledger.crash_point("commit.stored")
@@ -427,7 +428,7 @@ class CrawlState:
         if leases and self.run is not None:
             try:
                 self.run.release(leases)
-            except redis.RedisError as exc:  # still leased: requeued if this worker dies
+            except redis_errors() as exc:  # still leased: requeued if this worker dies
                 self.run.redis_failed(exc)
 
     def _forget(self, committed: Commit) -> None:

@@ -18,12 +18,12 @@ from collections import Counter
 from collections.abc import AsyncIterator, Sequence
 from typing import TYPE_CHECKING, Any
 
-import redis
 from scrapy import signals
 from scrapy.http import Response
 
 from newscrawl import names
 from newscrawl.dedup.decide import StoryDedup
+from newscrawl.distributed import redis_errors
 from newscrawl.names import LEASE
 from newscrawl.records.page import PageRecord
 from newscrawl.records.story import StoryRecord
@@ -123,7 +123,7 @@ class StorySplitMiddleware:
         for story in stories:
             try:
                 repeated = dedup.repeat(story.fields())
-            except redis.RedisError:  # the dedup stage meets it again, and says so
+            except redis_errors():  # the dedup stage meets it again, and says so
                 repeated = None
             if repeated is None:
                 kept.append(story)
