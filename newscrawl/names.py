@@ -28,6 +28,8 @@ LISTING_SELECTOR_FALLBACK = "newscrawl/listing/selector_fallback"
 INCREMENTAL_SKIPPED = "newscrawl/incremental/skipped"
 INCREMENTAL_REFETCH_CHANGED = "newscrawl/incremental/refetch_changed"
 INCREMENTAL_REFETCH_AGED = "newscrawl/incremental/refetch_aged"
+# Look-ups of article pages in the seen store (a response's links go in one).
+INCREMENTAL_LOOKUPS = "newscrawl/incremental/lookups"
 # Fetch
 FAULTS = "newscrawl/faults"  # stat(FAULTS, "seen" | "repaired" | "lost", kind)
 DOWNLOAD_FAILED = "newscrawl/download_failed"

@@ -149,6 +149,10 @@ async def test_reruns_fetch_and_emit_only_what_changed(
     # Counted once per article page, however many links pointed at it.
     crawlable = [a for a in own_mirror.truth() if not a["robots_blocked"]]
     assert 0 < crawler.stats.get_value("newscrawl/incremental/skipped", 0) <= len(crawlable)
+    # The store is asked once per feed, sitemap or listing page, not once per link.
+    listings = [path for path in requested if path != "/robots.txt"]
+    links = crawler.stats.get_value("newscrawl/discovered/sitemaps", 0)
+    assert 0 < crawler.stats.get_value("newscrawl/incremental/lookups", 0) <= len(listings) < links
     assert published(crawl_output) == first
 
     # One story edited: its page alone is fetched, and it comes out as version 2.

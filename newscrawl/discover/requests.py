@@ -13,12 +13,17 @@ from scrapy.http import Response
 
 from newscrawl import names
 from newscrawl.distributed import redis_errors
+from newscrawl.run.seenstore import PageState
 from newscrawl.run.state import CrawlState
 from newscrawl.sites import SiteProfile, page_key
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
     from typing_extensions import Self
+
+# Article requests of one response looked up in the seen store together (a sitemap's
+# thousands of links in a few round trips, not one each).
+LOOKUP_BATCH = 500
 
 
 class ArticleRequestFilter:
@@ -50,46 +55,61 @@ class ArticleRequestFilter:
         self, response: Response, result: AsyncIterator[Any]
     ) -> AsyncIterator[Any]:
         site = getattr(self.crawler.spider, "site", None)
+        if not isinstance(site, SiteProfile):
+            async for item in result:
+                yield item
+            return
+        # A response's article requests are judged together: one look-up in the seen
+        # store for a listing's or sitemap's links, not one per link.
+        waiting: list[Request] = []
         async for item in result:
-            if (
-                isinstance(item, Request)
-                and isinstance(site, SiteProfile)
-                and names.SOURCE in item.meta
-                and not self.allow(item, site)
-            ):
+            if not (isinstance(item, Request) and names.SOURCE in item.meta):
+                yield item
                 continue
-            yield item
+            waiting.append(item)
+            if len(waiting) >= LOOKUP_BATCH:
+                for request in self.allowed(waiting, site):
+                    yield request
+                waiting = []
+        for request in self.allowed(waiting, site):
+            yield request
 
-    def allow(self, request: Request, site: SiteProfile) -> bool:
+    def allowed(self, requests: list[Request], site: SiteProfile) -> list[Request]:
+        """The article requests of ``requests`` to let out, in their order."""
         # The page key holds the host: an off-site copy of a link must not hide the real one.
-        key = page_key(site, request.url)
-        listed = request.meta.get(names.LISTED)
-        if listed:
-            self.state.pages.note_listing(key, listed)
-        if key in self.requested:
-            return False
-        try:
-            unchanged = self.incremental and not self.changed(request, site)
-        except redis_errors() as exc:  # the crawl stops (one line); nothing is lost
-            self.state.store_failed(exc, None)
-            return False
-        if unchanged:
-            # Not marked as requested: a later listing may still say it changed.
-            if key not in self.skipped:
-                self.skipped.add(key)
-                self.stats.inc_value(names.INCREMENTAL_SKIPPED)
-            return False
-        self.requested.add(key)
-        # In distributed mode the shared dupefilter knows articles by this key too.
-        request.meta[names.PAGE_KEY] = key
-        return True
+        keyed = [(page_key(site, request.url), request) for request in requests]
+        for key, request in keyed:
+            listed = request.meta.get(names.LISTED)
+            if listed:
+                self.state.pages.note_listing(key, listed)
+        fetched: dict[str, PageState] = {}
+        if self.incremental:
+            unknown = [key for key, _ in keyed if key not in self.requested]
+            try:
+                fetched = self.state.fetched_pages(unknown) if unknown else {}
+            except redis_errors() as exc:  # the crawl stops (one line); nothing is lost
+                self.state.store_failed(exc, None)
+                return []
+            if unknown:
+                self.stats.inc_value(names.INCREMENTAL_LOOKUPS)
+        allowed = []
+        for key, request in keyed:
+            if key in self.requested:
+                continue
+            if key in fetched and not self.changed(request, fetched[key]):
+                # Not marked as requested: a later listing may still say it changed.
+                if key not in self.skipped:
+                    self.skipped.add(key)
+                    self.stats.inc_value(names.INCREMENTAL_SKIPPED)
+                continue
+            self.requested.add(key)
+            # In distributed mode the shared dupefilter knows articles by this key too.
+            request.meta[names.PAGE_KEY] = key
+            allowed.append(request)
+        return allowed
 
-    def changed(self, request: Request, site: SiteProfile) -> bool:
-        """Should an article page be fetched (again)?"""
-        before = self.state.fetched_pages([page_key(site, request.url)])
-        if not before:
-            return True
-        page = next(iter(before.values()))
+    def changed(self, request: Request, page: PageState) -> bool:
+        """Should an article page fetched before (``page``) be fetched again?"""
         listed = request.meta.get(names.LISTED)
         if listed:
             known = json.loads(page.listings or "{}")
