@@ -75,9 +75,9 @@ class RedisUnavailable(Exception):
 
 
 def redis_errors() -> tuple[type[Exception], ...]:
-    """What a stage catches where it talks to Redis: the client's error class, or
-    nothing when the client was never imported (no Redis, so no Redis error), which a
-    single-machine crawl never does."""
+    """What a stage catches where it may talk to Redis: the client's error class; none
+    while the client is not imported (a single-machine crawl never imports it, so no
+    Redis error can come)."""
     client = sys.modules.get("redis")
     return (client.RedisError,) if client is not None else ()
 

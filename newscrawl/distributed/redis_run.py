@@ -135,25 +135,19 @@ _TRANSFER = """
 redis.call('ZADD', KEYS[1], ARGV[1], ARGV[2])
 return redis.call('HDEL', KEYS[2], ARGV[3])
 """
-# A dead worker's leases, back into the queue in one step: how many.
+# Leases back into the queue, in one step: those named (a closing worker's requests it
+# took and will not crawl), or all of a worker's when none is named (a dead one's).
+# KEYS: the queue, the worker's lease hash; ARGV: lease ids. How many.
 _REQUEUE = """
-local leases = redis.call('HGETALL', KEYS[2])
-for i = 2, #leases, 2 do
-  local cut = string.find(leases[i], '\\n', 1, true)
-  redis.call('ZADD', KEYS[1], string.sub(leases[i], 1, cut - 1), string.sub(leases[i], cut + 1))
-end
-redis.call('DEL', KEYS[2])
-return #leases / 2
-"""
-# Leases this worker took but will not crawl (it is closing), back into the queue.
-_GIVE_BACK = """
+local leases = ARGV
+if #leases == 0 then leases = redis.call('HKEYS', KEYS[2]) end
 local back = 0
-for i = 1, #ARGV do
-  local held = redis.call('HGET', KEYS[2], ARGV[i])
+for i = 1, #leases do
+  local held = redis.call('HGET', KEYS[2], leases[i])
   if held then
     local cut = string.find(held, '\\n', 1, true)
     redis.call('ZADD', KEYS[1], string.sub(held, 1, cut - 1), string.sub(held, cut + 1))
-    redis.call('HDEL', KEYS[2], ARGV[i])
+    redis.call('HDEL', KEYS[2], leases[i])
     back = back + 1
   end
 end
@@ -291,7 +285,6 @@ class DistributedRun:
         self._lease = client.register_script(_LEASE)
         self._transfer = client.register_script(_TRANSFER)
         self._requeue = client.register_script(_REQUEUE)
-        self._give_back = client.register_script(_GIVE_BACK)
         self._claim = client.register_script(_CLAIM)
 
     def leases_key(self, worker: str) -> str:
@@ -400,7 +393,7 @@ class DistributedRun:
         if not leases:
             return 0
         keys = [self.queue_key, self.leases_key(self.worker)]
-        return int(self._give_back(keys=keys, args=leases))
+        return int(self._requeue(keys=keys, args=leases))
 
     def enqueue(self, fingerprint: str | None, score: float, data: bytes) -> bool:
         """Queue a new request, unless it is a repeat (a ``fingerprint`` the run's
@@ -486,10 +479,8 @@ class DistributedRun:
     def claim_holder(self, fingerprint: str, key: str) -> tuple[str, str] | None:
         """Like ``claim``: (holder, key) when the story is not ours, the holder being a
         worker id, ``store`` (committed) or ``""`` (this worker was taken for dead)."""
-        held: Any = self._claim(
-            keys=[self.claims_key, self.fingerprints_key],
-            args=[fingerprint, key, self.worker, self.alive_prefix],
-        )
+        keys, args = self._claim_call(fingerprint, key)
+        held: Any = self._claim(keys=keys, args=args)
         return self._holder(held)
 
     def claim_looking_up(
@@ -497,11 +488,11 @@ class DistributedRun:
     ) -> tuple[tuple[str, str] | None, Any]:
         """``claim_holder``, and the seen store's state of ``story`` (the key the claimed
         one is a version of) in the same round trip: the store is on this Redis."""
+        keys, args = self._claim_call(fingerprint, key)
         for attempt in (1, 2):
             pipe = self.redis.pipeline(transaction=False)
             # By its digest: a script run through a pipeline costs a SCRIPT EXISTS first.
-            pipe.evalsha(self._claim.sha, 2, self.claims_key, self.fingerprints_key,
-                         fingerprint, key, self.worker, self.alive_prefix)  # fmt: skip
+            pipe.evalsha(self._claim.sha, len(keys), *keys, *args)
             store.ask_stories(pipe, [story])
             try:
                 held, *answers = pipe.execute()
@@ -512,6 +503,12 @@ class DistributedRun:
                 continue
             break
         return self._holder(held), store.stories_answered([story], answers).get(story)
+
+    def _claim_call(self, fingerprint: str, key: str) -> tuple[list[str], list[str]]:
+        """The claim script's keys and arguments."""
+        return [self.claims_key, self.fingerprints_key], [
+            fingerprint, key, self.worker, self.alive_prefix
+        ]  # fmt: skip
 
     def _holder(self, held: Any) -> tuple[str, str] | None:
         text = held.decode() if isinstance(held, bytes) else str(held)
