@@ -80,18 +80,17 @@ class ArticleRequestFilter:
         keyed = [(page_key(site, request.url), request) for request in requests]
         for key, request in keyed:
             listed = request.meta.get(names.LISTED)
-            if listed:
+            if listed:  # noted first, whatever the look-up gives (a page fetched before keeps it)
                 self.state.pages.note_listing(key, listed)
+        unknown = [key for key, _ in keyed if key not in self.requested]
         fetched: dict[str, PageState] = {}
-        if self.incremental:
-            unknown = [key for key, _ in keyed if key not in self.requested]
+        if self.incremental and unknown:
             try:
-                fetched = self.state.fetched_pages(unknown) if unknown else {}
+                fetched = self.state.fetched_pages(unknown)
             except redis_errors() as exc:  # the crawl stops (one line); nothing is lost
                 self.state.store_failed(exc, None)
                 return []
-            if unknown:
-                self.stats.inc_value(names.INCREMENTAL_LOOKUPS)
+            self.stats.inc_value(names.INCREMENTAL_LOOKUPS)
         allowed = []
         for key, request in keyed:
             if key in self.requested:

@@ -506,9 +506,8 @@ class DistributedRun:
 
     def _claim_call(self, fingerprint: str, key: str) -> tuple[list[str], list[str]]:
         """The claim script's keys and arguments."""
-        return [self.claims_key, self.fingerprints_key], [
-            fingerprint, key, self.worker, self.alive_prefix
-        ]  # fmt: skip
+        keys = [self.claims_key, self.fingerprints_key]
+        return keys, [fingerprint, key, self.worker, self.alive_prefix]
 
     def _holder(self, held: Any) -> tuple[str, str] | None:
         text = held.decode() if isinstance(held, bytes) else str(held)
