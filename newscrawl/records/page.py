@@ -9,9 +9,10 @@ from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: a frozen dataclass is built twice as slowly
 class Block:
-    """One visible text block (or image) of a page, in document order."""
+    """One visible text block (or image) of a page, in document order. Never changed
+    once the page record holds it."""
 
     text: str
     tag: str = ""  # "" for a line of plain page text with no markup

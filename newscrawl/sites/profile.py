@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Protocol
 from urllib.parse import SplitResult, urljoin, urlsplit, urlunsplit
 
@@ -16,6 +17,7 @@ Origin = tuple[str, str, int]
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
+@lru_cache(maxsize=1024)  # a page's stories ask for its own origin, and a listing's links
 def origin(url: str) -> Origin | None:
     """The (scheme, host, port) of an http(s) URL, default port filled in; else None."""
     try:

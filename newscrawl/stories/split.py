@@ -85,7 +85,7 @@ class Kind(Enum):
     TEXT = "text"
 
 
-@dataclass
+@dataclass(slots=True)
 class Line:
     index: int
     text: str
