@@ -211,15 +211,18 @@ class _BlockWalker:
         owner_classes: tuple[str, ...],
     ) -> None:
         """Add the inline text under ``el`` to ``run``; block children flush and recurse.
-        White space opening a run is left out (it would be collapsed away)."""
-        if el.text and (run or not el.text.isspace()):
-            run.append(el.text)
+        White space opening a run is left out (it would be collapsed away). An element's
+        text and tail are read once each: lxml decodes them anew on every read."""
+        text = el.text
+        if text and (run or not text.isspace()):
+            run.append(text)
         index = 0
         for child in el:
             tag = child.tag
+            tail = child.tail
             if not isinstance(tag, str):  # comments, processing instructions
-                if child.tail and (run or not child.tail.isspace()):
-                    run.append(child.tail)
+                if tail and (run or not tail.isspace()):
+                    run.append(tail)
                 continue
             child_index = index
             index += 1
@@ -253,8 +256,8 @@ class _BlockWalker:
                     self.tooltip = told.strip()
                 if len(child):
                     self._collect(child, path, run, links, owner, owner_classes)
-                elif child.text:  # a leaf: most inline elements
-                    run.append(child.text)
+                elif leaf := child.text:  # a leaf: most inline elements
+                    run.append(leaf)
                 href = child.get("href") if tag == "a" else None
                 if (
                     href
@@ -262,8 +265,8 @@ class _BlockWalker:
                     and (url := _absolute(self.base_url, href))
                 ):
                     links.append((url, collapse("".join(run[start:]))))
-            if child.tail and (run or not child.tail.isspace()):
-                run.append(child.tail)
+            if tail and (run or not tail.isspace()):
+                run.append(tail)
 
     def _flush(
         self,
