@@ -62,13 +62,17 @@ def run_full(base_url: str, workdir: Path) -> dict[str, Any]:
     process.start()
     stats = crawler.stats.get_stats() if crawler.stats else {}
     output = Path(stats["newscrawl/output"])
-    stories = [json.loads(line) for line in output.open(encoding="utf-8")]
+    # Read one story at a time, keeping its key and fingerprint only: the stories loaded
+    # all at once would add their memory to the crawl's peak.
+    with output.open(encoding="utf-8") as lines:
+        identity = sorted(
+            f"{story['key']} {story['fingerprint']}" for story in map(json.loads, lines)
+        )
     (workdir / "urls.json").write_text(json.dumps(sorted(set(urls))))
-    identity = sorted(f"{story['key']} {story['fingerprint']}" for story in stories)
     return {
         "pages": int(stats.get("newscrawl/pages", 0)),
         "seconds": (stats["finish_time"] - stats["start_time"]).total_seconds(),
-        "stories": len(stories),
+        "stories": len(identity),
         "digest": hashlib.sha256("\n".join(identity).encode()).hexdigest()[:16],
     }
 
